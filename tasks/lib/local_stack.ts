@@ -1,0 +1,300 @@
+/**
+ * The embedded `local` environment (DESIGN.md §4): `dynalite` (DynamoDB API)
+ * and `s3rver` (S3 API) running in this process on 127.0.0.1, with the same
+ * outputs as a Pulumi stack.
+ *
+ * - `deno task dev` runs {@linkcode startLocalStack} in the foreground and
+ *   records itself in `.local/stack.json` ({@linkcode writeStackRecord}).
+ * - Any other task with `--env local` calls {@linkcode withLocalStack}: it uses
+ *   the running stack when its record is alive, or else starts the stand-ins for
+ *   the task's own duration, on the same stable ports (so `repoUrl` is stable).
+ *
+ * s3rver 3.7.1 encrypts ListObjectsV2 continuation tokens with the DES cipher,
+ * which OpenSSL 3 (Node, Deno) refuses: the second page of any listing fails
+ * with a 500. {@linkcode installS3rverDesShim} replaces `des` in
+ * `node:crypto`'s `createCipheriv`/`createDecipheriv` with AES-128-CTR under a
+ * key and IV derived from the 8-byte ones (a stream cipher: round-trips any
+ * length). The tokens stay opaque, so nothing else notices.
+ *
+ * @module
+ */
+
+import crypto from "node:crypto";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import dynalite from "dynalite";
+import S3rver from "s3rver";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { StackOutputs } from "../../lambda/environment/outputs.ts";
+import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
+import { packagesTableDefinition } from "../../lambda/store/table.ts";
+
+/** The resource names of the local environment. */
+export const LOCAL_NAMES = {
+  tableName: "kiro-debian-repo-manager-packages-local",
+  legacyTableName: "kiro-package-versions-local",
+  bucketName: "kiro-debian-repo-manager-repo-local",
+  functionName: "kiro-debian-repo-manager-publisher-local",
+} as const;
+
+/** The region the local clients claim (the stand-ins ignore it). */
+export const LOCAL_REGION = "us-east-1";
+
+/** The default ports: dynalite's and s3rver's own defaults. */
+export const DEFAULT_LOCAL_PORTS = { dynamodb: 4567, s3: 4568 } as const;
+
+/** The host the stand-ins listen on. */
+export const LOCAL_HOST = "127.0.0.1";
+
+let shimInstalled = false;
+
+/**
+ * Makes `node:crypto` accept s3rver's `des` cipher (see the module docs).
+ * Idempotent; affects only the algorithm name `des`.
+ */
+export function installS3rverDesShim(): void {
+  if (shimInstalled) return;
+  shimInstalled = true;
+  const derive = (key: crypto.BinaryLike, iv: crypto.BinaryLike | null) => {
+    const k = crypto.createHash("sha256").update("s3rver-des-shim:key:").update(key as Uint8Array)
+      .digest().subarray(0, 16);
+    const i = crypto.createHash("sha256").update("s3rver-des-shim:iv:")
+      .update((iv ?? new Uint8Array()) as Uint8Array).digest().subarray(0, 16);
+    return [k, i] as const;
+  };
+  const mutable = crypto as unknown as {
+    createCipheriv: (...args: unknown[]) => unknown;
+    createDecipheriv: (...args: unknown[]) => unknown;
+  };
+  const cipher = mutable.createCipheriv;
+  const decipher = mutable.createDecipheriv;
+  mutable.createCipheriv = (algorithm: unknown, key: unknown, iv: unknown, ...rest: unknown[]) => {
+    if (typeof algorithm === "string" && algorithm.toLowerCase() === "des") {
+      const [k, i] = derive(key as crypto.BinaryLike, iv as crypto.BinaryLike);
+      return cipher("aes-128-ctr", k, i);
+    }
+    return cipher(algorithm, key, iv, ...rest);
+  };
+  mutable.createDecipheriv = (
+    algorithm: unknown,
+    key: unknown,
+    iv: unknown,
+    ...rest: unknown[]
+  ) => {
+    if (typeof algorithm === "string" && algorithm.toLowerCase() === "des") {
+      const [k, i] = derive(key as crypto.BinaryLike, iv as crypto.BinaryLike);
+      return decipher("aes-128-ctr", k, i);
+    }
+    return decipher(algorithm, key, iv, ...rest);
+  };
+}
+
+/** The repository root (where `deno.json` is). */
+export function projectRoot(): string {
+  return resolve(fileURLToPath(new URL("../../", import.meta.url)));
+}
+
+/** The local environment's state folder: `$KIRO_LOCAL_DIR`, else `.local/` in the project. */
+export function localStateDir(): string {
+  return Deno.env.get("KIRO_LOCAL_DIR") ?? join(projectRoot(), ".local");
+}
+
+function portFromEnv(variable: string, fallback: number): number {
+  const text = Deno.env.get(variable);
+  if (text === undefined || text === "") return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`Cannot use ${variable}=${text}: it must be a port number (0–65535)`);
+  }
+  return port;
+}
+
+/**
+ * The stable ports of the local stack: `$KIRO_LOCAL_DYNAMODB_PORT` and
+ * `$KIRO_LOCAL_S3_PORT`, else 4567 and 4568.
+ */
+export function localPorts(): { dynamodb: number; s3: number } {
+  return {
+    dynamodb: portFromEnv("KIRO_LOCAL_DYNAMODB_PORT", DEFAULT_LOCAL_PORTS.dynamodb),
+    s3: portFromEnv("KIRO_LOCAL_S3_PORT", DEFAULT_LOCAL_PORTS.s3),
+  };
+}
+
+/** How to start a local stack. */
+export interface LocalStackOptions {
+  /** The state folder: `dynamodb/`, `s3/`, `signing-key.asc` live under it. */
+  dir: string;
+  /** Keep DynamoDB data on disk under `dir/dynamodb` (default true); else in memory. */
+  persist?: boolean;
+  /** Ports (0 = a free one). Default {@linkcode localPorts}. */
+  ports?: { dynamodb: number; s3: number };
+  /**
+   * Makes the signing key file when it does not exist yet (given the path).
+   * Without it, `signingKeySecretId` names the path and nothing is created.
+   */
+  ensureSigningKey?: (path: string) => Promise<void>;
+  /** Log a line per request (default false). */
+  verbose?: boolean;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  readonly outputs: StackOutputs;
+  readonly dir: string;
+  /** Stops both servers and waits until they are closed. */
+  close(): Promise<void>;
+}
+
+/** A port is taken (by another stack or another program). */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+function listen(server: Server, port: number, what: string, variable: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") {
+        reject(
+          new PortInUseError(
+            `Cannot start the local ${what} on ${LOCAL_HOST}:${port}: the port is in use ` +
+              `(stop the other program, or set ${variable} to a free port)`,
+          ),
+        );
+      } else reject(error);
+    };
+    server.once("error", onError);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off("error", onError);
+      const address = server.address();
+      resolvePort(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}
+
+function closeServer(server: { close(cb: (error?: Error) => void): unknown }): Promise<void> {
+  return new Promise((done, reject) =>
+    server.close((error?: Error | null) => {
+      const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+      if (error === undefined || error === null || code === "ERR_SERVER_NOT_RUNNING") done();
+      else reject(error);
+    })
+  );
+}
+
+async function createTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    try {
+      await client.send(new CreateTableCommand(packagesTableDefinition(tableName)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? [])
+        .every((index) => index.IndexStatus === "ACTIVE");
+      if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`The local table ${tableName} did not become ACTIVE`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Starts dynalite and s3rver in this process, creates the packages table and
+ * the bucket (the legacy table is named in the outputs but not created), and
+ * returns the stack's outputs.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  installS3rverDesShim();
+  const dir = resolve(options.dir);
+  const ports = options.ports ?? localPorts();
+  const persist = options.persist ?? true;
+  await Deno.mkdir(join(dir, "s3"), { recursive: true });
+  if (persist) await Deno.mkdir(join(dir, "dynamodb"), { recursive: true });
+
+  const dynamo: Server = dynalite({
+    ...(persist ? { path: join(dir, "dynamodb") } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const dynamoPort = await listen(dynamo, ports.dynamodb, "DynamoDB", "KIRO_LOCAL_DYNAMODB_PORT")
+    .catch(async (error) => {
+      await closeServer(dynamo).catch(() => {});
+      throw error;
+    });
+
+  const s3 = new S3rver({
+    address: LOCAL_HOST,
+    port: ports.s3,
+    directory: join(dir, "s3"),
+    silent: !(options.verbose ?? false),
+    configureBuckets: [{ name: LOCAL_NAMES.bucketName, configs: [] }],
+  });
+  // Our own HTTP server over s3rver's Koa handler (what `S3rver#listen` does),
+  // so that a taken port is a clear error and port 0 reports the chosen port.
+  const s3Server = createHttpServer(s3.callback());
+  const closeS3 = async () => {
+    await closeServer(s3Server);
+    s3.logger.exceptions.unhandle();
+    s3.logger.close();
+  };
+  let s3Port: number;
+  try {
+    await s3.configureBuckets();
+    s3Port = await listen(s3Server, ports.s3, "S3", "KIRO_LOCAL_S3_PORT");
+  } catch (error) {
+    await closeS3().catch(() => {});
+    await closeServer(dynamo).catch(() => {});
+    throw error;
+  }
+
+  const endpoints = {
+    dynamodb: `http://${LOCAL_HOST}:${dynamoPort}`,
+    s3: `http://${LOCAL_HOST}:${s3Port}`,
+  };
+  const signingKeyPath = join(dir, "signing-key.asc");
+  try {
+    await createTable(endpoints.dynamodb, LOCAL_NAMES.tableName);
+    if (options.ensureSigningKey !== undefined) await options.ensureSigningKey(signingKeyPath);
+  } catch (error) {
+    await closeS3().catch(() => {});
+    await closeServer(dynamo).catch(() => {});
+    throw error;
+  }
+
+  const outputs = parseStackOutputs({
+    environment: "local",
+    ...LOCAL_NAMES,
+    repoUrl: `${endpoints.s3}/${LOCAL_NAMES.bucketName}`,
+    signingKeySecretId: signingKeyPath,
+    region: LOCAL_REGION,
+    endpoints,
+  }, { source: "the local stack" });
+
+  let closed: Promise<void> | undefined;
+  return {
+    outputs,
+    dir,
+    close() {
+      closed ??= (async () => {
+        await closeS3();
+        await closeServer(dynamo);
+      })();
+      return closed;
+    },
+  };
+}
