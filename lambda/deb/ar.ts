@@ -69,8 +69,12 @@ class ChunkReader {
   /** Bytes consumed so far. */
   position = 0;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.#source = source[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    this.#source = Symbol.asyncIterator in source
+      ? source[Symbol.asyncIterator]()
+      : (async function* () {
+        yield* source;
+      })();
   }
 
   async #fill(): Promise<boolean> {
@@ -164,7 +168,7 @@ export interface ReadArOptions {
  * inside a header or before a member's declared size.
  */
 export async function* readArMembers(
-  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ReadArOptions,
 ): AsyncGenerator<ArMember> {
   const { name } = options;
