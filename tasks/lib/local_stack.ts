@@ -34,6 +34,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
 import { packagesTableDefinition } from "../../lambda/store/table.ts";
+import { generateSigningKey } from "../../lambda/signing/keys.ts";
 
 /** The resource names of the local environment. */
 export const LOCAL_NAMES = {
@@ -136,7 +137,7 @@ export interface LocalStackOptions {
   ports?: { dynamodb: number; s3: number };
   /**
    * Makes the signing key file when it does not exist yet (given the path).
-   * Without it, `signingKeySecretId` names the path and nothing is created.
+   * Default {@linkcode ensureLocalSigningKey}: a new Ed25519 key on first use.
    */
   ensureSigningKey?: (path: string) => Promise<void>;
   /** Log a line per request (default false). */
@@ -269,7 +270,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const signingKeyPath = join(dir, "signing-key.asc");
   try {
     await createTable(endpoints.dynamodb, LOCAL_NAMES.tableName);
-    if (options.ensureSigningKey !== undefined) await options.ensureSigningKey(signingKeyPath);
+    await (options.ensureSigningKey ?? ensureLocalSigningKey)(signingKeyPath);
   } catch (error) {
     await closeS3().catch(() => {});
     await closeServer(dynamo).catch(() => {});
@@ -297,4 +298,156 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return closed;
     },
   };
+}
+
+/**
+ * Creates the local signing key at `path` (armored private key, mode 0600)
+ * unless the file exists: a new Ed25519 key, "Kiro Local Archive Signing Key".
+ * Returns whether it created one.
+ */
+export async function ensureLocalSigningKey(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return false;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const key = await generateSigningKey({
+    name: "Kiro Local Archive Signing Key",
+    email: "archive@localhost.invalid",
+    type: "ed25519",
+  });
+  // createNew: two stacks starting at once cannot overwrite each other's key.
+  try {
+    await Deno.writeTextFile(path, key.armoredPrivateKey, { createNew: true, mode: 0o600 });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+  return true;
+}
+
+/** What `deno task dev` writes to `.local/stack.json` while it runs. */
+export interface StackRecord {
+  pid: number;
+  startedAt: string;
+  outputs: StackOutputs;
+}
+
+/** The path of the running stack's record in `dir`. */
+export function stackRecordPath(dir: string): string {
+  return join(dir, "stack.json");
+}
+
+/** Records `stack` as the running local stack of its folder (for other tasks). */
+export async function writeStackRecord(stack: LocalStack): Promise<string> {
+  const path = stackRecordPath(stack.dir);
+  const record: StackRecord = {
+    pid: Deno.pid,
+    startedAt: new Date().toISOString(),
+    outputs: stack.outputs,
+  };
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(record, null, 2) + "\n");
+  await Deno.rename(`${path}.tmp`, path);
+  return path;
+}
+
+/** Removes the record of `stack` (only when it is still its own). */
+export async function removeStackRecord(stack: LocalStack): Promise<void> {
+  const path = stackRecordPath(stack.dir);
+  try {
+    const record = JSON.parse(await Deno.readTextFile(path)) as Partial<StackRecord>;
+    if (record.pid !== Deno.pid) return;
+    await Deno.remove(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  try {
+    const connection = await Deno.connect({ hostname, port: Number(port) });
+    connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    // No /proc (not Linux): rely on the ports alone.
+    return Deno.build.os !== "linux";
+  }
+}
+
+/**
+ * The outputs of the local stack running from `dir` (a `deno task dev`), or
+ * `undefined` when there is none: no record, its process gone, or its ports
+ * not answering.
+ */
+export async function runningLocalStack(
+  dir: string = localStateDir(),
+): Promise<StackOutputs | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(stackRecordPath(dir));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  let record: Partial<StackRecord>;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return undefined; // half-written or damaged: treat as not running
+  }
+  if (typeof record.pid !== "number" || !processAlive(record.pid)) return undefined;
+  const outputs = parseStackOutputs(record.outputs, {
+    source: stackRecordPath(dir),
+    environment: "local",
+  });
+  const { endpoints } = outputs;
+  if (endpoints === undefined) return undefined;
+  const [dynamo, s3] = await Promise.all([answers(endpoints.dynamodb), answers(endpoints.s3)]);
+  return dynamo && s3 ? outputs : undefined;
+}
+
+/** How {@linkcode withLocalStack} finds or starts the stack. */
+export interface WithLocalStackOptions {
+  /** The state folder (default {@linkcode localStateDir}). */
+  dir?: string;
+  /** Ports when starting (default {@linkcode localPorts}). */
+  ports?: { dynamodb: number; s3: number };
+  /** Told whether a running stack is used or the stand-ins are started. */
+  log?: (message: string) => void;
+}
+
+/**
+ * Runs `fn` with the local environment's outputs: those of the running
+ * `deno task dev` when there is one, else of stand-ins started for the call
+ * and stopped afterwards.
+ */
+export async function withLocalStack<T>(
+  fn: (outputs: StackOutputs) => Promise<T>,
+  options: WithLocalStackOptions = {},
+): Promise<T> {
+  const dir = options.dir ?? localStateDir();
+  const running = await runningLocalStack(dir);
+  if (running !== undefined) {
+    options.log?.(`Using the running local stack (${running.repoUrl})`);
+    return await fn(running);
+  }
+  options.log?.(`Starting the local stack in ${dir} for this task`);
+  const stack = await startLocalStack({ dir, ...(options.ports ? { ports: options.ports } : {}) });
+  try {
+    return await fn(stack.outputs);
+  } finally {
+    await stack.close();
+  }
 }

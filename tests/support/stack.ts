@@ -1,7 +1,8 @@
 /**
  * An ephemeral local stack for integration tests: dynalite (in memory) and
  * s3rver (in a temp folder) on free ports of 127.0.0.1, with the packages
- * table and the bucket created.
+ * table and the bucket created, and a fresh Ed25519 signing key (armored
+ * private key) at `outputs.signingKeySecretId`.
  *
  * @example
  * ```ts
@@ -40,7 +41,7 @@ export interface TestStack {
 
 /** How to start a test stack. */
 export interface TestStackOptions {
-  /** Makes the signing key file at the given path (default: none is made). */
+  /** Makes the signing key file at the given path (default: a new Ed25519 key). */
   ensureSigningKey?: (path: string) => Promise<void>;
 }
 
