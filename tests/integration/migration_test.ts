@@ -1,0 +1,410 @@
+import assert from "node:assert/strict";
+import { DeleteTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { encodeItem, type Item, itemFingerprint } from "../../lambda/migration/attribute_value.ts";
+import { readBackup } from "../../lambda/migration/backup.ts";
+import { MigrationError } from "../../lambda/migration/errors.ts";
+import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
+import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
+import { restoreBackup } from "../../lambda/migration/restore.ts";
+import { batchDelete, scanAll } from "../../lambda/migration/table_ops.ts";
+import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
+
+const defaults: LegacyDefaults = {
+  packageName: "kiro",
+  architecture: "amd64",
+  packageType: "external_download",
+  section: "editors",
+  priority: "optional",
+  maintainer: "Kiro Team <support@kiro.dev>",
+  homepage: "https://kiro.dev",
+  description: "Kiro IDE - AI-powered development environment",
+};
+
+function hex(n: number, length: number): string {
+  return n.toString(16).padStart(length, "0").slice(-length);
+}
+
+function kiro(version: string, n: number): Item {
+  return legacyItem({
+    version,
+    pubDate: `2025-0${1 + (n % 9)}-1${n % 10}T10:00:00Z`,
+    processedTimestamp: `2025-0${1 + (n % 9)}-1${n % 10}T10:05:00.000000`,
+    debUrl:
+      `https://prod.download.desktop.kiro.dev/releases/${version}/kiro-ide-${version}-stable-linux-x64.deb`,
+    actualFilename: `kiro-ide-${version}-stable-linux-x64.deb`,
+    size: 100_000_000 + n,
+    md5: hex(n, 32),
+    sha1: hex(n + 1, 40),
+    sha256: hex(n + 2, 64),
+    notes: `Release ${version}`,
+  });
+}
+
+const ITEMS = [kiro("0.1.0", 1), kiro("0.2.13", 2), kiro("1.0.337", 3)];
+
+async function withStack(fn: (stack: TestStack, dir: string) => Promise<void>): Promise<void> {
+  const stack = await startTestStack();
+  const dir = await Deno.makeTempDir({ prefix: "kiro-migration-" });
+  try {
+    await ensureLegacyTable(stack.clients.dynamoRaw, stack.outputs.legacyTableName);
+    await fn(stack, dir);
+  } finally {
+    await stack.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function putLegacy(stack: TestStack, items: readonly Item[]): Promise<void> {
+  for (const item of items) {
+    await stack.clients.dynamoRaw.send(
+      new PutItemCommand({ TableName: stack.outputs.legacyTableName, Item: item }),
+    );
+  }
+}
+
+function tables(stack: TestStack) {
+  return { sourceTable: stack.outputs.legacyTableName, targetTable: stack.outputs.tableName };
+}
+
+async function snapshot(stack: TestStack, table: string): Promise<string[]> {
+  return (await scanAll(stack.clients.dynamoRaw, table)).map((item) =>
+    JSON.stringify(encodeItem(item))
+  ).sort();
+}
+
+async function rejectsWith(
+  promise: Promise<unknown>,
+  kind: MigrationError["kind"],
+  text: string,
+): Promise<MigrationError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof MigrationError, `expected a MigrationError, got ${String(error)}`);
+    assert.equal(error.kind, kind, error.message);
+    assert.ok(error.message.includes(text), error.message);
+    return error;
+  }
+  throw new assert.AssertionError({ message: "expected a rejection" });
+}
+
+Deno.test("a migration copies every legacy item, verifies it and keeps a backup", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/backup.jsonl`;
+    const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile,
+      environment: "local",
+    });
+    assert.equal(summary.total, 3);
+    assert.equal(summary.migrated, 3);
+    assert.equal(summary.skipped, 0);
+    assert.deepEqual(summary.conflicts, []);
+    assert.equal(summary.complete, true);
+    assert.equal(summary.verification?.verified, 3);
+    const stored = (await scanAll(stack.clients.dynamoRaw, stack.outputs.tableName)).map(
+      itemFingerprint,
+    ).sort();
+    const expected = ITEMS.map((item) => itemFingerprint(transformAndValidate(item, { defaults })))
+      .sort();
+    assert.deepEqual(stored, expected);
+    const backup = await readBackup(backupFile);
+    assert.equal(backup.header.table, stack.outputs.legacyTableName);
+    assert.equal(backup.header.environment, "local");
+    assert.deepEqual(backup.items.map(itemFingerprint).sort(), ITEMS.map(itemFingerprint).sort());
+    // The records are readable through the package store as PackageRecords.
+    const record = await stack.store.get("kiro", "1.0.337");
+    assert.equal(record?.file_size, 100_000_003);
+    assert.equal(record?.pool_key, "pool/main/k/kiro/kiro-ide-1.0.337-stable-linux-x64.deb");
+    assert.equal(record?.control.Package, "kiro");
+    // Legacy items are left alone without --drop-legacy.
+    assert.equal((await snapshot(stack, stack.outputs.legacyTableName)).length, 3);
+  });
+});
+
+Deno.test("a dry run leaves both tables byte for byte unchanged and writes no file", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    await stack.clients.dynamoRaw.send(
+      new PutItemCommand({
+        TableName: stack.outputs.tableName,
+        Item: transformAndValidate(ITEMS[0] as Item, { defaults }),
+      }),
+    );
+    const before = [
+      await snapshot(stack, stack.outputs.legacyTableName),
+      await snapshot(stack, stack.outputs.tableName),
+    ];
+    const cwd = Deno.cwd();
+    Deno.chdir(dir);
+    let summary;
+    try {
+      summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...tables(stack),
+        defaults,
+        dryRun: true,
+      });
+    } finally {
+      Deno.chdir(cwd);
+    }
+    assert.equal(summary.total, 3);
+    assert.equal(summary.migrated, 2);
+    assert.equal(summary.skipped, 1);
+    assert.equal(summary.samples.length, 3);
+    assert.equal(summary.samples[0]?.after.package_id?.S?.startsWith("kiro#"), true);
+    const after = [
+      await snapshot(stack, stack.outputs.legacyTableName),
+      await snapshot(stack, stack.outputs.tableName),
+    ];
+    assert.deepEqual(after, before);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("an item already migrated with other contents is reported as a conflict, not overwritten", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const other = {
+      ...transformAndValidate(ITEMS[1] as Item, { defaults }),
+      section: { S: "devel" },
+    };
+    await stack.clients.dynamoRaw.send(
+      new PutItemCommand({ TableName: stack.outputs.tableName, Item: other }),
+    );
+    const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/b.jsonl`,
+      dropLegacy: true,
+    });
+    assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["section"] }]);
+    assert.equal(summary.migrated, 2);
+    assert.equal(summary.complete, false);
+    assert.deepEqual(summary.verification?.different.map((d) => d.packageId), ["kiro#0.2.13"]);
+    assert.equal(summary.legacyDropped, 0);
+    assert.equal((await stack.store.get("kiro", "0.2.13"))?.section, "devel");
+    assert.equal((await snapshot(stack, stack.outputs.legacyTableName)).length, 3);
+  });
+});
+
+Deno.test("drop-legacy deletes the legacy items only after a verified run", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile,
+      dropLegacy: true,
+    });
+    assert.equal(summary.complete, true);
+    assert.equal(summary.legacyDropped, 3);
+    assert.deepEqual(await snapshot(stack, stack.outputs.legacyTableName), []);
+    assert.equal((await snapshot(stack, stack.outputs.tableName)).length, 3);
+    // The backup puts the legacy table back exactly.
+    const restored = await restoreBackup(stack.clients.dynamoRaw, backupFile, {
+      table: stack.outputs.legacyTableName,
+    });
+    assert.equal(restored.restored, 3);
+    assert.deepEqual(
+      await snapshot(stack, stack.outputs.legacyTableName),
+      ITEMS.map((item) => JSON.stringify(encodeItem(item))).sort(),
+    );
+  });
+});
+
+Deno.test("a missing legacy table stops the run before anything is written", async () => {
+  await withStack(async (stack, dir) => {
+    await stack.clients.dynamoRaw.send(
+      new DeleteTableCommand({ TableName: stack.outputs.legacyTableName }),
+    );
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...tables(stack),
+        defaults,
+        backupFile: `${dir}/b.jsonl`,
+      }),
+      "source-table-missing",
+      stack.outputs.legacyTableName,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("a missing packages table stops the run before anything is written", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        sourceTable: stack.outputs.legacyTableName,
+        targetTable: "kiro-debian-repo-manager-packages-nowhere",
+        defaults,
+        backupFile: `${dir}/b.jsonl`,
+      }),
+      "target-table-missing",
+      "deploy the stack",
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    assert.equal((await snapshot(stack, stack.outputs.legacyTableName)).length, 3);
+  });
+});
+
+Deno.test("the packages table given as the legacy table is refused", async () => {
+  await withStack(async (stack, dir) => {
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        sourceTable: stack.outputs.tableName,
+        targetTable: stack.outputs.tableName,
+        defaults,
+        backupFile: `${dir}/b.jsonl`,
+      }),
+      "wrong-key-schema",
+      "not the legacy table",
+    );
+  });
+});
+
+Deno.test("an existing backup file is never overwritten and nothing is written", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    await Deno.writeTextFile(backupFile, "precious\n");
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile }),
+      "backup-exists",
+      backupFile,
+    );
+    assert.equal(await Deno.readTextFile(backupFile), "precious\n");
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+  });
+});
+
+Deno.test("a backup path in a missing folder stops the run before anything is written", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...tables(stack),
+        defaults,
+        backupFile: `${dir}/no/such/folder/b.jsonl`,
+      }),
+      "backup-path",
+      "its folder does not exist",
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+  });
+});
+
+Deno.test("an item that cannot be transformed stops the run, named, with no table written", async () => {
+  await withStack(async (stack, dir) => {
+    const { sha256_hash: _, ...broken } = kiro("0.3.0", 7);
+    await putLegacy(stack, [...ITEMS, broken]);
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...tables(stack),
+        defaults,
+        backupFile: `${dir}/b.jsonl`,
+      }),
+      "transform",
+      'legacy item "0.3.0": sha256_hash is missing',
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+  });
+});
+
+Deno.test("a malformed backup is refused on restore, naming the line, with nothing written", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
+    await batchDelete(
+      stack.clients.dynamoRaw,
+      stack.outputs.legacyTableName,
+      ITEMS.map((item) => ({ version: item.version as Item[string] })),
+    );
+    const lines = (await Deno.readTextFile(backupFile)).split("\n");
+    const cases: [string, string][] = [
+      [lines.slice(0, -2).join("\n") + "\n", "the last line must be"],
+      [
+        [lines[0], lines[1], '{"Item": {"version": {"N": "x"}}}', ...lines.slice(3)].join("\n"),
+        "line 3",
+      ],
+      [lines.join("\n").replace('"count":3', '"count":4'), "counts 4 items but the file holds 3"],
+      ["not json\n", "line 1: not valid JSON"],
+    ];
+    for (const [text, message] of cases) {
+      const bad = `${dir}/bad-${cases.findIndex(([t]) => t === text)}.jsonl`;
+      await Deno.writeTextFile(bad, text);
+      await rejectsWith(
+        restoreBackup(stack.clients.dynamoRaw, bad, { table: stack.outputs.legacyTableName }),
+        "backup-malformed",
+        message,
+      );
+      assert.deepEqual(await snapshot(stack, stack.outputs.legacyTableName), []);
+    }
+    await rejectsWith(
+      restoreBackup(stack.clients.dynamoRaw, `${dir}/absent.jsonl`, {
+        table: stack.outputs.legacyTableName,
+      }),
+      "backup-path",
+      "it does not exist",
+    );
+  });
+});
+
+Deno.test("a legacy backup cannot be restored into the packages table", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
+    await stack.clearTable();
+    await rejectsWith(
+      restoreBackup(stack.clients.dynamoRaw, backupFile, { table: stack.outputs.tableName }),
+      "key-missing",
+      "has no package_id attribute",
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+  });
+});
+
+Deno.test("restore skips equal items, reports changed ones, and replaces them only when asked", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
+    await putLegacy(stack, [{ ...(ITEMS[0] as Item), notes: { S: "edited" } }]);
+    const first = await restoreBackup(stack.clients.dynamoRaw, backupFile, {
+      table: stack.outputs.legacyTableName,
+    });
+    assert.equal(first.skipped, 2);
+    assert.deepEqual(first.conflicts, [{ packageId: "0.1.0", attributes: ["notes"] }]);
+    const second = await restoreBackup(stack.clients.dynamoRaw, backupFile, {
+      table: stack.outputs.legacyTableName,
+      overwrite: true,
+    });
+    assert.equal(second.replaced, 1);
+    assert.deepEqual(
+      await snapshot(stack, stack.outputs.legacyTableName),
+      ITEMS.map((item) => JSON.stringify(encodeItem(item))).sort(),
+    );
+  });
+});
+
+Deno.test("verification notices a legacy item added after the migration", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/b.jsonl`,
+    });
+    await putLegacy(stack, [kiro("1.0.400", 9)]);
+    const report = await verifyMigration(stack.clients.dynamoRaw, { ...tables(stack), defaults });
+    assert.equal(report.complete, false);
+    assert.deepEqual(report.missing, ["kiro#1.0.400"]);
+    assert.equal(report.verified, 3);
+  });
+});
