@@ -1,0 +1,48 @@
+/**
+ * Checking that every record's `.deb` is in the pool, as the record says,
+ * without reading any `.deb`: one listing of `pool/` (size and ETag), and a
+ * HEAD only where the ETag is not the file's MD5 (multipart uploads), to
+ * compare the SHA-256 kept in the object's metadata.
+ *
+ * @module
+ */
+
+import type { PackageRecord } from "../domain/package_record.ts";
+import { mapLimit } from "./limit.ts";
+import type { ObjectStore } from "./object_store.ts";
+
+/**
+ * The problems with the pool objects of `records` (empty when every object is
+ * there with the record's size and hash). Each problem names the record and
+ * the key.
+ */
+export async function verifyPool(
+  records: readonly PackageRecord[],
+  objects: ObjectStore,
+  options: { concurrency?: number } = {},
+): Promise<string[]> {
+  if (records.length === 0) return [];
+  const listed = new Map<string, { size: number; etag: string }>();
+  for await (const object of objects.list("pool/")) {
+    listed.set(object.key, { size: object.size, etag: object.etag });
+  }
+  const problems = await mapLimit(records, options.concurrency ?? 16, async (record) => {
+    const what = `${record.package_id} (${record.pool_key})`;
+    const object = listed.get(record.pool_key);
+    if (object === undefined) return `${what} is not in the bucket`;
+    if (object.size !== record.file_size) {
+      return `${what} has ${object.size} bytes, the record says ${record.file_size}`;
+    }
+    if (object.etag.toLowerCase() === record.md5_hash.toLowerCase()) return undefined;
+    const head = await objects.head(record.pool_key);
+    if (head === undefined) return `${what} is not in the bucket`;
+    if (head.sha256 === undefined) {
+      return `${what} has no sha256 metadata and its ETag is not the record's MD5`;
+    }
+    if (head.sha256.toLowerCase() !== record.sha256_hash.toLowerCase()) {
+      return `${what} has SHA-256 ${head.sha256}, the record says ${record.sha256_hash}`;
+    }
+    return undefined;
+  });
+  return problems.filter((problem): problem is string => problem !== undefined);
+}
