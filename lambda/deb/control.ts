@@ -120,7 +120,8 @@ export function parseControl(text: string, options: ParseControlOptions): Contro
       throw new ControlSyntaxError(
         source,
         lineNo,
-        "comment lines are not allowed in a binary package's control file",
+        "comment lines are not allowed in a binary package's control file, and field names " +
+          "must not start with #",
       );
     }
     const colon = line.indexOf(":");
