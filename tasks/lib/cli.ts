@@ -1,0 +1,247 @@
+/**
+ * The command-line helper every task uses: declared options → parsed values,
+ * a generated `--help`, and usage errors that exit with code 2.
+ *
+ * Built on `node:util` `parseArgs` (strict: unknown options are errors).
+ *
+ * @example
+ * ```ts
+ * const cli = parseCommandLine(args, {
+ *   name: "outputs",
+ *   summary: "Print an environment's stack outputs as JSON",
+ *   positionals: [{ name: "ENV", description: "local, dev or prod" }],
+ *   options: { env: ENV_OPTION },
+ * });
+ * if (cli.exitCode !== undefined) return cli.exitCode;
+ * cli.values.env; // string | undefined
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** One declared option. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** One-letter alias (`-h`). */
+  short?: string;
+  /** One line for `--help`. */
+  description: string;
+  /** The value's placeholder in `--help` (default `VALUE`). */
+  valueName?: string;
+  /** May be given more than once (values collected in order). */
+  multiple?: boolean;
+  /** The only values allowed (string options). */
+  choices?: readonly string[];
+  /** The value when the option is absent (shown in `--help`). */
+  default?: string | boolean;
+}
+
+/** One declared positional argument. */
+export interface PositionalSpec {
+  name: string;
+  description: string;
+  /** Must be given (default false). */
+  required?: boolean;
+}
+
+/** A command's declaration. */
+export interface CommandSpec<O extends Record<string, OptionSpec>> {
+  /** The task name, as in `deno task NAME`. */
+  name: string;
+  /** One line saying what the command does. */
+  summary: string;
+  /** More paragraphs for `--help`. */
+  description?: string;
+  options: O;
+  /** Positionals in order; without it, none are accepted. */
+  positionals?: readonly PositionalSpec[];
+  /** Example command lines for `--help`. */
+  examples?: readonly string[];
+}
+
+/** The parsed value of one option. */
+export type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
+  ? (S["multiple"] extends true ? boolean[] : boolean)
+  : S["multiple"] extends true ? string[]
+  : S["default"] extends string ? string
+  : string | undefined;
+
+/** The parsed values of every declared option. */
+export type OptionValues<O extends Record<string, OptionSpec>> = {
+  [K in keyof O]: OptionValue<O[K]>;
+};
+
+/** The result of {@linkcode parseCommandLine}. */
+export interface ParsedCommandLine<O extends Record<string, OptionSpec>> {
+  /** Set when the task must stop now: 0 after `--help`, 2 after a usage error. */
+  exitCode?: 0 | 2;
+  values: OptionValues<O>;
+  positionals: string[];
+}
+
+/** Where {@linkcode parseCommandLine} writes help and errors (tests capture them). */
+export interface CommandLineOutput {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+/** The `--env` option every environment-aware task declares. */
+export const ENV_OPTION = {
+  type: "string",
+  short: "e",
+  valueName: "ENV",
+  choices: ["local", "dev", "prod"],
+  description: "environment: local, dev or prod (default $KIRO_ENV, else local)",
+} as const satisfies OptionSpec;
+
+/** A usage error: a bad option, value or positional. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function optionLabel(key: string, spec: OptionSpec): string {
+  const flag = `--${key}${spec.type === "string" ? ` ${spec.valueName ?? "VALUE"}` : ""}`;
+  return spec.short !== undefined ? `-${spec.short}, ${flag}` : `    ${flag}`;
+}
+
+/** The `--help` text of `spec`. */
+export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
+  const positionals = (spec.positionals ?? [])
+    .map((p) => (p.required === true ? p.name : `[${p.name}]`)).join(" ");
+  const lines = [
+    `Usage: deno task ${spec.name} [OPTIONS]${positionals === "" ? "" : ` ${positionals}`}`,
+    "",
+    spec.summary,
+  ];
+  if (spec.description !== undefined) lines.push("", spec.description.trimEnd());
+  if ((spec.positionals ?? []).length > 0) {
+    lines.push("", "Arguments:");
+    const width = Math.max(...(spec.positionals ?? []).map((p) => p.name.length));
+    for (const p of spec.positionals ?? []) {
+      lines.push(`  ${p.name.padEnd(width)}  ${p.description}`);
+    }
+  }
+  const rows: [string, string][] = Object.entries(spec.options).map(([key, option]) => {
+    const extras = [
+      ...(option.choices !== undefined && !option.description.includes(option.choices.join(", "))
+        ? [`one of ${option.choices.join(", ")}`]
+        : []),
+      ...(option.default !== undefined && option.type === "string"
+        ? [`default ${option.default}`]
+        : []),
+      ...(option.multiple === true ? ["may be repeated"] : []),
+    ];
+    return [
+      optionLabel(key, option),
+      extras.length > 0 ? `${option.description} (${extras.join("; ")})` : option.description,
+    ];
+  });
+  rows.push(["-h, --help", "show this help and exit"]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  lines.push("", "Options:", ...rows.map(([label, text]) => `  ${label.padEnd(width)}  ${text}`));
+  if ((spec.examples ?? []).length > 0) {
+    lines.push("", "Examples:", ...(spec.examples ?? []).map((e) => `  ${e}`));
+  }
+  return lines.join("\n") + "\n";
+}
+
+function parseOrThrow<O extends Record<string, OptionSpec>>(
+  args: readonly string[],
+  spec: CommandSpec<O>,
+): { help: boolean; values: OptionValues<O>; positionals: string[] } {
+  if ("help" in spec.options) {
+    throw new Error(`Option --help is built in: ${spec.name} declares it`);
+  }
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const [key, option] of Object.entries(spec.options)) {
+    options[key] = {
+      type: option.type,
+      ...(option.short !== undefined ? { short: option.short } : {}),
+      ...(option.multiple === true ? { multiple: true } : {}),
+    };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+      throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ""));
+    }
+    throw error;
+  }
+  const help = parsed.values.help === true;
+  const values: Record<string, unknown> = {};
+  for (const [key, option] of Object.entries(spec.options)) {
+    const value = (parsed.values as Record<string, unknown>)[key];
+    if (value === undefined) {
+      values[key] = option.multiple === true
+        ? []
+        : option.type === "boolean"
+        ? (option.default ?? false)
+        : option.default;
+      continue;
+    }
+    if (option.choices !== undefined) {
+      for (const item of (Array.isArray(value) ? value : [value]) as string[]) {
+        if (!option.choices.includes(item)) {
+          throw new UsageError(
+            `Option --${key} must be one of ${option.choices.join(", ")} (got "${item}")`,
+          );
+        }
+      }
+    }
+    values[key] = value;
+  }
+  const declared = spec.positionals ?? [];
+  if (!help) {
+    if (parsed.positionals.length > declared.length) {
+      const extra = parsed.positionals.slice(declared.length).map((p) => `"${p}"`).join(", ");
+      throw new UsageError(
+        declared.length === 0
+          ? `Unexpected argument ${extra}: ${spec.name} takes no arguments`
+          : `Unexpected argument ${extra}: ${spec.name} takes at most ${declared.length}`,
+      );
+    }
+    const missing = declared.filter((p, i) =>
+      p.required === true && parsed.positionals[i] === undefined
+    );
+    if (missing.length > 0) {
+      throw new UsageError(`Missing argument ${missing.map((p) => p.name).join(", ")}`);
+    }
+  }
+  return { help, values: values as OptionValues<O>, positionals: parsed.positionals };
+}
+
+/**
+ * Parses `args` against `spec`. On `--help` prints the help to stdout and
+ * returns `exitCode: 0`; on a usage error prints the error and a pointer to
+ * `--help` to stderr and returns `exitCode: 2`. Otherwise returns the values.
+ */
+export function parseCommandLine<O extends Record<string, OptionSpec>>(
+  args: readonly string[],
+  spec: CommandSpec<O>,
+  output: CommandLineOutput = {},
+): ParsedCommandLine<O> {
+  const stdout = output.stdout ?? ((text: string) => console.log(text.trimEnd()));
+  const stderr = output.stderr ?? ((text: string) => console.error(text.trimEnd()));
+  try {
+    const { help, values, positionals } = parseOrThrow(args, spec);
+    if (help) {
+      stdout(helpText(spec));
+      return { exitCode: 0, values, positionals };
+    }
+    return { values, positionals };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    stderr(`${spec.name}: ${error.message}\nRun "deno task ${spec.name} --help" for usage.\n`);
+    return { exitCode: 2, values: {} as OptionValues<O>, positionals: [] };
+  }
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { ENV_OPTION, helpText, parseCommandLine } from "../../tasks/lib/cli.ts";
+
+const spec = {
+  name: "publish",
+  summary: "Publish a .deb to the repository",
+  description: "Records the package and rebuilds the indexes.",
+  positionals: [{ name: "FILE", description: "the .deb to publish", required: true }],
+  options: {
+    env: ENV_OPTION,
+    "dry-run": { type: "boolean", description: "show what would change" },
+    arch: { type: "string", valueName: "ARCH", description: "architecture", default: "amd64" },
+    tag: { type: "string", multiple: true, description: "a tag" },
+  },
+  examples: ["deno task publish --env dev kiro_1.0_amd64.deb"],
+} as const;
+
+function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const parsed = parseCommandLine(args, spec, {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+  });
+  return { parsed, out: out.join(""), err: err.join("") };
+}
+
+Deno.test("declared options parse into typed values with defaults", () => {
+  const { parsed, out, err } = run([
+    "--env",
+    "dev",
+    "--dry-run",
+    "--tag",
+    "a",
+    "--tag",
+    "b",
+    "x.deb",
+  ]);
+  assert.equal(parsed.exitCode, undefined);
+  assert.equal(parsed.values.env, "dev");
+  assert.equal(parsed.values["dry-run"], true);
+  assert.equal(parsed.values.arch, "amd64");
+  assert.deepEqual(parsed.values.tag, ["a", "b"]);
+  assert.deepEqual(parsed.positionals, ["x.deb"]);
+  assert.equal(out + err, "");
+});
+
+Deno.test("absent options take their defaults: false, [] or undefined", () => {
+  const { parsed } = run(["-e", "prod", "x.deb"]);
+  assert.equal(parsed.values.env, "prod");
+  assert.equal(parsed.values["dry-run"], false);
+  assert.deepEqual(parsed.values.tag, []);
+  const { parsed: bare } = run(["x.deb"]);
+  assert.equal(bare.values.env, undefined);
+});
+
+Deno.test("--help prints usage, description, arguments, options and examples, and exits 0", () => {
+  for (const flag of ["--help", "-h"]) {
+    const { parsed, out, err } = run([flag]);
+    assert.equal(parsed.exitCode, 0);
+    assert.equal(err, "");
+    assert.match(out, /^Usage: deno task publish \[OPTIONS\] FILE\n/);
+    assert.match(out, /Publish a \.deb to the repository/);
+    assert.match(out, /Records the package and rebuilds the indexes\./);
+    assert.match(out, /Arguments:\n {2}FILE {2}the \.deb to publish/);
+    assert.match(out, /-e, --env ENV +environment: local, dev or prod/);
+    assert.match(out, / {4}--dry-run +show what would change/);
+    assert.match(out, /--arch ARCH +architecture \(default amd64\)/);
+    assert.match(out, /--tag VALUE +a tag \(may be repeated\)/);
+    assert.match(out, /-h, --help +show this help and exit/);
+    assert.match(out, /Examples:\n {2}deno task publish --env dev kiro_1\.0_amd64\.deb/);
+  }
+  assert.equal(helpText(spec), run(["--help"]).out);
+});
+
+Deno.test("an unknown option is a usage error with exit code 2 and a pointer to --help", () => {
+  const { parsed, out, err } = run(["--force", "x.deb"]);
+  assert.equal(parsed.exitCode, 2);
+  assert.equal(out, "");
+  assert.match(
+    err,
+    /^publish: Unknown option '--force'\nRun "deno task publish --help" for usage\./,
+  );
+});
+
+Deno.test("bad values, missing values and wrong argument counts exit with code 2", () => {
+  assert.match(
+    run(["--env", "qa", "x"]).err,
+    /Option --env must be one of local, dev, prod \(got "qa"\)/,
+  );
+  assert.match(run(["x", "--env"]).err, /Option '-e, --env <value>' argument missing/);
+  assert.match(run([]).err, /Missing argument FILE/);
+  assert.match(run(["a", "b"]).err, /Unexpected argument "b": publish takes at most 1/);
+  for (const args of [["--env", "qa", "x"], ["x", "--env"], [], ["a", "b"]]) {
+    assert.equal(run(args).parsed.exitCode, 2);
+  }
+});
+
+Deno.test("a command without positionals refuses any", () => {
+  const err: string[] = [];
+  const parsed = parseCommandLine(["extra"], { name: "dev", summary: "Run", options: {} }, {
+    stderr: (t) => err.push(t),
+  });
+  assert.equal(parsed.exitCode, 2);
+  assert.match(err.join(""), /Unexpected argument "extra": dev takes no arguments/);
+});
