@@ -1,0 +1,327 @@
+/**
+ * Safe HTTP downloads for the sources: https only (plain http only to loopback
+ * hosts, so that local fakes work), redirects followed up to a limit with the
+ * scheme re-checked at every hop, a timeout for the response headers and for
+ * every read of the body, a maximum size, and truncation detection. Bodies are
+ * streamed: nothing here holds a whole download in memory.
+ *
+ * @module
+ */
+
+/** A URL the sources refuse to fetch (scheme, host, or file name). */
+export class UnsafeUrlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsafeUrlError";
+  }
+}
+
+/** A download failed: HTTP status, network, timeout, truncation or size limit. */
+export class FetchError extends Error {
+  /** The HTTP status, when the server answered with an error status. */
+  readonly status: number | undefined;
+  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "FetchError";
+    this.status = options.status;
+  }
+}
+
+/** A download is larger than allowed. */
+export class SizeLimitError extends FetchError {
+  constructor(message: string) {
+    super(message);
+    this.name = "SizeLimitError";
+  }
+}
+
+/** Defaults of {@linkcode safeFetch}. */
+export const FETCH_DEFAULTS = {
+  maxRedirects: 5,
+  timeoutMs: 60_000,
+} as const;
+
+const USER_AGENT = "kiro-apt-repo-manager (+https://kiro.dev)";
+
+/** Whether `hostname` (as `URL.hostname` gives it) is a loopback address: 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname === "[::1]" || hostname === "::1") return true;
+  const match = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return match !== null && match.slice(1).every((part) => Number(part) <= 255);
+}
+
+/**
+ * Parses `url` and checks that the sources may fetch it: `https:`, or `http:`
+ * to a loopback host. `what` names the URL in messages ("feed", "the .deb").
+ */
+export function checkUrl(url: string, options: { what: string }): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UnsafeUrlError(`Refusing ${options.what} ${JSON.stringify(url)}: not a URL`);
+  }
+  if (parsed.protocol === "https:") return parsed;
+  if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return parsed;
+  if (parsed.protocol === "http:") {
+    throw new UnsafeUrlError(
+      `Refusing ${options.what} ${url}: plain http:// is only allowed to loopback hosts; use https://`,
+    );
+  }
+  throw new UnsafeUrlError(
+    `Refusing ${options.what} ${url}: scheme ${parsed.protocol} is not allowed; use https://`,
+  );
+}
+
+/**
+ * The `.deb` file name of a download URL: the last path segment, decoded. It
+ * must end in `.deb` and hold no `/`, `\`, `..`, control characters or other
+ * characters outside `[A-Za-z0-9._+~:%-]`.
+ */
+export function debFilename(url: string): string {
+  const parsed = new URL(url);
+  const raw = parsed.pathname.split("/").pop() ?? "";
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw new UnsafeUrlError(
+      `Refusing the .deb ${url}: its file name is not valid percent-encoding`,
+    );
+  }
+  if (name.includes("/") || name.includes("\\") || name.includes("..")) {
+    throw new UnsafeUrlError(
+      `Refusing the .deb ${url}: its file name ${
+        JSON.stringify(name)
+      } contains a path (/, \\ or ..)`,
+    );
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+~:-]*\.deb$/.test(name)) {
+    throw new UnsafeUrlError(
+      `Refusing the .deb ${url}: file name ${
+        JSON.stringify(name)
+      } must end in .deb and use only letters, digits and . _ + ~ : -`,
+    );
+  }
+  return name;
+}
+
+/** Options of {@linkcode safeFetch}. */
+export interface SafeFetchOptions {
+  /** What is fetched, for messages ("feed", ".deb", "certificate"). */
+  what: string;
+  /** Largest body accepted, in bytes (default: unlimited). */
+  maxBytes?: number;
+  /** Timeout for the response headers and for every body read (ms). */
+  timeoutMs?: number;
+  maxRedirects?: number;
+  headers?: Record<string, string>;
+  /** The fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** A successful response whose body is guarded by the size limit and the read timeout. */
+export interface FetchedBody {
+  /** The URL that answered (after redirects). */
+  url: string;
+  status: number;
+  headers: Headers;
+  /** The declared length, when the server sent one for an unencoded body. */
+  contentLength: number | undefined;
+  /** The body; read it to the end or cancel it. */
+  body: ReadableStream<Uint8Array>;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Fetches `url` (GET) following redirects safely; resolves when a 2xx response
+ * arrives, with its body wrapped so that reading it enforces `maxBytes`, the
+ * read timeout, and the declared `Content-Length`. Throws {@linkcode FetchError}
+ * for error statuses, network errors and timeouts, {@linkcode UnsafeUrlError}
+ * for a refused URL.
+ */
+export async function safeFetch(url: string, options: SafeFetchOptions): Promise<FetchedBody> {
+  const fetchFn = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? FETCH_DEFAULTS.timeoutMs;
+  const maxRedirects = options.maxRedirects ?? FETCH_DEFAULTS.maxRedirects;
+  let current = checkUrl(url, { what: options.what });
+  for (let hop = 0;; hop++) {
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutMs);
+    let response: Response;
+    try {
+      response = await fetchFn(current.href, {
+        redirect: "manual",
+        signal: abort.signal,
+        headers: { "user-agent": USER_AGENT, ...options.headers },
+      });
+    } catch (error) {
+      throw new FetchError(
+        timedOut
+          ? `Cannot fetch ${options.what} ${current.href}: no response within ${timeoutMs / 1000} s`
+          : `Cannot fetch ${options.what} ${current.href}: ${describe(error)}`,
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (REDIRECTS.has(response.status)) {
+      await response.body?.cancel();
+      const location = response.headers.get("location");
+      if (location === null) {
+        throw new FetchError(
+          `Cannot fetch ${options.what} ${current.href}: HTTP ${response.status} without a Location`,
+          { status: response.status },
+        );
+      }
+      if (hop >= maxRedirects) {
+        throw new FetchError(
+          `Cannot fetch ${options.what} ${url}: more than ${maxRedirects} redirects`,
+        );
+      }
+      current = checkUrl(new URL(location, current).href, {
+        what: `${options.what} (redirected from ${current.href})`,
+      });
+      continue;
+    }
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel();
+      throw new FetchError(
+        `Cannot fetch ${options.what} ${current.href}: HTTP ${response.status} ${response.statusText}`
+          .trimEnd(),
+        { status: response.status },
+      );
+    }
+    const declared = response.headers.get("content-length");
+    const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+    const contentLength = declared !== null && !encoded && /^\d+$/.test(declared)
+      ? Number(declared)
+      : undefined;
+    if (
+      options.maxBytes !== undefined && contentLength !== undefined &&
+      contentLength > options.maxBytes
+    ) {
+      await response.body?.cancel();
+      throw new SizeLimitError(
+        `Refusing ${options.what} ${current.href}: ${contentLength} bytes is over the limit of ${options.maxBytes} (source.max_size)`,
+      );
+    }
+    return {
+      url: current.href,
+      status: response.status,
+      headers: response.headers,
+      contentLength,
+      body: guardBody(response, abort, {
+        what: `${options.what} ${current.href}`,
+        timeoutMs,
+        contentLength,
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      }),
+    };
+  }
+}
+
+function guardBody(
+  response: Response,
+  abort: AbortController,
+  options: {
+    what: string;
+    timeoutMs: number;
+    contentLength: number | undefined;
+    maxBytes?: number;
+  },
+): ReadableStream<Uint8Array> {
+  if (response.body === null) {
+    return new ReadableStream({
+      start(controller) {
+        if (options.contentLength !== undefined && options.contentLength > 0) {
+          controller.error(new FetchError(`Download of ${options.what} is truncated: no body`));
+        } else controller.close();
+      },
+    });
+  }
+  const reader = response.body.getReader();
+  let received = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, options.timeoutMs);
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        throw new FetchError(
+          timedOut
+            ? `Download of ${options.what} stalled: no data for ${options.timeoutMs / 1000} s`
+            : `Download of ${options.what} failed after ${received} bytes: ${describe(error)}`,
+          { cause: error },
+        );
+      } finally {
+        stop();
+      }
+      if (result.done) {
+        if (options.contentLength !== undefined && received !== options.contentLength) {
+          throw new FetchError(
+            `Download of ${options.what} is truncated: got ${received} of ${options.contentLength} bytes`,
+          );
+        }
+        controller.close();
+        return;
+      }
+      received += result.value.byteLength;
+      if (options.maxBytes !== undefined && received > options.maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new SizeLimitError(
+          `Refusing ${options.what}: it is over the limit of ${options.maxBytes} bytes (source.max_size)`,
+        );
+      }
+      controller.enqueue(result.value);
+    },
+    async cancel(reason) {
+      stop();
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Reads a whole (small) body, guarded by `maxBytes` (default 1 MiB). */
+export async function fetchBytes(url: string, options: SafeFetchOptions): Promise<FetchedBytes> {
+  const fetched = await safeFetch(url, { maxBytes: 1024 * 1024, ...options });
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of fetched.body) {
+    chunks.push(chunk);
+    length += chunk.byteLength;
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { url: fetched.url, headers: fetched.headers, bytes };
+}
+
+/** A small body read whole. */
+export interface FetchedBytes {
+  url: string;
+  headers: Headers;
+  bytes: Uint8Array;
+}
