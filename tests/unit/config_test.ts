@@ -103,7 +103,7 @@ Deno.test("a field of another source type is refused, naming the type and what i
 Deno.test("a source missing its per-type field is refused naming the field and the type", () => {
   const problems = problemsOf([{
     path: "config/packages/kiro.yaml",
-    text: KIRO.replace(/^  feed_url:.*\n/m, ""),
+    text: KIRO.replace(/^ {2}feed_url:.*\n/m, ""),
   }]);
   assert.deepEqual(problems, [
     "Cannot read config/packages/kiro.yaml: source.feed_url is required for source.type external_download",
