@@ -1,0 +1,282 @@
+/**
+ * Every file under `dists/{suite}/` for a set of package records: per
+ * component and architecture `Packages`, `Packages.gz`, `Packages.xz` and
+ * their `by-hash/SHA256/<hex>` copies, and the (unsigned) `Release` text.
+ *
+ * The output is a pure function of the records (as a set) and the options:
+ * records are sorted by package name, then dpkg version, then architecture
+ * (then version text and SHA-256, to break ties), so the same table contents
+ * always give the same bytes whatever order the store returns them in.
+ *
+ * Rules:
+ * - every version of every package is listed (a repository keeps history);
+ * - `Architecture: all` records appear in every architecture's `Packages`;
+ * - a record whose architecture is not one of `architectures` (nor `all`) is
+ *   left out and returned in `skipped` with the reason — one stray upload must
+ *   not stop the rebuild of everything else — unless `strict` is set, which
+ *   makes it an error;
+ * - two records for the same package, architecture and version (dpkg-equal,
+ *   e.g. `1.0` and `1.0-0`) are an error when their files differ, and listed
+ *   once when they are the same file;
+ * - all records go to the first component (`main`): the records carry no
+ *   component, and the pool is `pool/main/`.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { PackageRecord } from "../domain/package_record.ts";
+import { compareVersions } from "../domain/version.ts";
+import { gzip, xzCompress } from "./compress.ts";
+export { DEFAULT_XZ_PRESET } from "./compress.ts";
+import { releaseFile } from "./release.ts";
+import { packagesStanza } from "./stanza.ts";
+
+/** What the repository is called and for how long its Release is valid. */
+export interface IndexOptions {
+  /** The suite, and the folder under `dists/` (`stable`). */
+  suite: string;
+  codename: string;
+  /** Default `["main"]`. Every record goes to the first one. */
+  components?: readonly string[];
+  /** The binary architectures (`["amd64", "arm64"]`); never `all`. */
+  architectures: readonly string[];
+  origin: string;
+  label: string;
+  description: string;
+  /** The repository's version for the Release file; `""` leaves it out. */
+  version: string;
+  date: Date;
+  validUntil: Date;
+  /** The xz preset of `Packages.xz` (default `DEFAULT_XZ_PRESET`, 4). */
+  xzPreset?: number;
+  /** Refuse (rather than skip) records of an architecture not listed. */
+  strict?: boolean;
+}
+
+/** What a generated file is. */
+export type IndexFileKind = "index" | "by-hash";
+
+/** One generated file under `dists/`. */
+export interface IndexFile {
+  /** The key from the repository root, e.g. `dists/stable/main/binary-amd64/Packages.gz`. */
+  path: string;
+  bytes: Uint8Array;
+  /** `index`: a canonical name; `by-hash`: the content-addressed copy of one. */
+  kind: IndexFileKind;
+  /** Hex SHA-256 of `bytes`. */
+  sha256: string;
+  /** The canonical name (relative to `dists/{suite}/`) that this file is, or is a copy of. */
+  canonicalName: string;
+}
+
+/** A record that was left out, and why. */
+export interface SkippedRecord {
+  record: PackageRecord;
+  reason: string;
+}
+
+/** The result of {@linkcode generateIndexes}. */
+export interface GeneratedIndexes {
+  /**
+   * Every index file: for each component and architecture, `Packages`,
+   * `Packages.gz`, `Packages.xz`, each followed by its by-hash copy. The
+   * Release file is not in this list (see `release`).
+   */
+  files: IndexFile[];
+  /** The Release text (unsigned), listing every `kind: "index"` file. */
+  release: string;
+  /** Where the Release file goes: `dists/{suite}/Release`. */
+  releasePath: string;
+  /** Stanzas per architecture. */
+  counts: Record<string, number>;
+  skipped: SkippedRecord[];
+  /** Milliseconds spent writing stanzas, gzip, xz and the Release text. */
+  timings: { stanzas: number; gzip: number; xz: number; release: number };
+}
+
+/** Records or options from which no consistent repository can be made. */
+export class IndexError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IndexError";
+  }
+}
+
+const NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+
+function byteCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The order of records in a `Packages` file: name, dpkg version, architecture, then ties. */
+export function compareRecords(a: PackageRecord, b: PackageRecord): number {
+  return byteCompare(a.package_name, b.package_name) ||
+    compareVersions(a.version, b.version) ||
+    byteCompare(a.architecture, b.architecture) ||
+    byteCompare(a.version, b.version) ||
+    byteCompare(a.sha256_hash, b.sha256_hash);
+}
+
+/**
+ * Generates every index file of `records` for the suite in `options`.
+ *
+ * @throws {IndexError} on invalid options, conflicting duplicate records, or
+ *   (with `strict`) a record of an architecture that is not listed
+ * @throws {import("./stanza.ts").StanzaError} on a record that cannot make a stanza
+ * @example
+ * ```ts
+ * const { files, release } = await generateIndexes(records, {
+ *   suite: "stable", codename: "stable", architectures: ["amd64", "arm64"],
+ *   origin: "Kiro", label: "Kiro", description: "Kiro packages", version: "1.0",
+ *   date: now, validUntil: new Date(now.getTime() + 7 * 86400e3),
+ * });
+ * ```
+ */
+export async function generateIndexes(
+  records: readonly PackageRecord[],
+  options: IndexOptions,
+): Promise<GeneratedIndexes> {
+  const suite = options.suite;
+  if (!NAME.test(suite)) {
+    throw new IndexError(
+      `Invalid suite ${JSON.stringify(suite)}: use lowercase letters, digits, ".", "+", "-"`,
+    );
+  }
+  const components = [...new Set(options.components ?? ["main"])];
+  const architectures = [...new Set(options.architectures)].sort(byteCompare);
+  for (const name of [...components, ...architectures]) {
+    if (!NAME.test(name)) {
+      throw new IndexError(`Invalid component or architecture ${JSON.stringify(name)}`);
+    }
+  }
+  if (components.length === 0 || architectures.length === 0) {
+    throw new IndexError(
+      "Cannot generate indexes: give at least one component and one architecture",
+    );
+  }
+  if (architectures.includes("all")) {
+    throw new IndexError(
+      'Invalid architectures: "all" is not a binary architecture; all-architecture packages ' +
+        "are listed in every architecture's Packages",
+    );
+  }
+
+  const timings = { stanzas: 0, gzip: 0, xz: 0, release: 0 };
+  let t = performance.now();
+  const archSet = new Set(architectures);
+  const skipped: SkippedRecord[] = [];
+  const kept: PackageRecord[] = [];
+  for (const record of records) {
+    if (record.architecture === "all" || archSet.has(record.architecture)) {
+      kept.push(record);
+      continue;
+    }
+    const reason = `architecture ${JSON.stringify(record.architecture)} is not one of ` +
+      `${architectures.join(", ")}`;
+    if (options.strict) {
+      throw new IndexError(`Cannot index ${record.package_name} ${record.version}: ${reason}`);
+    }
+    skipped.push({ record, reason });
+  }
+  kept.sort(compareRecords);
+
+  // One stanza per distinct file; conflicting duplicates are refused.
+  const unique: PackageRecord[] = [];
+  for (const record of kept) {
+    const previous = unique[unique.length - 1];
+    if (
+      previous !== undefined && previous.package_name === record.package_name &&
+      previous.architecture === record.architecture &&
+      compareVersions(previous.version, record.version) === 0
+    ) {
+      if (previous.sha256_hash === record.sha256_hash && previous.pool_key === record.pool_key) {
+        continue;
+      }
+      throw new IndexError(
+        `Conflicting records for ${record.package_name} ${record.architecture}: versions ` +
+          `${previous.version} (${previous.pool_key}) and ${record.version} (${record.pool_key}) ` +
+          `are the same version to apt but different files; remove one`,
+      );
+    }
+    unique.push(record);
+  }
+
+  const stanzas = unique.map((record) => packagesStanza(record) + "\n");
+  const encoder = new TextEncoder();
+  const component = components[0]!;
+  const plain = new Map<string, Uint8Array>();
+  const counts: Record<string, number> = {};
+  for (const comp of components) {
+    for (const arch of architectures) {
+      let text = "";
+      let count = 0;
+      if (comp === component) {
+        for (let i = 0; i < unique.length; i++) {
+          const a = unique[i]!.architecture;
+          if (a === arch || a === "all") {
+            text += stanzas[i];
+            count++;
+          }
+        }
+        counts[arch] = count;
+      }
+      plain.set(`${comp}/binary-${arch}`, encoder.encode(text));
+    }
+  }
+  timings.stanzas = performance.now() - t;
+
+  const entries: { name: string; bytes: Uint8Array }[] = [];
+  for (const [dir, bytes] of plain) {
+    t = performance.now();
+    const gz = gzip(bytes);
+    timings.gzip += performance.now() - t;
+    t = performance.now();
+    const xz = await xzCompress(
+      bytes,
+      options.xzPreset === undefined ? {} : { preset: options.xzPreset },
+    );
+    timings.xz += performance.now() - t;
+    entries.push(
+      { name: `${dir}/Packages`, bytes },
+      { name: `${dir}/Packages.gz`, bytes: gz },
+      { name: `${dir}/Packages.xz`, bytes: xz },
+    );
+  }
+
+  t = performance.now();
+  const files: IndexFile[] = [];
+  for (const { name, bytes } of entries) {
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const dir = name.slice(0, name.lastIndexOf("/"));
+    files.push({
+      path: `dists/${suite}/${name}`,
+      bytes,
+      kind: "index",
+      sha256,
+      canonicalName: name,
+    });
+    files.push({
+      path: `dists/${suite}/${dir}/by-hash/SHA256/${sha256}`,
+      bytes,
+      kind: "by-hash",
+      sha256,
+      canonicalName: name,
+    });
+  }
+  const release = releaseFile(entries.map((e) => ({ path: e.name, bytes: e.bytes })), {
+    origin: options.origin,
+    label: options.label,
+    suite,
+    codename: options.codename,
+    version: options.version,
+    description: options.description,
+    architectures,
+    components,
+    date: options.date,
+    validUntil: options.validUntil,
+    acquireByHash: true,
+  });
+  timings.release = performance.now() - t;
+  return { files, release, releasePath: `dists/${suite}/Release`, counts, skipped, timings };
+}

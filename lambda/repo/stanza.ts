@@ -1,0 +1,312 @@
+/**
+ * The `Packages` stanza of one package version, written the way
+ * `apt-ftparchive packages` (apt 2.6) writes it for the same `.deb`.
+ *
+ * The stanza comes from the `.deb`'s own control paragraph (`record.control`).
+ * The record's `package_name`, `version`, `architecture`, `maintainer`,
+ * `description`, `section`, `priority`, `homepage` and `depends` fill in only
+ * the fields that the paragraph lacks (records migrated from the legacy table
+ * have an incomplete or empty paragraph). Then, as apt-ftparchive does:
+ *
+ * - `Filename`, `Size`, `MD5sum`, `SHA1`, `SHA256` are the record's own
+ *   (`pool_key`, `file_size`, hashes), whatever the paragraph says;
+ * - `Status` is dropped, and so is `SHA512`, which apt-ftparchive would
+ *   recompute from the file and the record does not carry (apt uses the
+ *   strongest hash present, SHA256 here);
+ * - fields are written in apt's canonical order (apt-pkg's
+ *   `TFRewritePackageOrder`) under their canonical names (`depends` →
+ *   `Depends`); fields apt does not know follow, in the paragraph's order, with
+ *   their own spelling; a value that starts on the next line is written as
+ *   `Name:` with no space (`Conffiles:`), as apt does.
+ *
+ * @module
+ */
+
+import type { ControlFields, PackageRecord } from "../domain/package_record.ts";
+import { compareVersions, isValidVersion } from "../domain/version.ts";
+
+/** A record that cannot give a valid stanza (the message names the record and field). */
+export class StanzaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StanzaError";
+  }
+}
+
+/** apt-pkg's `TFRewritePackageOrder` (apt 2.6, apt-pkg/tagfile-order.c). */
+export const PACKAGE_FIELD_ORDER: readonly string[] = [
+  "Package",
+  "Package-Type",
+  "Architecture",
+  "Subarchitecture",
+  "Version",
+  "Kernel-Version",
+  "Built-Using",
+  "Static-Built-Using",
+  "Built-For-Profiles",
+  "Auto-Built-Package",
+  "Multi-Arch",
+  "Status",
+  "Priority",
+  "Build-Essential",
+  "Protected",
+  "Important",
+  "Essential",
+  "Installer-Menu-Item",
+  "Section",
+  "Source",
+  "Origin",
+  "Phased-Update-Percentage",
+  "Maintainer",
+  "Original-Maintainer",
+  "Bugs",
+  "Config-Version",
+  "Conffiles",
+  "Triggers-Awaited",
+  "Triggers-Pending",
+  "Installed-Size",
+  "Provides",
+  "Pre-Depends",
+  "Depends",
+  "Recommends",
+  "Suggests",
+  "Conflicts",
+  "Breaks",
+  "Replaces",
+  "Enhances",
+  "Filename",
+  "MSDOS-Filename",
+  "Size",
+  "MD5sum",
+  "SHA1",
+  "SHA256",
+  "SHA512",
+  "Homepage",
+  "Description",
+  "Description-md5",
+  "Tag",
+  "Task",
+];
+
+const ORDER = new Map(PACKAGE_FIELD_ORDER.map((name, i) => [name.toLowerCase(), i]));
+/** Fields of the paragraph that the stanza never takes from it. */
+const REPLACED = new Set(["filename", "size", "md5sum", "sha1", "sha256", "sha512", "status"]);
+const FIELD_NAME = /^[!-9;-~][!-9;-~]*$/;
+const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{64}$/ };
+
+/**
+ * The `Packages` stanza of `record`: deb822 text, one line per field (plus
+ * continuation lines), ending with one `\n` and no blank line. A `Packages`
+ * file is the stanzas each followed by a blank line.
+ *
+ * @throws {StanzaError} when the record lacks a required field, its control
+ *   paragraph disagrees with it on Package, Version or Architecture, a hash or
+ *   size is malformed, or a value would break the deb822 syntax
+ * @example
+ * ```ts
+ * packagesStanza(record);
+ * // "Package: kiro\nArchitecture: amd64\nVersion: 1.0.337\n…\nSHA256: …\nDescription: …\n"
+ * ```
+ */
+export function packagesStanza(record: PackageRecord): string {
+  const what = `package record ${record.package_id || `${record.package_name}#${record.version}`}`;
+  const slots: (readonly [string, string] | undefined)[] = new Array(PACKAGE_FIELD_ORDER.length);
+  const unknown: [string, string][] = [];
+  const put = (name: string, value: string): void => {
+    const lower = name.toLowerCase();
+    const index = ORDER.get(lower);
+    if (index === undefined) unknown.push([name, value]);
+    else slots[index] = [PACKAGE_FIELD_ORDER[index]!, value];
+  };
+  const has = (lower: string): boolean => {
+    const index = ORDER.get(lower);
+    return index !== undefined
+      ? slots[index] !== undefined
+      : unknown.some(([n]) => n.toLowerCase() === lower);
+  };
+
+  const control: ControlFields = record.control ?? {};
+  for (const name of Object.keys(control)) {
+    if (!FIELD_NAME.test(name)) {
+      throw new StanzaError(`Invalid ${what}: control field name ${JSON.stringify(name)}`);
+    }
+    const lower = name.toLowerCase();
+    if (REPLACED.has(lower)) continue;
+    if (has(lower)) {
+      throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+    }
+    put(name, checkValue(what, name, trimEnd(control[name]!)));
+  }
+
+  // What the paragraph lacks, from the record.
+  const fill = (name: string, value: string | undefined, multiline = false): void => {
+    if (has(name.toLowerCase()) || value === undefined || value.trim() === "") return;
+    put(name, multiline ? foldDescription(value) : oneLine(what, name, value));
+  };
+  fill("Package", record.package_name);
+  fill("Version", record.version);
+  fill("Architecture", record.architecture);
+  fill("Maintainer", record.maintainer);
+  fill("Section", record.section);
+  fill("Priority", record.priority);
+  fill("Homepage", record.homepage);
+  fill("Depends", record.depends);
+  fill("Description", record.description, true);
+
+  const field = (name: string): string | undefined => slots[ORDER.get(name.toLowerCase())!]?.[1];
+  const pkg = field("Package");
+  const version = field("Version");
+  const arch = field("Architecture");
+  if (pkg !== record.package_name) {
+    throw new StanzaError(
+      `Invalid ${what}: control Package ${JSON.stringify(pkg)} differs from package_name ` +
+        `${JSON.stringify(record.package_name)}`,
+    );
+  }
+  if (version === undefined || !isValidVersion(version)) {
+    throw new StanzaError(`Invalid ${what}: Version ${JSON.stringify(version)} is not valid`);
+  }
+  if (!isValidVersion(record.version) || compareVersions(version, record.version) !== 0) {
+    throw new StanzaError(
+      `Invalid ${what}: control Version ${JSON.stringify(version)} differs from version ` +
+        `${JSON.stringify(record.version)}`,
+    );
+  }
+  if (arch !== record.architecture) {
+    throw new StanzaError(
+      `Invalid ${what}: control Architecture ${JSON.stringify(arch)} differs from architecture ` +
+        `${JSON.stringify(record.architecture)}`,
+    );
+  }
+  for (const name of ["Maintainer", "Description"]) {
+    if (field(name) === undefined) {
+      throw new StanzaError(
+        `Invalid ${what}: no ${name} in its control paragraph or record; add it to the record`,
+      );
+    }
+  }
+
+  if (!record.pool_key || /[\s]/.test(record.pool_key) || record.pool_key.startsWith("/")) {
+    throw new StanzaError(`Invalid ${what}: pool_key ${JSON.stringify(record.pool_key)}`);
+  }
+  if (!Number.isSafeInteger(record.file_size) || record.file_size < 0) {
+    throw new StanzaError(`Invalid ${what}: file_size ${JSON.stringify(record.file_size)}`);
+  }
+  put("Filename", record.pool_key);
+  put("Size", String(record.file_size));
+  put("MD5sum", checkHash(what, "md5_hash", record.md5_hash, HEX.md5));
+  put("SHA1", checkHash(what, "sha1_hash", record.sha1_hash, HEX.sha1));
+  put("SHA256", checkHash(what, "sha256_hash", record.sha256_hash, HEX.sha256));
+
+  let out = "";
+  for (const slot of slots) if (slot !== undefined) out += line(slot[0], slot[1]);
+  for (const [name, value] of unknown) out += line(name, value);
+  return out;
+}
+
+/** One field as apt's `WriteTag` writes it. */
+function line(name: string, value: string): string {
+  return value === "" || value[0] === " " || value[0] === "\t" || value[0] === "\n"
+    ? `${name}:${value}\n`
+    : `${name}: ${value}\n`;
+}
+
+function trimEnd(value: string): string {
+  return value.replace(/[ \t\r\n]+$/, "");
+}
+
+/** Refuses a value that would end the field or the stanza early. */
+function checkValue(what: string, name: string, value: string): string {
+  const lines = value.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.trim() === "" || (l[0] !== " " && l[0] !== "\t")) {
+      throw new StanzaError(
+        `Invalid ${what}: field ${name} has a continuation line that is empty or does not ` +
+          `start with a space (line ${i + 1}); write empty lines as " ."`,
+      );
+    }
+  }
+  if (lines[0]!.includes("\r")) {
+    throw new StanzaError(`Invalid ${what}: field ${name} contains a carriage return`);
+  }
+  return value;
+}
+
+function oneLine(what: string, name: string, value: string): string {
+  const text = value.trim();
+  if (/[\r\n]/.test(text)) {
+    throw new StanzaError(`Invalid ${what}: ${name.toLowerCase()} must be a single line`);
+  }
+  return text;
+}
+
+/**
+ * A description from the record as a deb822 value: the synopsis, then each
+ * further line indented by one space, blank lines written as ` .`. Lines that
+ * are already indented are kept as they are.
+ */
+function foldDescription(text: string): string {
+  const lines = text.replace(/\r\n?/g, "\n").replace(/\s+$/, "").split("\n");
+  const synopsis = lines.shift()!.trim();
+  const rest = lines.map((l) =>
+    l.trim() === "" || l.trim() === "." ? " ." : l[0] === " " || l[0] === "\t" ? l : ` ${l}`
+  );
+  return [synopsis, ...rest].join("\n");
+}
+
+function checkHash(what: string, field: string, value: string, pattern: RegExp): string {
+  if (typeof value !== "string" || !pattern.test(value)) {
+    throw new StanzaError(
+      `Invalid ${what}: ${field} ${JSON.stringify(value)} is not a lowercase hex digest`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Splits a `Packages` (or any deb822) text into paragraphs of field → value,
+ * values in the {@linkcode ControlFields} form (continuation lines kept with
+ * their leading space). Field names keep their spelling.
+ *
+ * @throws {StanzaError} on a line that is neither a field nor a continuation
+ * @example
+ * ```ts
+ * parseStanzas("Package: a\nVersion: 1\n\nPackage: b\nVersion: 2\n");
+ * // [{ Package: "a", Version: "1" }, { Package: "b", Version: "2" }]
+ * ```
+ */
+export function parseStanzas(text: string): ControlFields[] {
+  const out: ControlFields[] = [];
+  let current: ControlFields | undefined;
+  let last: string | undefined;
+  let lineNo = 0;
+  for (const raw of text.split("\n")) {
+    lineNo++;
+    const l = raw.replace(/\r$/, "");
+    if (l.trim() === "") {
+      current = undefined;
+      last = undefined;
+      continue;
+    }
+    if (l[0] === " " || l[0] === "\t") {
+      if (current === undefined || last === undefined) {
+        throw new StanzaError(`Invalid deb822 text: continuation line ${lineNo} has no field`);
+      }
+      current[last] += "\n" + l.replace(/[ \t]+$/, "");
+      continue;
+    }
+    if (l[0] === "#") continue;
+    const colon = l.indexOf(":");
+    if (colon <= 0) {
+      throw new StanzaError(`Invalid deb822 text: line ${lineNo} is not "Field: value"`);
+    }
+    if (current === undefined) {
+      current = {};
+      out.push(current);
+    }
+    last = l.slice(0, colon);
+    current[last] = l.slice(colon + 1).trim();
+  }
+  return out;
+}
