@@ -125,7 +125,8 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec
   }
   const rows: [string, string][] = Object.entries(spec.options).map(([key, option]) => {
     const extras = [
-      ...(option.choices !== undefined && !option.description.includes(option.choices.join(", "))
+      ...(option.choices !== undefined &&
+          !option.choices.every((choice) => option.description.includes(choice))
         ? [`one of ${option.choices.join(", ")}`]
         : []),
       ...(option.default !== undefined && option.type === "string"

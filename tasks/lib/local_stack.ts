@@ -50,6 +50,9 @@ export const LOCAL_REGION = "us-east-1";
 /** The default ports: dynalite's and s3rver's own defaults. */
 export const DEFAULT_LOCAL_PORTS = { dynamodb: 4567, s3: 4568 } as const;
 
+/** The signing key's file name in the state folder. */
+export const SIGNING_KEY_FILE = "signing-key.asc";
+
 /** The host the stand-ins listen on. */
 export const LOCAL_HOST = "127.0.0.1";
 
@@ -142,6 +145,28 @@ export interface LocalStackOptions {
   ensureSigningKey?: (path: string) => Promise<void>;
   /** Log a line per request (default false). */
   verbose?: boolean;
+}
+
+/**
+ * The outputs of a local stack in `dir` on `ports` (whether or not it runs):
+ * `repoUrl` is s3rver's own HTTP address of the bucket, `signingKeySecretId`
+ * the key file's path.
+ */
+export function localStackOutputs(
+  options: { dir: string; ports: { dynamodb: number; s3: number } },
+): StackOutputs {
+  const endpoints = {
+    dynamodb: `http://${LOCAL_HOST}:${options.ports.dynamodb}`,
+    s3: `http://${LOCAL_HOST}:${options.ports.s3}`,
+  };
+  return parseStackOutputs({
+    environment: "local",
+    ...LOCAL_NAMES,
+    repoUrl: `${endpoints.s3}/${LOCAL_NAMES.bucketName}`,
+    signingKeySecretId: join(resolve(options.dir), SIGNING_KEY_FILE),
+    region: LOCAL_REGION,
+    endpoints,
+  }, { source: "the local stack" });
 }
 
 /** A running local stack. */
@@ -267,7 +292,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodb: `http://${LOCAL_HOST}:${dynamoPort}`,
     s3: `http://${LOCAL_HOST}:${s3Port}`,
   };
-  const signingKeyPath = join(dir, "signing-key.asc");
+  const signingKeyPath = join(dir, SIGNING_KEY_FILE);
   try {
     await createTable(endpoints.dynamodb, LOCAL_NAMES.tableName);
     await (options.ensureSigningKey ?? ensureLocalSigningKey)(signingKeyPath);
@@ -277,14 +302,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 
-  const outputs = parseStackOutputs({
-    environment: "local",
-    ...LOCAL_NAMES,
-    repoUrl: `${endpoints.s3}/${LOCAL_NAMES.bucketName}`,
-    signingKeySecretId: signingKeyPath,
-    region: LOCAL_REGION,
-    endpoints,
-  }, { source: "the local stack" });
+  const outputs = localStackOutputs({ dir, ports: { dynamodb: dynamoPort, s3: s3Port } });
 
   let closed: Promise<void> | undefined;
   return {
