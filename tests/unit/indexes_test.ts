@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import type { PackageRecord } from "../../lambda/domain/package_record.ts";
+import { generateIndexes, IndexError, type IndexOptions } from "../../lambda/repo/indexes.ts";
+import { parseStanzas } from "../../lambda/repo/stanza.ts";
+import { missingTools } from "../support/tools.ts";
+
+const options: IndexOptions = {
+  suite: "stable",
+  codename: "stable",
+  architectures: ["amd64", "arm64"],
+  origin: "Kiro",
+  label: "Kiro",
+  description: "Kiro packages",
+  version: "1.0",
+  date: new Date("2026-11-22T14:00:00Z"),
+  validUntil: new Date("2026-11-29T14:00:00Z"),
+};
+
+function record(name: string, version: string, architecture: string, salt = ""): PackageRecord {
+  const digest = (alg: string) =>
+    createHash(alg).update(`${name}|${version}|${architecture}|${salt}`).digest("hex");
+  return {
+    package_id: `${name}#${version}`,
+    package_name: name,
+    version,
+    architecture,
+    package_type: "upload",
+    pub_date: "",
+    processed_timestamp: "",
+    deb_url: "",
+    actual_filename: "",
+    pool_key: `pool/main/${name[0]}/${name}/${name}_${version}_${architecture}.deb`,
+    file_size: 1000,
+    md5_hash: digest("md5"),
+    sha1_hash: digest("sha1"),
+    sha256_hash: digest("sha256"),
+    section: "utils",
+    priority: "optional",
+    maintainer: "M <m@example.invalid>",
+    homepage: "https://example.invalid",
+    description: `${name} synopsis`,
+    control: { Package: name, Version: version, Architecture: architecture },
+  };
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+function packagesOf(files: { path: string; bytes: Uint8Array }[], arch: string) {
+  const file = files.find((f) => f.path === `dists/stable/main/binary-${arch}/Packages`);
+  assert.ok(file, `no Packages for ${arch}`);
+  return parseStanzas(text(file.bytes));
+}
+
+Deno.test("Architecture: all packages are listed in every architecture's Packages", async () => {
+  const out = await generateIndexes([
+    record("kiro", "1.0", "amd64"),
+    record("kiro-doc", "1.0", "all"),
+    record("kiro", "1.0", "arm64"),
+  ], options);
+  assert.deepEqual(packagesOf(out.files, "amd64").map((s) => `${s.Package}/${s.Architecture}`), [
+    "kiro/amd64",
+    "kiro-doc/all",
+  ]);
+  assert.deepEqual(packagesOf(out.files, "arm64").map((s) => `${s.Package}/${s.Architecture}`), [
+    "kiro/arm64",
+    "kiro-doc/all",
+  ]);
+  assert.deepEqual(out.counts, { amd64: 2, arm64: 2 });
+});
+
+Deno.test("every version is listed, in dpkg order, not string order", async () => {
+  const versions = ["1.10.0", "1.9.0", "1:0.1", "1.10.0~rc1", "1.2"];
+  const out = await generateIndexes(versions.map((v) => record("kiro", v, "amd64")), options);
+  assert.deepEqual(packagesOf(out.files, "amd64").map((s) => s.Version), [
+    "1.2",
+    "1.9.0",
+    "1.10.0~rc1",
+    "1.10.0",
+    "1:0.1",
+  ]);
+});
+
+Deno.test("records of an architecture that is not published are skipped and reported", async () => {
+  const stray = record("kiro", "1.0", "riscv64");
+  const out = await generateIndexes([record("kiro", "1.0", "amd64"), stray], options);
+  assert.equal(out.skipped.length, 1);
+  assert.equal(out.skipped[0]!.record, stray);
+  assert.match(out.skipped[0]!.reason, /riscv64/);
+  assert.equal(packagesOf(out.files, "amd64").length, 1);
+  await assert.rejects(
+    generateIndexes([stray], { ...options, strict: true }),
+    (e: unknown) => e instanceof IndexError && /kiro 1\.0: architecture "riscv64"/.test(e.message),
+  );
+});
+
+Deno.test("the same version twice is listed once when it is the same file, refused when not", async () => {
+  const a = record("kiro", "1.0", "amd64");
+  const out = await generateIndexes([a, { ...a }], options);
+  assert.equal(packagesOf(out.files, "amd64").length, 1);
+  await assert.rejects(
+    generateIndexes([a, record("kiro", "1.0-0", "amd64", "other bytes")], options),
+    (e: unknown) =>
+      e instanceof IndexError && /same version to apt but different files/.test(e.message),
+  );
+});
+
+Deno.test("an architecture with no packages still gets (empty) indexes listed in Release", async () => {
+  const out = await generateIndexes([record("kiro", "1.0", "amd64")], options);
+  const arm = out.files.find((f) => f.path === "dists/stable/main/binary-arm64/Packages");
+  assert.equal(arm?.bytes.length, 0);
+  assert.match(out.release, / 0 main\/binary-arm64\/Packages\n/);
+  assert.equal(out.counts.arm64, 0);
+});
+
+Deno.test("invalid options are refused before any work", async () => {
+  for (
+    const bad of [
+      { ...options, architectures: ["amd64", "all"] },
+      { ...options, architectures: [] },
+      { ...options, suite: "Stable Suite" },
+      { ...options, components: ["ma in"] },
+    ]
+  ) {
+    await assert.rejects(generateIndexes([], bad), IndexError);
+  }
+});
+
+Deno.test("Packages.gz decompresses to Packages", async () => {
+  const out = await generateIndexes(
+    [record("kiro", "1.0", "amd64"), record("kiro", "2.0", "amd64")],
+    options,
+  );
+  const plain = out.files.find((f) => f.path.endsWith("binary-amd64/Packages"))!;
+  const gz = out.files.find((f) => f.path.endsWith("binary-amd64/Packages.gz"))!;
+  assert.deepEqual(new Uint8Array(gunzipSync(gz.bytes)), plain.bytes);
+});
+
+Deno.test({
+  name: "Packages.xz passes xz --test and decompresses to Packages with the xz tool",
+  ignore: missingTools(["xz"]),
+  async fn() {
+    const out = await generateIndexes(
+      Array.from({ length: 50 }, (_, i) => record("kiro", `1.${i}`, i % 2 ? "amd64" : "all")),
+      options,
+    );
+    for (const arch of ["amd64", "arm64"]) {
+      const plain = out.files.find((f) => f.path.endsWith(`binary-${arch}/Packages`))!;
+      const xz = out.files.find((f) => f.path.endsWith(`binary-${arch}/Packages.xz`))!;
+      const run = async (args: string[]) => {
+        const child = new Deno.Command("xz", { args, stdin: "piped", stdout: "piped" }).spawn();
+        const w = child.stdin.getWriter();
+        await w.write(xz.bytes);
+        await w.close();
+        return await child.output();
+      };
+      assert.equal((await run(["--test", "-"])).code, 0);
+      const decoded = await run(["-dc", "-"]);
+      assert.equal(decoded.code, 0);
+      assert.deepEqual(decoded.stdout, plain.bytes);
+      const file = await Deno.makeTempFile({ suffix: ".xz" });
+      try {
+        await Deno.writeFile(file, xz.bytes);
+        const info = await new Deno.Command("xz", { args: ["--robot", "--list", file] }).output();
+        assert.equal(info.code, 0);
+        assert.match(text(info.stdout), /\tCRC64\t/);
+      } finally {
+        await Deno.remove(file);
+      }
+    }
+  },
+});
