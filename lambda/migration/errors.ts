@@ -18,6 +18,7 @@ export type MigrationErrorKind =
   | "transform"
   | "key-missing"
   | "retries-exhausted"
+  | "pool"
   | "usage";
 
 /** A failure that stops a migration or restore before (or instead of) a bad write. */

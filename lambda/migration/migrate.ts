@@ -96,6 +96,14 @@ export interface MigrateOptions {
   sampleSize?: number;
   now?: Date;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Checks that the `.deb` of every transformed item is in the bucket at its
+   * `pool_key` with its size and hash (e.g. the publisher's `verifyPool`);
+   * returns the problems. A real run with problems stops before any table
+   * write (the publisher refuses to publish a record whose pool object is
+   * missing or different); a dry run reports them. Not called when absent.
+   */
+  checkPool?: (items: readonly Item[]) => Promise<string[]>;
 }
 
 /** A new-table item that exists with contents different from the transform. */
@@ -148,6 +156,8 @@ export interface MigrationSummary {
   verification?: VerifyReport;
   /** Legacy items deleted (`dropLegacy`). */
   legacyDropped: number;
+  /** What `checkPool` found (dry runs; a real run stops on them). */
+  poolProblems: string[];
   /** Real run: verified complete. Dry run: nothing would stop a real run. */
   complete: boolean;
 }
@@ -387,6 +397,17 @@ export async function migrateLegacyTable(
   }
 
   const transformed = transformAll(legacyItems, options);
+  const poolProblems = options.checkPool === undefined ? [] : await options.checkPool(transformed);
+  if (!dryRun && poolProblems.length > 0) {
+    const shown = poolProblems.slice(0, 10).map((problem) => `- ${problem}`);
+    if (poolProblems.length > 10) shown.push(`- … and ${poolProblems.length - 10} more`);
+    throw new MigrationError(
+      "pool",
+      `Cannot migrate: ${poolProblems.length} records would point at pool objects that are missing or differ (the publisher would refuse them); nothing was written to any table; check --pool-layout or copy the objects:\n${
+        shown.join("\n")
+      }`,
+    );
+  }
   const samples = legacyItems.slice(0, options.sampleSize ?? 3).map((before, i) => ({
     before,
     after: transformed[i] as Item,
@@ -411,11 +432,12 @@ export async function migrateLegacyTable(
     errors: [],
     samples,
     legacyDropped: 0,
+    poolProblems,
     complete: false,
   };
   if (dryRun) {
     summary.migrated = classified.absent.length;
-    summary.complete = classified.conflicts.length === 0;
+    summary.complete = classified.conflicts.length === 0 && poolProblems.length === 0;
     return summary;
   }
 

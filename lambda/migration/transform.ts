@@ -31,7 +31,13 @@
  */
 
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { PACKAGE_TYPES, packageId, type PackageType } from "../domain/package_record.ts";
+import {
+  type ControlFields,
+  PACKAGE_TYPES,
+  packageId,
+  type PackageRecord,
+  type PackageType,
+} from "../domain/package_record.ts";
 import { poolKey, poolPrefix } from "../domain/pool_path.ts";
 import { isValidVersion, versionError } from "../domain/version.ts";
 import type { PackageConfig } from "../sources/config.ts";
@@ -340,4 +346,50 @@ export function transformAndValidate(item: Item, options: TransformOptions): Ite
   const problems = recordProblems(out);
   if (problems.length > 0) throw new TransformError(legacyItemName(item), problems);
   return out;
+}
+
+/**
+ * The {@linkcode PackageRecord} a valid item holds (strings as strings,
+ * `file_size` as a number, `control` as fields). Attributes that are not
+ * record fields are left out.
+ *
+ * @throws {Error} when `item` has {@linkcode recordProblems}.
+ */
+export function recordFromItem(item: Item): PackageRecord {
+  const problems = recordProblems(item);
+  if (problems.length > 0) {
+    throw new Error(`Item ${legacyItemName(item)} is not a package record: ${problems.join("; ")}`);
+  }
+  const s = (name: string) => item[name]?.S as string;
+  const control: ControlFields = {};
+  for (const [field, value] of Object.entries(item.control?.M ?? {})) {
+    control[field] = value.S as string;
+  }
+  const record: PackageRecord = {
+    package_id: s("package_id"),
+    package_name: s("package_name"),
+    version: s("version"),
+    architecture: s("architecture"),
+    package_type: s("package_type") as PackageType,
+    pub_date: s("pub_date"),
+    processed_timestamp: s("processed_timestamp"),
+    deb_url: s("deb_url"),
+    actual_filename: s("actual_filename"),
+    pool_key: s("pool_key"),
+    file_size: Number(item.file_size?.N),
+    md5_hash: s("md5_hash"),
+    sha1_hash: s("sha1_hash"),
+    sha256_hash: s("sha256_hash"),
+    section: s("section"),
+    priority: s("priority"),
+    maintainer: s("maintainer"),
+    homepage: s("homepage"),
+    description: s("description"),
+    control,
+  };
+  for (const field of OPTIONAL_TEXT) {
+    const value = item[field]?.S;
+    if (value !== undefined) record[field] = value;
+  }
+  return record;
 }

@@ -1,0 +1,186 @@
+/**
+ * `deno task migrate`: copies the legacy table (`kiro-package-versions-ENV`,
+ * key `version`) into the packages table — backup, transform, validate,
+ * conditional writes, verify — and optionally deletes the legacy items.
+ * The engine is `lambda/migration/migrate.ts`.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { awsClients } from "../lambda/aws/clients.ts";
+import { defaultBackupFile } from "../lambda/migration/backup.ts";
+import { MigrationError } from "../lambda/migration/errors.ts";
+import { migrateLegacyTable } from "../lambda/migration/migrate.ts";
+import { formatMigrationSummary, progressPrinter } from "../lambda/migration/report.ts";
+import { POOL_LAYOUTS, type PoolLayout } from "../lambda/migration/transform.ts";
+import { loadLegacyDefaults, poolChecker } from "../lambda/migration/wiring.ts";
+import { objectStoreFor } from "../lambda/rebuild.ts";
+import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { EnvironmentError, withEnvironment } from "./lib/env.ts";
+
+const NAME = "migrate";
+
+/** Runs the task; returns the exit code (0: complete and verified, or a clean dry run). */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: NAME,
+    summary: "Migrate the legacy kiro table into the packages table (backup, transform, verify)",
+    description: [
+      "Steps: check both tables; back up every legacy item to a JSONL file (DynamoDB JSON, exact",
+      "types), flush it and read it back; add package_name, package_id, architecture, package_type,",
+      "the Debian fields from config/packages/kiro.yaml, pool_key and a control paragraph to each",
+      "item (existing fields are kept as they are); validate every item; check that each record's",
+      ".deb is in the bucket at its pool_key; write the items missing from the packages table with",
+      "conditional puts (never overwriting: equal items are skipped, different ones reported as",
+      "conflicts); verify that every legacy item has an equal new item.",
+      "",
+      "--dry-run reads only and writes NOTHING anywhere: no backup file, no table change. It prints",
+      "the counts and sample items before/after. Without --dry-run a backup file is always written",
+      "(--backup-file, or backups/legacy-ENV-<UTC timestamp>.jsonl); an existing file is never",
+      "replaced. Re-running is safe: an interrupted run is finished by running again.",
+      "",
+      "Pool layout: the legacy system stored each .deb at pool/main/k/kiro/<actual_filename>,",
+      "so the records point there (legacy). Use canonical (pool/main/k/kiro/kiro_<version>_<arch>.deb)",
+      "only after copying the objects there.",
+      "",
+      "Exit codes: 0 migration complete and verified (dry run: nothing blocks a real run);",
+      "1 incomplete (conflicts, errors, verification failed) or stopped (message says why);",
+      "2 usage error. Undo with: deno task restore --env ENV --backup-file FILE --table legacy",
+    ].join("\n"),
+    options: {
+      env: ENV_OPTION,
+      "dry-run": { type: "boolean", description: "show what would happen; write nothing anywhere" },
+      "backup-file": {
+        type: "string",
+        valueName: "FILE",
+        description: "where to write the backup (must not exist; not with --dry-run)",
+      },
+      "source-table": {
+        type: "string",
+        valueName: "TABLE",
+        description: "the legacy table (default: the stack's legacyTableName)",
+      },
+      "drop-legacy": {
+        type: "boolean",
+        description: "delete the legacy items after a verified run (the backup stays on disk)",
+      },
+      "pool-layout": {
+        type: "string",
+        valueName: "LAYOUT",
+        choices: POOL_LAYOUTS,
+        default: "legacy",
+        description: "where the records say the .deb files are",
+      },
+      "skip-pool-check": {
+        type: "boolean",
+        description: "do not check that the .deb files are in the bucket (not recommended)",
+      },
+      "config-dir": {
+        type: "string",
+        valueName: "DIR",
+        default: DEFAULT_CONFIG_DIR,
+        description: "package configurations",
+      },
+      concurrency: {
+        type: "string",
+        valueName: "N",
+        default: "16",
+        description: "conditional writes in flight",
+      },
+    },
+    examples: [
+      "deno task migrate --env dev --dry-run",
+      "deno task migrate --env dev --backup-file backups/dev-migration.jsonl",
+      "deno task migrate --env prod --drop-legacy",
+    ],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  const values = cli.values;
+  const dryRun = values["dry-run"];
+  const usage = (message: string) => {
+    console.error(`${NAME}: ${message}\nRun "deno task ${NAME} --help" for usage.`);
+    return 2;
+  };
+  if (dryRun && values["backup-file"] !== undefined) {
+    return usage("--dry-run writes nothing, not even a backup: drop --backup-file or --dry-run");
+  }
+  if (dryRun && values["drop-legacy"]) {
+    return usage("--dry-run deletes nothing: drop --drop-legacy or --dry-run");
+  }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+    return usage(`--concurrency must be a whole number 1–256 (got "${values.concurrency}")`);
+  }
+  try {
+    const defaults = await loadLegacyDefaults(values["config-dir"]);
+    return await withEnvironment({ env: values.env }, async (outputs, environment) => {
+      let backupFile = values["backup-file"];
+      if (!dryRun && backupFile === undefined) {
+        backupFile = defaultBackupFile(environment);
+        await mkdir(dirname(backupFile), { recursive: true });
+      }
+      const clients = awsClients(outputs);
+      const progress = progressPrinter(
+        (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+        {
+          isTty: Deno.stderr.isTerminal(),
+        },
+      );
+      const sourceTable = values["source-table"] ?? outputs.legacyTableName;
+      console.error(
+        `${
+          dryRun ? "Dry run: " : ""
+        }migrating ${sourceTable} → ${outputs.tableName} (${environment})` +
+          (backupFile === undefined ? "" : `, backup ${backupFile}`),
+      );
+      try {
+        const summary = await migrateLegacyTable(clients.dynamoRaw, {
+          sourceTable,
+          targetTable: outputs.tableName,
+          defaults,
+          poolLayout: values["pool-layout"] as PoolLayout,
+          dryRun,
+          ...(backupFile === undefined ? {} : { backupFile }),
+          dropLegacy: values["drop-legacy"],
+          environment,
+          concurrency,
+          onProgress: (event) => progress.update(event),
+          ...(values["skip-pool-check"]
+            ? {}
+            : { checkPool: poolChecker(objectStoreFor(outputs, clients)) }),
+        });
+        progress.finish();
+        console.log(formatMigrationSummary(summary));
+        return summary.complete ? 0 : 1;
+      } catch (error) {
+        progress.finish();
+        if (
+          error instanceof MigrationError && backupFile !== undefined &&
+          error.kind !== "backup-exists" && existsSync(backupFile)
+        ) {
+          console.error(`The backup taken before stopping is kept at ${backupFile}`);
+        }
+        throw error;
+      } finally {
+        progress.finish();
+        clients.destroy();
+      }
+    });
+  } catch (error) {
+    if (
+      error instanceof MigrationError || error instanceof ConfigError ||
+      error instanceof EnvironmentError
+    ) {
+      console.error(`${NAME}: ${error.message}`);
+      if (error instanceof MigrationError && error.kind === "usage") return 2;
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
