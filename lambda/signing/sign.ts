@@ -35,8 +35,13 @@ export interface ReleaseSignatures {
 /** Options of {@linkcode signRelease}. */
 export interface SignReleaseOptions {
   /**
-   * The signatures' creation time (default: now). It must not be earlier than
-   * any key's creation time: verifiers reject a signature older than its key.
+   * The signatures' creation time. It must not be earlier than any key's
+   * creation time: verifiers reject a signature older than its key.
+   *
+   * Default: {@linkcode SIGNATURE_BACKDATE_SECONDS} before now, but not before
+   * the newest key's creation. `sqv` (apt 3) refuses a signature dated even a
+   * second after the client's clock, so a client whose clock is a little behind
+   * ours would fail right after each publish; `gpgv` does not check this.
    */
   date?: Date;
 }
@@ -90,7 +95,7 @@ export async function signRelease(
   if (keys.length === 0) {
     throw new SigningError("Cannot sign Release: no signing keys given");
   }
-  const date = options.date ?? new Date();
+  const date = options.date ?? defaultSignatureDate(keys);
   for (const key of keys) {
     // OpenPGP stores whole seconds: compare at that precision.
     if (Math.floor(date.getTime() / 1000) < Math.floor(key.created.getTime() / 1000)) {
@@ -148,6 +153,15 @@ export async function signRelease(
     dashEscape(signedText) + "\n" +
     normalizeArmor(textSignature);
   return { inRelease, releaseGpg: normalizeArmor(detachedSignature) };
+}
+
+/** How far back {@linkcode signRelease} dates its signatures by default: 5 minutes. */
+export const SIGNATURE_BACKDATE_SECONDS = 300;
+
+/** Now minus the backdating margin, but not before the newest key was created. */
+function defaultSignatureDate(keys: readonly SigningKey[]): Date {
+  const newest = Math.max(...keys.map((key) => key.created.getTime()));
+  return new Date(Math.max(Date.now() - SIGNATURE_BACKDATE_SECONDS * 1000, newest));
 }
 
 /** Refuses a `Release` text whose clearsigned form could not say the same bytes. */

@@ -251,3 +251,32 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "sqv accepts the default signature date from a client whose clock is a minute behind",
+  ignore,
+  fn: async () => {
+    const generated = await generateSigningKey({
+      name: "Clock",
+      email: "clock@example.com",
+      type: "ed25519",
+      date: new Date(Date.now() - 86_400_000),
+    });
+    const [key] = await readSigningKeys(generated.armoredPrivateKey);
+    const signedNow = await signRelease(RELEASE, [key!], { date: new Date() });
+    const signedByDefault = await signRelease(RELEASE, [key!]);
+    // sqv's --not-after (default: its own now) stands for the client's clock.
+    const clientClock = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, "Z");
+    for (const [signed, accepted] of [[signedByDefault, true], [signedNow, false]] as const) {
+      const files = { keyring: publicKeyring([key!]), release: RELEASE, ...signed };
+      await withFiles(files, async (dir) => {
+        const result = await run(
+          "sqv",
+          ["--keyring", `${dir}/keyring.pgp`, "--not-after", clientClock, "Release.gpg", "Release"],
+          { cwd: dir },
+        );
+        assert.equal(result.code === 0, accepted, result.stderr);
+      });
+    }
+  },
+});

@@ -10,7 +10,11 @@ import {
   SigningKeyError,
   type SigningKeyType,
 } from "../../lambda/signing/keys.ts";
-import { SigningError, signRelease } from "../../lambda/signing/sign.ts";
+import {
+  SIGNATURE_BACKDATE_SECONDS,
+  SigningError,
+  signRelease,
+} from "../../lambda/signing/sign.ts";
 import { ClearsignedFormatError, splitClearsigned } from "../../lambda/signing/clearsigned.ts";
 
 const generated = new Map<SigningKeyType, Promise<GeneratedSigningKey>>();
@@ -333,4 +337,38 @@ Deno.test("splitClearsigned refuses what apt refuses", async () => {
     assert.throws(() => splitClearsigned(text), ClearsignedFormatError, what);
     assert.throws(() => splitClearsigned(text), message, what);
   }
+});
+
+async function signatureDate(armoredSignature: string): Promise<Date> {
+  const signature = await openpgp.readSignature({ armoredSignature });
+  return signature.packets[0]!.created!;
+}
+
+Deno.test("by default signatures are dated a few minutes back, never before the key", async () => {
+  const old = await generateSigningKey({
+    name: "Old",
+    email: "old@example.com",
+    type: "ed25519",
+    date: new Date(Date.now() - 86_400_000),
+  });
+  const before = Date.now();
+  const { releaseGpg, inRelease } = await signRelease(
+    RELEASE,
+    await readSigningKeys(old.armoredPrivateKey),
+  );
+  const backdated = (await signatureDate(releaseGpg)).getTime();
+  assert.ok(backdated <= before - (SIGNATURE_BACKDATE_SECONDS - 1) * 1000, "backdated");
+  assert.ok(backdated >= before - (SIGNATURE_BACKDATE_SECONDS + 5) * 1000, "by the margin only");
+  const inReleaseDate = await signatureDate(splitClearsigned(inRelease).signature);
+  assert.equal(inReleaseDate.getTime(), backdated);
+
+  // A key made just now: the signature cannot be older than the key.
+  const newKey = await generateSigningKey({
+    name: "New",
+    email: "new@example.com",
+    type: "ed25519",
+  });
+  const [fresh] = await readSigningKeys(newKey.armoredPrivateKey);
+  const freshDate = await signatureDate((await signRelease(RELEASE, [fresh!])).releaseGpg);
+  assert.equal(freshDate.getTime(), fresh!.created.getTime());
 });
