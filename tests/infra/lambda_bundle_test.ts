@@ -1,0 +1,162 @@
+/**
+ * The Lambda bundler: one ESM file that Node runs, CommonJS dependencies
+ * included, and clear errors for entries that cannot be bundled.
+ */
+
+import assert from "node:assert/strict";
+import { isAbsolute, join } from "node:path";
+import { BUNDLE_FILE_NAME, bundleLambda, LambdaBundleError } from "../../infra/lambda_bundle.ts";
+
+/** Node for running bundles: Node 22 in CI (`KIRO_NODE22`), else the one on the PATH. */
+const NODE = Deno.env.get("KIRO_NODE22") ?? "node";
+
+async function withFixture(
+  files: Record<string, string>,
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-bundle-" });
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(join(dir, name), text);
+    }
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Imports the bundle in Node, calls `handler(event)`, returns what it printed. */
+async function runInNode(
+  bundlePath: string,
+  event: unknown,
+): Promise<{ ok: boolean; out: string }> {
+  const script = `const m = await import(${JSON.stringify(`file://${bundlePath}`)});
+const result = await m.handler(${JSON.stringify(event)}, {});
+process.stdout.write(JSON.stringify(result));`;
+  const output = await new Deno.Command(NODE, {
+    args: ["--input-type=module", "--eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    ok: output.success,
+    out: decoder.decode(output.stdout) + decoder.decode(output.stderr),
+  };
+}
+
+const CJS_FIXTURE = {
+  "handler.ts": `import digest from "./digest.cjs";
+export async function handler(event: { text: string }): Promise<{ sha256: string; sep: string }> {
+  return digest(event.text);
+}
+`,
+  // A CommonJS module that requires Node built-ins, as many npm packages do.
+  "digest.cjs": `const crypto = require("node:crypto");
+const path = require("path");
+module.exports = (text) => ({
+  sha256: crypto.createHash("sha256").update(text).digest("hex"),
+  sep: path.sep,
+});
+`,
+};
+
+Deno.test("bundleLambda writes one ESM file whose handler runs under Node, CommonJS dependencies included", async () => {
+  await withFixture(CJS_FIXTURE, async (dir) => {
+    const outDir = join(dir, "out");
+    const bundle = await bundleLambda({ entry: join(dir, "handler.ts"), outDir });
+    assert.equal(bundle.path, join(outDir, BUNDLE_FILE_NAME));
+    assert.ok(isAbsolute(bundle.path));
+    assert.equal(await Deno.readTextFile(bundle.path), bundle.code);
+    assert.equal(bundle.bytes, (await Deno.stat(bundle.path)).size);
+    assert.deepEqual([...Deno.readDirSync(outDir)].map((entry) => entry.name), [BUNDLE_FILE_NAME]);
+    assert.doesNotMatch(bundle.code, /from "\.\/digest\.cjs"/, "the dependency is inlined");
+
+    const run = await runInNode(bundle.path, { text: "kiro" });
+    assert.ok(run.ok, run.out);
+    const expected = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("kiro"))),
+    ).map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    assert.deepEqual(JSON.parse(run.out), { sha256: expected, sep: "/" });
+  });
+});
+
+Deno.test("the createRequire banner is what lets bundled CommonJS require Node built-ins", async () => {
+  await withFixture(CJS_FIXTURE, async (dir) => {
+    const bundle = await bundleLambda({ entry: join(dir, "handler.ts"), outDir: join(dir, "out") });
+    const [first, second, ...rest] = bundle.code.split("\n");
+    assert.match(
+      first ?? "",
+      /^import \{ createRequire as __kiroCreateRequire \} from "node:module";$/,
+    );
+    assert.match(second ?? "", /^const require = __kiroCreateRequire\(import\.meta\.url\);$/);
+    const withoutBanner = join(dir, "out", "no-banner.mjs");
+    await Deno.writeTextFile(withoutBanner, rest.join("\n"));
+    const run = await runInNode(withoutBanner, { text: "kiro" });
+    assert.equal(run.ok, false);
+    assert.match(run.out, /Dynamic require of "node:crypto" is not supported/);
+  });
+});
+
+Deno.test("bundleLambda is deterministic: the same sources give the same bundle", async () => {
+  await withFixture(CJS_FIXTURE, async (dir) => {
+    const a = await bundleLambda({ entry: join(dir, "handler.ts"), outDir: join(dir, "a") });
+    const b = await bundleLambda({ entry: join(dir, "handler.ts"), outDir: join(dir, "b") });
+    assert.equal(a.code, b.code);
+    assert.equal(a.bytes, b.bytes);
+  });
+});
+
+Deno.test("bundleLambda refuses an entry that does not export handler", async () => {
+  await withFixture(
+    { "main.ts": "export function run(): number {\n  return 1;\n}\n" },
+    async (dir) => {
+      await assert.rejects(
+        bundleLambda({ entry: join(dir, "main.ts"), outDir: join(dir, "out") }),
+        (error: unknown) => {
+          assert.ok(error instanceof LambdaBundleError);
+          assert.match(
+            error.message,
+            /main\.ts: it must export a function named handler \(exports: run\)/,
+          );
+          return true;
+        },
+      );
+      assert.throws(() => Deno.statSync(join(dir, "out", BUNDLE_FILE_NAME)), Deno.errors.NotFound);
+    },
+  );
+});
+
+Deno.test("bundleLambda names a missing entry", async () => {
+  await withFixture({}, async (dir) => {
+    const entry = join(dir, "handler.ts");
+    await assert.rejects(
+      bundleLambda({ entry, outDir: join(dir, "out") }),
+      (error: unknown) => {
+        assert.ok(error instanceof LambdaBundleError);
+        assert.ok(
+          error.message.startsWith(`Cannot bundle the Lambda entry ${entry}: `),
+          error.message,
+        );
+        assert.match(error.message, /Could not resolve/);
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("bundleLambda reports a syntax error with its file and line", async () => {
+  await withFixture(
+    { "handler.ts": "export async function handler() {\n  return {;\n}\n" },
+    async (dir) => {
+      await assert.rejects(
+        bundleLambda({ entry: join(dir, "handler.ts"), outDir: join(dir, "out") }),
+        (error: unknown) => {
+          assert.ok(error instanceof LambdaBundleError);
+          assert.match(error.message, /handler\.ts:2:\d+: /);
+          return true;
+        },
+      );
+    },
+  );
+});
