@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { generateIndexes, IndexError, type IndexOptions } from "../../lambda/repo/indexes.ts";
+import { gzip, xzCompress } from "../../lambda/repo/compress.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { missingTools } from "../support/tools.ts";
 
@@ -163,10 +164,48 @@ Deno.test({
         await Deno.writeFile(file, xz.bytes);
         const info = await new Deno.Command("xz", { args: ["--robot", "--list", file] }).output();
         assert.equal(info.code, 0);
-        assert.match(text(info.stdout), /\tCRC64\t/);
+        assert.match(text(info.stdout), /\tCRC32\t/);
       } finally {
         await Deno.remove(file);
       }
     }
   },
+});
+
+Deno.test({
+  name:
+    "xzCompress writes streams the xz tool accepts, for empty, small and large inputs at any preset",
+  ignore: missingTools(["xz"]),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const line = "Package: kiro\nVersion: 1.0\nDescription: words words words\n\n";
+      const inputs = [
+        "",
+        "a",
+        line,
+        line.repeat(2000) + "x".repeat(70_001),
+      ].map((t) => new TextEncoder().encode(t));
+      for (const [i, input] of inputs.entries()) {
+        for (const preset of [0, 4, 6]) {
+          const file = `${dir}/${i}-${preset}.xz`;
+          await Deno.writeFile(file, await xzCompress(input, { preset }));
+          const out = await new Deno.Command("xz", { args: ["-dc", file] }).output();
+          assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+          assert.deepEqual(out.stdout, input);
+        }
+      }
+      await assert.rejects(xzCompress(inputs[1]!, { preset: 10 }), RangeError);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("gzip and xz output depend only on the input (memoized or not)", async () => {
+  const a = new TextEncoder().encode("Package: kiro\n".repeat(100));
+  const b = new TextEncoder().encode("Package: kiro\n".repeat(100));
+  assert.deepEqual(gzip(a), gzip(b));
+  assert.deepEqual(await xzCompress(a), await xzCompress(b));
+  assert.notDeepEqual(await xzCompress(a), await xzCompress(a.subarray(1)));
 });
