@@ -338,6 +338,15 @@ export function publicKeyring(keys: readonly SigningKey[]): Uint8Array {
   return out;
 }
 
+/**
+ * The same keyring ASCII-armored, as one `PGP PUBLIC KEY BLOCK` holding every
+ * key: for people who download it by hand, or a `signed-by` file named `*.asc`
+ * (apt dearmors those itself).
+ */
+export function armoredPublicKeyring(keys: readonly SigningKey[]): string {
+  return openpgp.armor(openpgp.enums.armor.publicKey, publicKeyring(keys)).replace(/\r\n/g, "\n");
+}
+
 /** The keys' primary fingerprints (40 upper-case hex digits each), in order. */
 export function keyFingerprints(keys: readonly SigningKey[]): string[] {
   return keys.map((key) => key.fingerprint);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import {
+  armoredPublicKeyring,
   generateSigningKey,
   publicKeyring,
   readSigningKeys,
@@ -401,5 +402,18 @@ Deno.test({
           await apt.close();
         }
       }
+    }),
+});
+
+Deno.test({
+  name: "apt accepts the armored keyring as a signed-by file named *.asc",
+  ignore: needsApt,
+  fn: () =>
+    withRepository(firstKey, async ({ repo, server }, keys) => {
+      const ascPath = `${repo.dir}/kiro-archive-keyring.asc`;
+      await Deno.writeTextFile(ascPath, armoredPublicKeyring([keys[0]!]));
+      const update = await aptUpdate({ repoUrl: server.url, keyring: ascPath });
+      assert.ok(update.success, describeRun(update));
+      assert.equal(update.lists.length, 2);
     }),
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as openpgp from "openpgp";
 import {
+  armoredPublicKeyring,
   type GeneratedSigningKey,
   generateSigningKey,
   keyFingerprints,
@@ -215,6 +216,15 @@ Deno.test("the public keyring is binary OpenPGP holding only the public keys", a
   assert.deepEqual(read.map((key) => key.getFingerprint().toUpperCase()), keyFingerprints(keys));
   assert.ok(read.every((key) => !key.isPrivate()));
   assert.throws(() => publicKeyring([]), /no signing keys/);
+
+  const armored = armoredPublicKeyring(keys);
+  assert.equal(armored.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----/g)?.length, 1, "one block");
+  const fromArmor = await openpgp.readKeys({ armoredKeys: armored });
+  assert.deepEqual(
+    fromArmor.map((key) => key.getFingerprint().toUpperCase()),
+    keyFingerprints(keys),
+  );
+  assert.ok(fromArmor.every((key) => !key.isPrivate()));
 });
 
 Deno.test("InRelease round-trips: apt's split gives back the Release text", async () => {
