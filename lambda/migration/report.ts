@@ -84,11 +84,19 @@ function json(item: Item): string {
 
 /** The dry-run samples: each legacy item and what it becomes. */
 export function formatSamples(summary: MigrationSummary): string[] {
-  return summary.samples.flatMap((sample, i) => [
-    `Sample transformation ${i + 1}:`,
-    `  OLD: ${json(sample.before)}`,
-    `  NEW: ${json(sample.after)}`,
-  ]);
+  return summary.samples.flatMap((sample, i) => {
+    const added: Item = {};
+    for (const [name, value] of Object.entries(sample.after)) {
+      if (sample.before[name] === undefined) added[name] = value;
+    }
+    return [
+      `Sample transformation ${i + 1} (${sample.after.package_id?.S ?? "?"}):`,
+      `  OLD: ${json(sample.before)}`,
+      Object.keys(added).length === 0
+        ? "  NEW: unchanged (already in the new shape)"
+        : `  NEW: OLD + ${json(added)}`,
+    ];
+  });
 }
 
 /** The summary of a migration, one line per entry, for stdout. */
