@@ -27,7 +27,7 @@ const RELEASE = [
   "Date: Sun, 22 Nov 2026 12:00:00 UTC",
   "Architectures: amd64 arm64",
   "Components: main",
-  "Description: Kiro packages",
+  "Description: Kiro packages — für Linux (UTF-8)",
   "Acquire-By-Hash: yes",
   "SHA256:",
   " 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 1234 main/binary-amd64/Packages",
