@@ -17,7 +17,7 @@ import { migrateLegacyTable } from "../lambda/migration/migrate.ts";
 import { formatMigrationSummary, progressPrinter } from "../lambda/migration/report.ts";
 import { POOL_LAYOUTS, type PoolLayout } from "../lambda/migration/transform.ts";
 import { loadLegacyDefaults, poolChecker } from "../lambda/migration/wiring.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { S3ObjectStore } from "../lambda/publish/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { EnvironmentError, withEnvironment } from "./lib/env.ts";
@@ -151,7 +151,7 @@ export async function main(args: string[]): Promise<number> {
           onProgress: (event) => progress.update(event),
           ...(values["skip-pool-check"]
             ? {}
-            : { checkPool: poolChecker(objectStoreFor(outputs, clients)) }),
+            : { checkPool: poolChecker(new S3ObjectStore(clients.s3, outputs.bucketName)) }),
         });
         progress.finish();
         console.log(formatMigrationSummary(summary));

@@ -11,7 +11,7 @@
 import { awsClients } from "../lambda/aws/clients.ts";
 import { seedLegacyTable } from "../lambda/migration/legacy_seed.ts";
 import { loadLegacyDefaults } from "../lambda/migration/wiring.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { S3ObjectStore } from "../lambda/publish/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { EnvironmentError, environmentName, withEnvironment } from "./lib/env.ts";
@@ -59,14 +59,18 @@ export async function main(args: string[]): Promise<number> {
     return await withEnvironment({ env: name }, async (outputs) => {
       const clients = awsClients(outputs);
       try {
-        const result = await seedLegacyTable(clients.dynamoRaw, objectStoreFor(outputs, clients), {
-          table: outputs.legacyTableName,
-          count,
-          defaults,
-          onProgress: (done, total) => {
-            if (done === total || done % 25 === 0) console.error(`Seeded ${done}/${total}`);
+        const result = await seedLegacyTable(
+          clients.dynamoRaw,
+          new S3ObjectStore(clients.s3, outputs.bucketName),
+          {
+            table: outputs.legacyTableName,
+            count,
+            defaults,
+            onProgress: (done, total) => {
+              if (done === total || done % 25 === 0) console.error(`Seeded ${done}/${total}`);
+            },
           },
-        });
+        );
         console.log(
           `${
             result.createdTable ? "Created" : "Filled"
