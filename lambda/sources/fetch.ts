@@ -212,7 +212,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
     ) {
       await response.body?.cancel();
       throw new SizeLimitError(
-        `Refusing ${options.what} ${current.href}: ${contentLength} bytes is over the limit of ${options.maxBytes} (source.max_size)`,
+        `Refusing ${options.what} ${current.href}: ${contentLength} bytes is over the limit of ${options.maxBytes} bytes (source.max_size)`,
       );
     }
     return {

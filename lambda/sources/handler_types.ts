@@ -1,0 +1,55 @@
+/**
+ * The contract every source handler implements (seed 001's
+ * `check_new_version` / `acquire_package`, in TypeScript style).
+ *
+ * @module
+ */
+
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { ObjectStore } from "../publish/object_store.ts";
+import type { LoadedPackageConfig } from "./config.ts";
+import type { IngestResult, RecordStore } from "./ingest.ts";
+
+/** A version a source offers, with what the handler needs to acquire it. */
+export interface Candidate {
+  version: string;
+  /** Where the `.deb` is (for logs and summaries). */
+  deb_url: string;
+  /** Handler-specific details (feed entry, release asset, …). */
+  detail: unknown;
+}
+
+/** One configured source. */
+export interface SourceHandler {
+  /** The package's configuration. */
+  readonly loaded: LoadedPackageConfig;
+  /**
+   * Whether the scheduled sync asks this source for versions (`false` for
+   * `build_script` and `upload`, whose versions are recorded by tasks).
+   */
+  readonly scheduled: boolean;
+  /** The newest version the source offers, or `undefined` when it offers none. */
+  checkNewVersion(): Promise<Candidate | undefined>;
+  /** Downloads, verifies, stores and records the candidate. */
+  acquire(candidate: Candidate): Promise<IngestResult>;
+}
+
+/** What the handlers need from the environment. */
+export interface HandlerDeps {
+  objects: ObjectStore;
+  records: RecordStore;
+  logger?: Logger;
+  now?: () => Date;
+  fetch?: typeof fetch;
+}
+
+/** Options shared by the network sources: limits from the config, in the units fetch wants. */
+export function fetchLimits(
+  source: { max_size?: number; timeout_seconds?: number; max_redirects?: number },
+): { maxBytes?: number; timeoutMs?: number; maxRedirects?: number } {
+  return {
+    ...(source.max_size === undefined ? {} : { maxBytes: source.max_size }),
+    ...(source.timeout_seconds === undefined ? {} : { timeoutMs: source.timeout_seconds * 1000 }),
+    ...(source.max_redirects === undefined ? {} : { maxRedirects: source.max_redirects }),
+  };
+}

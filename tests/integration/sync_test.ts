@@ -1,0 +1,334 @@
+/**
+ * The scheduled sync end to end against the local stand-ins: a real fake of
+ * Kiro's feed (several versions, both URL layouts, openssl-signed), the real
+ * publisher (forceRebuild), the local notifier's JSON-lines file.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import type { PackageRecord } from "../../lambda/domain/package_record.ts";
+import { packageId } from "../../lambda/domain/package_record.ts";
+import { FileNotifier, type Notification } from "../../lambda/notify/notifier.ts";
+import type { ObjectStore } from "../../lambda/publish/object_store.ts";
+import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { type LoadedPackageConfig, parsePackageConfigs } from "../../lambda/sources/config.ts";
+import {
+  resignReason,
+  runScheduledSync,
+  type SyncDeps,
+  SyncFailedError,
+} from "../../lambda/sources/sync.ts";
+import { makeTestDeb } from "../support/deb_fixtures.ts";
+import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_server.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { missingTools } from "../support/tools.ts";
+
+const KIRO_YAML = await Deno.readTextFile("config/packages/kiro.yaml");
+const KIRO_REPO_YAML = await Deno.readTextFile("config/packages/kiro-repo.yaml");
+
+/** A kiro-like config named `name`, reading `feedUrl` (validated like any config file). */
+function feedConfig(
+  name: string,
+  feedUrl: string,
+  extra: Record<string, unknown> = {},
+): LoadedPackageConfig {
+  const data = parse(KIRO_YAML) as { package_name: string; source: Record<string, unknown> };
+  data.package_name = name;
+  data.source = { ...data.source, feed_url: feedUrl, ...extra };
+  return parsePackageConfigs([{ path: `config/packages/${name}.yaml`, text: stringify(data) }])[0]!;
+}
+
+async function readNotifications(path: string): Promise<Notification[]> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.trim().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+interface Harness {
+  stack: TestStack;
+  objects: ObjectStore;
+  notificationsFile: string;
+  publishes: number;
+  deps(configs: LoadedPackageConfig[], extra?: Partial<SyncDeps>): SyncDeps;
+}
+
+async function harness(): Promise<Harness> {
+  const stack = await startTestStack();
+  const objects = objectStoreFor(stack.outputs, stack.clients);
+  const rebuild = rebuildDependencies(stack.outputs, stack.clients);
+  const notificationsFile = join(stack.dir, "notifications.jsonl");
+  const notifier = new FileNotifier(notificationsFile);
+  const h: Harness = {
+    stack,
+    objects,
+    notificationsFile,
+    publishes: 0,
+    deps: (configs, extra = {}) => ({
+      configs,
+      objects,
+      records: stack.store,
+      publish: async () => {
+        h.publishes++;
+        return await forceRebuild(rebuild);
+      },
+      notifier,
+      environment: "local",
+      ...extra,
+    }),
+  };
+  return h;
+}
+
+async function text(objects: ObjectStore, key: string): Promise<string | undefined> {
+  const bytes = await objects.get(key);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+}
+
+Deno.test({
+  name:
+    "the sync ingests the feed's newest version, publishes it once, and a second run does nothing",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const h = await harness();
+    const server = FeedServer.start();
+    const ec = await makeSigningIdentity({ type: "ec" });
+    try {
+      // Three versions, both layouts; 1.0.100 is newest by dpkg order (not by string order).
+      const releases = [];
+      for (
+        const [version, layout] of [["1.0.100", "flat"], ["1.0.99", "nested"], [
+          "1.0.98",
+          "flat",
+        ]] as const
+      ) {
+        const deb = await makeTestDeb({
+          name: "kiro",
+          version,
+          architecture: "amd64",
+          depends: "libc6 (>= 2.31), libgtk-3-0",
+          payloadSize: 100_000,
+        });
+        releases.push(await server.addRelease({ version, deb, identity: ec, layout }));
+      }
+      server.setFeed(kiroFeed(releases));
+      const configs = [
+        feedConfig("kiro", server.feedUrl, { certificate_sha256: ec.fingerprint256 }),
+        parsePackageConfigs([{ path: "config/packages/kiro-repo.yaml", text: KIRO_REPO_YAML }])[0]!,
+      ];
+
+      const first = await runScheduledSync(h.deps(configs));
+      assert.deepEqual(first.new_packages.map((p) => `${p.package_name} ${p.version}`), [
+        "kiro 1.0.100",
+      ]);
+      assert.deepEqual(first.failures, []);
+      assert.equal(first.published, true);
+      assert.equal(h.publishes, 1);
+      assert.equal(server.count(".deb"), 1, "only the newest .deb is downloaded");
+
+      const record = await h.stack.store.get("kiro", "1.0.100") as PackageRecord;
+      assert.equal(record.package_id, packageId("kiro", "1.0.100"));
+      assert.equal(record.package_type, "external_download");
+      assert.equal(record.deb_url, releases[0]!.debUrl);
+      assert.equal(record.certificate_url, releases[0]!.certificateUrl);
+      assert.equal(record.signature_url, releases[0]!.signatureUrl);
+      assert.equal(record.notes, releases[0]!.notes);
+      assert.equal(record.pub_date, releases[0]!.pub_date);
+      assert.equal(record.actual_filename, "kiro_1.0.100_amd64.deb");
+      assert.equal(record.pool_key, "pool/main/k/kiro/kiro_1.0.100_amd64.deb");
+      assert.equal(record.control.Depends, "libc6 (>= 2.31), libgtk-3-0");
+      assert.equal(record.depends, "libc6 (>= 2.31), libgtk-3-0");
+      assert.ok(Date.parse(record.processed_timestamp) > Date.now() - 60_000);
+
+      // The pool object is the served .deb, byte for byte, with its hash in the metadata.
+      const served = await (await fetch(releases[0]!.debUrl)).bytes();
+      assert.deepEqual(await h.objects.get(record.pool_key), served);
+      assert.equal(record.file_size, served.byteLength);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", served));
+      const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+      assert.equal(record.sha256_hash, hex);
+      assert.equal((await h.objects.head(record.pool_key))?.sha256, hex);
+      const staging = [];
+      for await (const item of h.objects.list("staging/")) staging.push(item.key);
+      assert.deepEqual(staging, []);
+
+      // The publish really happened: the Packages index lists the new version.
+      const packages = await text(h.objects, "dists/stable/main/binary-amd64/Packages");
+      assert.match(packages ?? "", /^Package: kiro\n(?:.+\n)*?Version: 1\.0\.100\n/m);
+      assert.match(packages ?? "", new RegExp(`^SHA256: ${hex}$`, "m"));
+
+      const notes = await readNotifications(h.notificationsFile);
+      assert.deepEqual(notes.map((n) => [n.kind, n.subject]), [
+        ["new_package", "[kiro-repo local] New package: kiro 1.0.100"],
+      ]);
+
+      const downloads = server.count(".deb"); // the test's own fetch above included
+      const second = await runScheduledSync(h.deps(configs));
+      assert.deepEqual(second.new_packages, []);
+      assert.deepEqual(second.failures, []);
+      assert.equal(second.published, false, `published: ${second.publish_reasons.join("; ")}`);
+      assert.ok(
+        second.skipped.some((s) => s.package_name === "kiro" && s.reason === "already recorded"),
+      );
+      assert.equal(server.count(".deb"), downloads, "no download at all for a recorded version");
+      assert.equal(server.count("certificate.pem"), 1);
+      assert.equal(h.publishes, 1);
+      assert.equal((await readNotifications(h.notificationsFile)).length, 1);
+    } finally {
+      await server.close();
+      await ec.remove();
+      await h.stack.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "one broken source does not stop a good one: the good one is published, the failure reported and notified",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const h = await harness();
+    const good = FeedServer.start();
+    const broken = FeedServer.start();
+    const rsa = await makeSigningIdentity({ type: "rsa" });
+    try {
+      const deb = await makeTestDeb({ name: "kiro", version: "1.0.337", architecture: "amd64" });
+      good.setFeed(kiroFeed([await good.addRelease({ version: "1.0.337", deb, identity: rsa })]));
+      broken.set(broken.feedPath, { status: 500, body: "internal error" });
+      const configs = [
+        feedConfig("kiro-beta", broken.feedUrl),
+        feedConfig("kiro", good.feedUrl),
+      ];
+      const summary = await runScheduledSync(h.deps(configs));
+      assert.deepEqual(summary.new_packages.map((p) => p.package_name), ["kiro"]);
+      assert.equal(summary.failures.length, 1);
+      assert.equal(summary.failures[0]!.package_name, "kiro-beta");
+      assert.equal(summary.failures[0]!.error_type, "FetchError");
+      assert.match(summary.failures[0]!.error, /HTTP 500/);
+      assert.equal(summary.published, true);
+      assert.match(
+        await text(h.objects, "dists/stable/main/binary-amd64/Packages") ?? "",
+        /^Package: kiro\n(?:.+\n)*?Version: 1\.0\.337$/m,
+      );
+      const notes = await readNotifications(h.notificationsFile);
+      assert.deepEqual(notes.map((n) => n.kind).sort(), ["failure", "new_package"]);
+      const failure = notes.find((n) => n.kind === "failure")!;
+      assert.equal(failure.subject, "[kiro-repo local] FAILED: Sync of kiro-beta");
+      assert.match(failure.message, /HTTP 500/);
+    } finally {
+      await good.close();
+      await broken.close();
+      await rsa.remove();
+      await h.stack.close();
+    }
+  },
+});
+
+Deno.test("when every source fails the run fails, with the summary and a notification per source", async () => {
+  const h = await harness();
+  const broken = FeedServer.start();
+  try {
+    broken.setFeed("<html>maintenance</html>", { contentType: "text/html" });
+    const configs = [feedConfig("kiro", broken.feedUrl), feedConfig("kiro-beta", broken.feedUrl)];
+    await assert.rejects(runScheduledSync(h.deps(configs)), (error: unknown) => {
+      assert.ok(error instanceof SyncFailedError);
+      assert.match(error.message, /^Every source failed: kiro: Feed .* is an HTML page/);
+      assert.deepEqual(error.summary.failures.map((f) => f.package_name), ["kiro", "kiro-beta"]);
+      // Nothing was published yet, so the run still published an (empty) repository.
+      assert.equal(error.summary.published, true);
+      return true;
+    });
+    assert.equal(
+      (await readNotifications(h.notificationsFile)).filter((n) => n.kind === "failure").length,
+      2,
+    );
+  } finally {
+    await broken.close();
+    await h.stack.close();
+  }
+});
+
+Deno.test("the sync re-signs when less than half of the live Release's validity is left, and not before", async () => {
+  const h = await harness();
+  try {
+    const repoOnly = parsePackageConfigs([{
+      path: "config/packages/kiro-repo.yaml",
+      text: KIRO_REPO_YAML,
+    }]);
+    const first = await runScheduledSync(h.deps(repoOnly));
+    assert.deepEqual(first.publish_reasons, ["no Release is published yet (dists/stable/Release)"]);
+    const release = await text(h.objects, "dists/stable/Release") ?? "";
+    assert.match(release, /^Valid-Until: /m);
+
+    const fresh = await runScheduledSync(h.deps(repoOnly));
+    assert.equal(fresh.published, false);
+
+    const later = new Date(Date.now() + 4 * 86400_000); // Valid-Until is 7 days away by default
+    const stale = await runScheduledSync(h.deps(repoOnly, { now: () => later }));
+    assert.equal(stale.published, true);
+    assert.match(stale.publish_reasons[0]!, /less than half of its validity is left/);
+    assert.equal(h.publishes, 2);
+    assert.equal(resignReason(release, new Date(Date.now() + 3 * 86400_000)), undefined);
+  } finally {
+    await h.stack.close();
+  }
+});
+
+Deno.test("a version recorded by a task after the live Release is published by the next sync", async () => {
+  const h = await harness();
+  try {
+    const repoOnly = parsePackageConfigs([{
+      path: "config/packages/kiro-repo.yaml",
+      text: KIRO_REPO_YAML,
+    }]);
+    await runScheduledSync(h.deps(repoOnly));
+    // What `deno task build-kiro-repo` does, minus its own rebuild: pool object + record.
+    const deb = await makeTestDeb({ name: "kiro-repo", version: "1.2", architecture: "all" });
+    const key = "pool/main/k/kiro-repo/kiro-repo_1.2_all.deb";
+    const { readDebBytes } = await import("../../lambda/deb/deb_reader.ts");
+    const info = await readDebBytes(deb, { name: "kiro-repo_1.2_all.deb" });
+    await h.objects.put(key, deb, {
+      contentType: "application/vnd.debian.binary-package",
+      cacheControl: "public, max-age=31536000, immutable",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // Release Date has second resolution
+    await h.stack.store.put({
+      package_id: packageId("kiro-repo", "1.2"),
+      package_name: "kiro-repo",
+      version: "1.2",
+      architecture: "all",
+      package_type: "build_script",
+      pub_date: new Date().toISOString(),
+      processed_timestamp: new Date().toISOString(),
+      deb_url: `s3://bucket/${key}`,
+      actual_filename: "kiro-repo_1.2_all.deb",
+      pool_key: key,
+      file_size: info.size,
+      md5_hash: info.md5,
+      sha1_hash: info.sha1,
+      sha256_hash: info.sha256,
+      section: "misc",
+      priority: "optional",
+      maintainer: "Kiro Team <support@kiro.dev>",
+      homepage: "https://kiro.dev",
+      description: "Kiro IDE repository configuration",
+      control: info.control,
+    });
+    const summary = await runScheduledSync(h.deps(repoOnly));
+    assert.equal(summary.published, true);
+    assert.match(
+      summary.publish_reasons[0]!,
+      /1 recorded version\(s\) newer than the live Release \(kiro-repo#1\.2\)/,
+    );
+    assert.match(
+      await text(h.objects, "dists/stable/main/binary-arm64/Packages") ?? "",
+      /^Package: kiro-repo$/m,
+    );
+  } finally {
+    await h.stack.close();
+  }
+});
