@@ -212,3 +212,307 @@ Deno.test("mapLimit keeps order, bounds parallelism and stops on the first failu
   );
   assert.deepEqual(started, [1, 2]);
 });
+
+// --- publishRepository against the in-memory store -------------------------------------------
+
+import {
+  InstrumentedObjectStore,
+  MemoryObjectStore,
+} from "../../lambda/publish/memory_object_store.ts";
+import {
+  KIRO_REPO_DEB_KEY,
+  PoolVerificationError,
+  publishRepository,
+} from "../../lambda/publish/publisher.ts";
+import { compareVersions } from "../../lambda/domain/version.ts";
+import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
+
+const REPO_URL = "https://apt.example.dev";
+const decode = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
+
+async function scene(now = new Date("2026-06-01T12:00:00Z")) {
+  const memory = new MemoryObjectStore({ now: () => now });
+  const records = await seedPool(memory, [
+    syntheticRecord({ name: "kiro", version: "1.0.1", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro", version: "1.0.2", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro-cli", version: "2.0", architecture: "arm64" }),
+    syntheticRecord({ name: "kiro-repo", version: "1.2", architecture: "all" }),
+    syntheticRecord({ name: "kiro-repo", version: "1.10", architecture: "all" }),
+  ]);
+  return { memory, records, keys: await testSigningKeys(), now };
+}
+
+Deno.test("a publish writes indexes, signed Release files, keyring, kiro-repo.deb and index.html", async () => {
+  const { memory, records, keys, now } = await scene();
+  const result = await publishRepository(records, {
+    objects: memory,
+    keys,
+    repoUrl: REPO_URL,
+    now,
+  });
+  const keysWritten = new Set(result.written);
+  for (
+    const key of [
+      "dists/stable/InRelease",
+      "dists/stable/Release",
+      "dists/stable/Release.gpg",
+      "dists/stable/main/binary-amd64/Packages",
+      "dists/stable/main/binary-arm64/Packages",
+      "kiro-archive-keyring.pgp",
+      KIRO_REPO_DEB_KEY,
+      "index.html",
+    ]
+  ) assert.ok(keysWritten.has(key), `${key} was not written`);
+  const amd64 = decode(await memory.get("dists/stable/main/binary-amd64/Packages"));
+  assert.match(amd64, /^Package: kiro\n(.|\n)*Version: 1\.0\.1\n/m);
+  assert.match(amd64, /Version: 1\.0\.2\n/);
+  assert.match(amd64, /Package: kiro-repo\n/); // Architecture: all is in every list
+  assert.doesNotMatch(amd64, /Package: kiro-cli\n/);
+  const arm64 = decode(await memory.get("dists/stable/main/binary-arm64/Packages"));
+  assert.match(arm64, /Package: kiro-cli\n/);
+  assert.match(arm64, /Package: kiro-repo\n/);
+  const release = decode(await memory.get("dists/stable/Release"));
+  assert.match(release, /^Date: Mon, 01 Jun 2026 12:00:00 UTC$/m);
+  assert.match(release, /^Valid-Until: Mon, 08 Jun 2026 12:00:00 UTC$/m);
+  assert.equal(result.date.toISOString(), "2026-06-01T12:00:00.000Z");
+  assert.match(decode(await memory.get("dists/stable/InRelease")), /BEGIN PGP SIGNED MESSAGE/);
+  assert.match(decode(await memory.get("dists/stable/Release.gpg")), /BEGIN PGP SIGNATURE/);
+  const html = decode(await memory.get("index.html"));
+  assert.ok(html.includes("<td>kiro-repo</td><td>1.10</td>"));
+  assert.ok(html.includes(`curl -fsSLO ${REPO_URL}/kiro-repo.deb`));
+});
+
+Deno.test("writes follow the crash-safe order: by-hash, indexes, Release.gpg, Release, InRelease, extras", async () => {
+  const { memory, records, keys, now } = await scene();
+  const store = new InstrumentedObjectStore(memory);
+  await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
+  const order = store.writes.map((w) => w.key);
+  const rank = (key: string) =>
+    /\/by-hash\//.test(key)
+      ? 1
+      : key.endsWith("by-hash-generations.json")
+      ? 2
+      : /\/Packages/.test(key)
+      ? 3
+      : key.endsWith("Release.gpg")
+      ? 4
+      : key.endsWith("/Release")
+      ? 5
+      : key.endsWith("InRelease")
+      ? 6
+      : 7;
+  const ranks = order.map(rank);
+  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), `order was ${order.join(", ")}`);
+  assert.ok(ranks.includes(1) && ranks.includes(3) && ranks.includes(7));
+});
+
+Deno.test("a publish refuses records whose pool object is missing or different, writing nothing", async () => {
+  const { memory, records, keys, now } = await scene();
+  const missing = syntheticRecord({ name: "ghost", version: "1", architecture: "amd64" }).record;
+  const store = new InstrumentedObjectStore(memory);
+  await assert.rejects(
+    () =>
+      publishRepository([...records, missing], { objects: store, keys, repoUrl: REPO_URL, now }),
+    (error: unknown) =>
+      error instanceof PoolVerificationError &&
+      /ghost#1 .* is not in the bucket/.test(error.message),
+  );
+  const first = records[0]!;
+  const wrongHash = { ...first, sha256_hash: "0".repeat(64), md5_hash: "0".repeat(32) };
+  await assert.rejects(
+    () => publishRepository([wrongHash], { objects: store, keys, repoUrl: REPO_URL, now }),
+    /has SHA-256 .* the record says 0000/,
+  );
+  const wrongSize = { ...first, file_size: first.file_size + 1 };
+  await assert.rejects(
+    () => publishRepository([wrongSize], { objects: store, keys, repoUrl: REPO_URL, now }),
+    /has \d+ bytes, the record says/,
+  );
+  assert.deepEqual(store.writes, []);
+});
+
+Deno.test("a second publish of the same records rewrites only the Release files", async () => {
+  const { memory, records, keys, now } = await scene();
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
+  const packagesBefore = await memory.get("dists/stable/main/binary-amd64/Packages");
+  const store = new InstrumentedObjectStore(memory);
+  const again = await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
+  assert.deepEqual(store.writes.map((w) => w.key).sort(), [
+    "dists/stable/InRelease",
+    "dists/stable/Release",
+    "dists/stable/Release.gpg",
+  ]);
+  assert.deepEqual(await memory.get("dists/stable/main/binary-amd64/Packages"), packagesBefore);
+  // Same clock: Date moved on by one second, never backwards.
+  assert.equal(again.date.toISOString(), "2026-06-01T12:00:01.000Z");
+  assert.ok(again.skipped > 5);
+});
+
+Deno.test("a publish never reads a .deb: only the live Release and the manifest are fetched", async () => {
+  const { memory, records, keys, now } = await scene();
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
+  const store = new InstrumentedObjectStore(memory);
+  await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
+  assert.deepEqual(store.gets.sort(), [
+    "dists/stable/Release",
+    "dists/stable/by-hash-generations.json",
+  ]);
+});
+
+Deno.test("every object gets the content type and cache policy of its kind, at its expected key", async () => {
+  const { memory, records, keys, now } = await scene();
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
+  for (const [key, object] of memory.objects) {
+    // Seed property 15: where things go.
+    assert.match(
+      key,
+      /^(pool\/main\/[a-z0-9]+\/[a-z0-9.+-]+\/[^/]+\.deb|dists\/stable\/(InRelease|Release|Release\.gpg|by-hash-generations\.json|main\/binary-(amd64|arm64)\/(Packages(\.gz|\.xz)?|by-hash\/SHA256\/[0-9a-f]{64}))|kiro-archive-keyring\.pgp|kiro-repo\.deb|index\.html)$/,
+    );
+    // Seed property 16: content types.
+    const expected = key.endsWith(".deb")
+      ? "application/vnd.debian.binary-package"
+      : key === "index.html"
+      ? "text/html; charset=utf-8"
+      : key.endsWith(".pgp")
+      ? "application/pgp-keys"
+      : key.endsWith(".gz")
+      ? "application/gzip"
+      : key.endsWith(".xz")
+      ? "application/x-xz"
+      : key.endsWith(".gpg")
+      ? "application/pgp-signature"
+      : key.endsWith(".json")
+      ? "application/json"
+      : /by-hash/.test(key)
+      ? object.contentType // follows its canonical name, checked below
+      : "text/plain; charset=utf-8";
+    assert.equal(object.contentType, expected, key);
+    const immutable = key.startsWith("pool/") || /by-hash\//.test(key);
+    assert.equal(
+      object.cacheControl,
+      immutable ? "public, max-age=31536000, immutable" : "public, max-age=60",
+      key,
+    );
+  }
+  const byHashTypes = [...memory.objects].filter(([key]) => /by-hash\//.test(key))
+    .map(([, object]) => object.contentType);
+  assert.ok(byHashTypes.includes("text/plain; charset=utf-8"));
+  assert.ok(byHashTypes.includes("application/gzip"));
+});
+
+Deno.test("kiro-repo.deb is a regular copy of the highest kiro-repo version by dpkg order", async () => {
+  const versions = fc.uniqueArray(
+    fc.tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 12 }),
+      fc.integer({ min: 0, max: 12 }),
+      fc.constantFrom("", "~rc1", "+b1", "-1"),
+    ).map(([epoch, major, minor, suffix]) =>
+      `${epoch > 0 ? `${epoch}:` : ""}${major}.${minor}${suffix}`
+    ),
+    { minLength: 1, maxLength: 6, selector: (v) => v },
+  );
+  const keys = await testSigningKeys();
+  await fc.assert(
+    fc.asyncProperty(versions, async (list) => {
+      const memory = new MemoryObjectStore();
+      const records = await seedPool(
+        memory,
+        list.map((version) => syntheticRecord({ name: "kiro-repo", version, architecture: "all" })),
+      );
+      await publishRepository(records, {
+        objects: memory,
+        keys,
+        repoUrl: REPO_URL,
+        now: new Date("2026-06-01T00:00:00Z"),
+      });
+      const latest = [...records].sort((a, b) => compareVersions(b.version, a.version))[0]!;
+      // Seed property 11: at the root, named kiro-repo.deb.
+      const copy = memory.objects.get(KIRO_REPO_DEB_KEY);
+      assert.ok(copy !== undefined);
+      // Seed property 10: the same bytes as the latest version's pool object.
+      assert.deepEqual(copy.bytes, memory.objects.get(latest.pool_key)?.bytes);
+      assert.equal(copy.metadata.sha256, latest.sha256_hash);
+      // Seed property 12: a regular object (content, ETag, .deb type), not a redirect.
+      assert.ok(copy.bytes.byteLength > 0 && copy.etag.length > 0);
+      assert.equal(copy.contentType, "application/vnd.debian.binary-package");
+      assert.equal(copy.metadata["website-redirect-location"], undefined);
+    }),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("every recorded version appears in the indexes, from the records alone", async () => {
+  const keys = await testSigningKeys();
+  const packageSets = fc.uniqueArray(
+    fc.record({
+      name: fc.constantFrom("kiro", "kiro-cli", "libkiro1", "kiro-repo"),
+      version: fc.tuple(fc.nat(20), fc.nat(20)).map(([a, b]) => `${a}.${b}`),
+      architecture: fc.constantFrom("amd64", "arm64", "all"),
+    }),
+    { maxLength: 12, selector: (p) => `${p.name}#${p.version}` },
+  );
+  await fc.assert(
+    fc.asyncProperty(packageSets, async (packages) => {
+      const memory = new MemoryObjectStore();
+      const records = await seedPool(memory, packages.map((p) => syntheticRecord(p)));
+      const store = new InstrumentedObjectStore(memory);
+      const result = await publishRepository(records, {
+        objects: store,
+        keys,
+        repoUrl: REPO_URL,
+        now: new Date("2026-06-01T00:00:00Z"),
+      });
+      // Seed property 3: all N records are published.
+      assert.equal(result.packages, records.length);
+      // Seed property 4: no pool object was read.
+      assert.ok(store.gets.every((key) => !key.startsWith("pool/")));
+      for (const arch of ["amd64", "arm64"]) {
+        const text = decode(await memory.get(`dists/stable/main/binary-${arch}/Packages`));
+        const expected = records.filter((r) => r.architecture === arch || r.architecture === "all");
+        const stanzas = text.split("\n\n").filter((s) => s.trim() !== "");
+        assert.equal(stanzas.length, expected.length);
+        for (const record of expected) {
+          assert.ok(
+            text.includes(`Package: ${record.package_name}\n`) &&
+              text.includes(`SHA256: ${record.sha256_hash}\n`) &&
+              text.includes(`Filename: ${record.pool_key}\n`),
+            `${record.package_id} missing from ${arch}`,
+          );
+        }
+      }
+    }),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("old by-hash files are kept for a while, then pruned", async () => {
+  const keys = await testSigningKeys();
+  let now = new Date("2026-06-01T00:00:00Z");
+  const memory = new MemoryObjectStore({ now: () => now });
+  const all = [];
+  const byHash = () => [...memory.objects.keys()].filter((k) => /by-hash\//.test(k)).sort();
+  const generations: string[][] = [];
+  for (let i = 0; i < 6; i++) {
+    all.push(syntheticRecord({ name: "kiro", version: `1.${i}`, architecture: "amd64" }));
+    const records = await seedPool(memory, all);
+    await publishRepository(records, {
+      objects: memory,
+      keys,
+      repoUrl: REPO_URL,
+      now,
+      retention: { keepGenerations: 3, keepSeconds: 3600 },
+    });
+    const release = decode(await memory.get("dists/stable/Release"));
+    const live = [...release.matchAll(/^ ([0-9a-f]{64}) +\d+ (main\/binary-amd64\/\S+)$/gm)]
+      .map((m) => `dists/stable/main/binary-amd64/by-hash/SHA256/${m[1]}`);
+    generations.unshift(live);
+    now = new Date(now.getTime() + 2 * 3600_000); // each publish 2 h after the last
+  }
+  const present = new Set(byHash());
+  // The 3 newest generations are all there; the older ones (replaced > 1 h ago) are gone.
+  for (const key of generations.slice(0, 3).flat()) assert.ok(present.has(key), key);
+  for (const key of generations.slice(3).flat()) {
+    if (!generations.slice(0, 3).flat().includes(key)) assert.ok(!present.has(key), key);
+  }
+});

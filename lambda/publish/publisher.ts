@@ -1,0 +1,471 @@
+/**
+ * Publishing the repository: from the package records (and nothing else) to
+ * every object under `dists/`, the keyring, `/kiro-repo.deb` and
+ * `/index.html`, written so that an `apt-get update` at any moment sees
+ * either the old repository or the new one (DESIGN.md §6):
+ *
+ * 1. the pool objects are already there: each record's is checked (exists,
+ *    size, MD5 via a single-part ETag or SHA-256 via metadata), or nothing
+ *    is published;
+ * 2. by-hash index files (content-addressed, so old clients keep theirs);
+ * 3. the by-hash generation manifest (what to keep when pruning);
+ * 4. the canonical index names (`Packages`, `.gz`, `.xz`);
+ * 5. `Release.gpg`, then `Release`, then `InRelease` (what apt reads first);
+ * 6. the keyring, the `kiro-repo.deb` convenience copy, `index.html`;
+ * 7. one CDN invalidation of the mutable paths that changed;
+ * 8. pruning of by-hash files no kept generation names.
+ *
+ * Objects whose content is already there (SHA-256 in the object's metadata,
+ * read with HEAD; for by-hash keys the key itself names the hash) are not
+ * written again. `Date` never goes backwards: it is at least one second
+ * after the live Release's.
+ *
+ * @module
+ */
+
+import type { PackageRecord } from "../domain/package_record.ts";
+import { compareVersions } from "../domain/version.ts";
+import { generateIndexes } from "../repo/indexes.ts";
+import type { SigningKey } from "../signing/keys.ts";
+import { keyFingerprints, publicKeyring } from "../signing/keys.ts";
+import { signRelease } from "../signing/sign.ts";
+import {
+  addGeneration,
+  manifestKey,
+  parseManifest,
+  planPrune,
+  type RetentionOptions,
+  serializeManifest,
+} from "./generations.ts";
+import { indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
+import { type CdnInvalidator, invalidationPaths } from "./invalidation.ts";
+import { headersFor, isByHashKey } from "./object_headers.ts";
+import { type ObjectStore, sha256Hex } from "./object_store.ts";
+import { verifyPool } from "./pool_check.ts";
+import { mapLimit } from "./limit.ts";
+import { nextReleaseDate, releaseDateOf } from "./release_date.ts";
+
+/** The key of the convenience copy of the latest `kiro-repo`. */
+export const KIRO_REPO_DEB_KEY = "kiro-repo.deb";
+
+/** The package whose latest version is copied to {@linkcode KIRO_REPO_DEB_KEY}. */
+export const KIRO_REPO_PACKAGE = "kiro-repo";
+
+/** The key of the index page. */
+export const INDEX_HTML_KEY = "index.html";
+
+/** The Release fields that describe the repository. */
+export interface ReleaseFields {
+  origin: string;
+  label: string;
+  description: string;
+  /** The repository's version (`""` leaves the field out). */
+  version: string;
+}
+
+/** The default Release fields. */
+export const DEFAULT_RELEASE_FIELDS: ReleaseFields = {
+  origin: "Kiro",
+  label: "Kiro",
+  description: "Kiro packages for Debian and Ubuntu",
+  version: "1.0",
+};
+
+/** A progress event of a publish. */
+export interface PublishProgress {
+  phase: "verify" | "generate" | "sign" | "compare" | "upload" | "invalidate" | "prune";
+  message: string;
+}
+
+/** Options of {@linkcode publishRepository}. */
+export interface PublishOptions {
+  /** Where the repository lives. */
+  objects: ObjectStore;
+  /** The signing keys (every one signs; the keyring holds them all). */
+  keys: readonly SigningKey[];
+  /** The repository's public URL (for index.html). */
+  repoUrl: string;
+  /** The current time. Default: now. */
+  now?: Date;
+  /** `Valid-Until` is `Date` plus this many days. Default 7. */
+  validUntilDays?: number;
+  /** The suite/codename. Default `stable`. */
+  distribution?: string;
+  /** The component. Default `main`. */
+  component?: string;
+  /**
+   * The architectures that always get a `binary-*` index, even when empty.
+   * Default `["amd64", "arm64"]`; every architecture of a record is added.
+   */
+  architectures?: readonly string[];
+  /** The Release's descriptive fields (defaults: {@linkcode DEFAULT_RELEASE_FIELDS}). */
+  releaseFields?: Partial<ReleaseFields>;
+  /** The text of the live Release, when the caller already has it (otherwise read). */
+  previousRelease?: string;
+  /** The CDN to invalidate (absent: no CDN, as locally). */
+  invalidator?: CdnInvalidator;
+  /** How long old by-hash files are kept. */
+  retention?: RetentionOptions;
+  /** Parallel requests to the object store. Default 16. */
+  concurrency?: number;
+  /** Told what is happening. */
+  onProgress?: (event: PublishProgress) => void;
+  /** Told about things that are wrong but do not stop the publish. */
+  onWarning?: (message: string) => void;
+  /**
+   * When aborted (the publisher lease was lost), no further write starts and
+   * the publish throws the abort reason.
+   */
+  signal?: AbortSignal;
+}
+
+/** Milliseconds spent in each part of a publish. */
+export interface PublishTimings {
+  verify: number;
+  generate: number;
+  sign: number;
+  compare: number;
+  upload: number;
+  invalidate: number;
+  prune: number;
+}
+
+/** What a publish did. */
+export interface PublishResult {
+  /** How many records were published. */
+  packages: number;
+  /** Keys written (put or copied), in write order. */
+  written: string[];
+  /** How many desired objects were already there with the same content. */
+  skipped: number;
+  /** By-hash keys deleted. */
+  pruned: string[];
+  /** The Release `Date`. */
+  date: Date;
+  /** The Release `Valid-Until`. */
+  validUntil: Date;
+  /** The CDN invalidation, when one was made. */
+  invalidation?: { id: string; paths: string[] };
+  timings: PublishTimings;
+}
+
+/** A record's pool object is missing or is not the file the record describes. */
+export class PoolVerificationError extends Error {
+  /** One line per problem. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    const shown = problems.slice(0, 10).join("; ");
+    const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : "";
+    super(
+      `Refusing to publish: ${problems.length} pool object(s) do not match their records: ` +
+        `${shown}${more}; upload the files again (deno task add-deb) or fix the records`,
+    );
+    this.name = "PoolVerificationError";
+    this.problems = problems;
+  }
+}
+
+/** One object the publish wants in the store. */
+interface Desired {
+  key: string;
+  /** The phase it is written in (lower first). */
+  phase: number;
+  sha256: string;
+  size: number;
+  contentType: string;
+  cacheControl: string;
+  /** The bytes, or for a copy the key to copy from. */
+  body: { bytes: Uint8Array } | { copyFrom: string };
+}
+
+const PHASE = {
+  byHash: 1,
+  manifest: 2,
+  indexes: 3,
+  releaseGpg: 4,
+  release: 5,
+  inRelease: 6,
+  extras: 7,
+} as const;
+
+/**
+ * Publishes `records` (every package version the repository holds) to
+ * `options.objects`, in the crash-safe order of the module docs.
+ *
+ * Throws {@linkcode PoolVerificationError} (before writing anything) when a
+ * record's pool object is missing or different.
+ */
+export async function publishRepository(
+  records: readonly PackageRecord[],
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const objects = options.objects;
+  const distribution = options.distribution ?? "stable";
+  const component = options.component ?? "main";
+  const concurrency = options.concurrency ?? 16;
+  const progress = options.onProgress ?? (() => {});
+  const warn = options.onWarning ?? (() => {});
+  const timings: PublishTimings = {
+    verify: 0,
+    generate: 0,
+    sign: 0,
+    compare: 0,
+    upload: 0,
+    invalidate: 0,
+    prune: 0,
+  };
+  const time = async <T>(part: keyof PublishTimings, work: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[part] += performance.now() - start;
+    }
+  };
+  if (options.keys.length === 0) {
+    throw new Error("Cannot publish: no signing key given (load the key from its secret first)");
+  }
+
+  progress({ phase: "verify", message: `Checking the pool objects of ${records.length} records` });
+  const problems = await time("verify", () => verifyPool(records, objects, { concurrency }));
+  if (problems.length > 0) throw new PoolVerificationError(problems);
+
+  const distsPrefix = `dists/${distribution}/`;
+  const releaseKey = `${distsPrefix}Release`;
+  const liveRelease = options.previousRelease ??
+    await time("compare", async () => {
+      const bytes = await objects.get(releaseKey);
+      return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+    });
+  const date = nextReleaseDate(options.now ?? new Date(), releaseDateOf(liveRelease));
+  const validUntilDays = options.validUntilDays ?? 7;
+  if (!(validUntilDays > 0)) {
+    throw new Error(`Cannot publish: validUntilDays must be positive (got ${validUntilDays})`);
+  }
+  const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
+
+  progress({ phase: "generate", message: "Generating the indexes" });
+  const architectures = [
+    ...new Set([
+      ...(options.architectures ?? ["amd64", "arm64"]),
+      ...records.map((record) => record.architecture).filter((arch) => arch !== "all"),
+    ]),
+  ].sort();
+  const indexes = await time("generate", () =>
+    generateIndexes(records, {
+      ...DEFAULT_RELEASE_FIELDS,
+      ...options.releaseFields,
+      suite: distribution,
+      codename: distribution,
+      components: [component],
+      architectures,
+      date,
+      validUntil,
+      strict: true,
+    }));
+
+  progress({ phase: "sign", message: `Signing the Release with ${options.keys.length} key(s)` });
+  const signatures = await time("sign", () => signRelease(indexes.release, options.keys));
+
+  const desired: Desired[] = [];
+  const add = (key: string, phase: number, bytes: Uint8Array, canonicalName?: string) => {
+    desired.push({
+      key,
+      phase,
+      sha256: sha256Hex(bytes),
+      size: bytes.byteLength,
+      ...headersFor(key, canonicalName === undefined ? {} : { canonicalName }),
+      body: { bytes },
+    });
+  };
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const byHashKeys: string[] = [];
+  for (const file of indexes.files) {
+    if (file.kind === "by-hash") {
+      add(file.path, PHASE.byHash, file.bytes, file.canonicalName);
+      byHashKeys.push(file.path);
+    } else {
+      add(file.path, PHASE.indexes, file.bytes);
+    }
+  }
+  add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
+  add(indexes.releasePath, PHASE.release, encode(indexes.release));
+  add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
+  add(KEYRING_NAME, PHASE.extras, publicKeyring(options.keys));
+  const kiroRepo = latestRecord(records, KIRO_REPO_PACKAGE);
+  if (kiroRepo !== undefined) {
+    desired.push({
+      key: KIRO_REPO_DEB_KEY,
+      phase: PHASE.extras,
+      sha256: kiroRepo.sha256_hash,
+      size: kiroRepo.file_size,
+      ...headersFor(KIRO_REPO_DEB_KEY),
+      body: { copyFrom: kiroRepo.pool_key },
+    });
+  }
+  add(
+    INDEX_HTML_KEY,
+    PHASE.extras,
+    encode(indexHtml({
+      repoUrl: options.repoUrl,
+      packages: packageSummaries(records),
+      distribution,
+      component,
+      fingerprints: keyFingerprints(options.keys),
+      hasKiroRepoDeb: kiroRepo !== undefined,
+    })),
+  );
+
+  // The generation manifest: written before the indexes, so that a by-hash
+  // file is known (and kept) before any Release names it.
+  const manifestBytes = await time("compare", () => objects.get(manifestKey(distribution)));
+  const manifest = parseManifest(manifestBytes, { warn });
+  const withNew = addGeneration(manifest, byHashKeys, date);
+  if (withNew !== manifest) {
+    add(manifestKey(distribution), PHASE.manifest, serializeManifest(withNew));
+  }
+
+  progress({ phase: "compare", message: `Comparing ${desired.length} objects with the store` });
+  const listedByHash = new Map<string, { size: number; lastModified: Date }>();
+  await time("compare", async () => {
+    for await (const object of objects.list(distsPrefix)) {
+      if (isByHashKey(object.key)) {
+        listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
+      }
+    }
+  });
+  const changed = await time("compare", () =>
+    mapLimit(desired, concurrency, async (object) => {
+      if (isByHashKey(object.key)) {
+        // The key names the content's hash: present with the right size is unchanged.
+        return listedByHash.get(object.key)?.size !== object.size ||
+          !object.key.endsWith(`/${object.sha256}`);
+      }
+      const head = await objects.head(object.key);
+      return head?.sha256 !== object.sha256 || head.size !== object.size ||
+        head.contentType !== object.contentType || head.cacheControl !== object.cacheControl;
+    }));
+  const toWrite = desired.filter((_, index) => changed[index]);
+  const skipped = desired.length - toWrite.length;
+
+  progress({
+    phase: "upload",
+    message: `Writing ${toWrite.length} objects (${skipped} unchanged)`,
+  });
+  const written: string[] = [];
+  await time("upload", async () => {
+    const phases = [...new Set(toWrite.map((object) => object.phase))].sort((a, b) => a - b);
+    for (const phase of phases) {
+      options.signal?.throwIfAborted();
+      const batch = toWrite.filter((object) => object.phase === phase);
+      await mapLimit(batch, concurrency, async (object) => {
+        const headers = {
+          contentType: object.contentType,
+          cacheControl: object.cacheControl,
+          sha256: object.sha256,
+        };
+        if ("bytes" in object.body) await objects.put(object.key, object.body.bytes, headers);
+        else await objects.copy(object.body.copyFrom, object.key, headers);
+        written.push(object.key);
+      });
+    }
+  });
+
+  let invalidation: PublishResult["invalidation"];
+  const paths = invalidationPaths(written);
+  if (options.invalidator !== undefined && paths.length > 0) {
+    const invalidator = options.invalidator;
+    progress({ phase: "invalidate", message: `Invalidating ${paths.join(", ")}` });
+    const id = await time("invalidate", () => invalidator.invalidate(paths));
+    invalidation = { id, paths };
+  }
+
+  options.signal?.throwIfAborted();
+  progress({ phase: "prune", message: "Pruning by-hash files no kept Release names" });
+  const pruned = await time("prune", async () => {
+    const listed = [...listedByHash].map(([key, value]) => ({
+      key,
+      lastModified: value.lastModified,
+    }));
+    const plan = planPrune(withNew, listed, {
+      ...options.retention,
+      now: options.now ?? new Date(),
+    });
+    // Never delete what this publish names, whatever the manifest says.
+    const live = new Set(byHashKeys);
+    const doomed = plan.delete.filter((key) => !live.has(key));
+    if (plan.manifestChanged) {
+      const bytes = serializeManifest(plan.manifest);
+      await objects.put(manifestKey(distribution), bytes, {
+        ...headersFor(manifestKey(distribution)),
+        sha256: sha256Hex(bytes),
+      });
+    }
+    await mapLimit(doomed, concurrency, (key) => objects.delete(key));
+    return doomed;
+  });
+
+  return {
+    packages: records.length,
+    written,
+    skipped,
+    pruned,
+    date,
+    validUntil,
+    ...(invalidation === undefined ? {} : { invalidation }),
+    timings,
+  };
+}
+
+/**
+ * The record of the highest version (dpkg order) of `name`, or `undefined`.
+ * Among records of that version, `all` wins, then `amd64`, then the first
+ * architecture by name.
+ */
+export function latestRecord(
+  records: readonly PackageRecord[],
+  name: string,
+): PackageRecord | undefined {
+  const archRank = (arch: string) => arch === "all" ? 0 : arch === "amd64" ? 1 : 2;
+  let best: PackageRecord | undefined;
+  for (const record of records) {
+    if (record.package_name !== name) continue;
+    if (best === undefined) {
+      best = record;
+      continue;
+    }
+    const order = compareVersions(record.version, best.version);
+    if (
+      order > 0 ||
+      (order === 0 && (archRank(record.architecture) < archRank(best.architecture) ||
+        (archRank(record.architecture) === archRank(best.architecture) &&
+          record.architecture < best.architecture)))
+    ) {
+      best = record;
+    }
+  }
+  return best;
+}
+
+/** One {@linkcode PackageSummary} per package name, sorted by name. */
+export function packageSummaries(records: readonly PackageRecord[]): PackageSummary[] {
+  const names = [...new Set(records.map((record) => record.package_name))].sort();
+  return names.map((name) => {
+    const own = records.filter((record) => record.package_name === name);
+    const latest = latestRecord(own, name) as PackageRecord;
+    const architectures = [
+      ...new Set(
+        own.filter((record) => compareVersions(record.version, latest.version) === 0)
+          .map((record) => record.architecture),
+      ),
+    ].sort();
+    const description = latest.control["Description"] ?? latest.description;
+    return {
+      name,
+      latestVersion: latest.version,
+      architectures,
+      versionCount: new Set(own.map((record) => record.version)).size,
+      synopsis: (description.split("\n")[0] ?? "").trim(),
+    };
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * The force rebuild: every index regenerated and republished from the
+ * packages table alone. It holds the publisher lease for its whole run,
+ * lists every record, and publishes; it never reads a `.deb` or an old index
+ * (the object store is only asked HEADs, a listing, the live Release's `Date`
+ * and the by-hash manifest).
+ *
+ * @module
+ */
+
+import type { AwsClients } from "./aws/clients.ts";
+import type { PackageRecord } from "./domain/package_record.ts";
+import type { StackOutputs } from "./environment/outputs.ts";
+import type { RetentionOptions } from "./publish/generations.ts";
+import { type CdnInvalidator, CloudFrontInvalidator } from "./publish/invalidation.ts";
+import { type ObjectStore, S3ObjectStore } from "./publish/object_store.ts";
+import {
+  type PublishProgress,
+  publishRepository,
+  type PublishResult,
+  type PublishTimings,
+} from "./publish/publisher.ts";
+import { loadSigningKeys } from "./publish/signing_keys.ts";
+import type { SigningKey } from "./signing/keys.ts";
+import { type LeaseInfo, type LeaseTable, withLease } from "./store/lease.ts";
+import { PackageStore } from "./store/package_store.ts";
+
+/** What a force rebuild needs. */
+export interface RebuildDependencies {
+  /** The package records (the packages table). */
+  store: { listAll(): Promise<PackageRecord[]> };
+  /** Where the publisher lease lives. */
+  lease: LeaseTable;
+  /** The repository bucket. */
+  objects: ObjectStore;
+  /** The signing keys, or how to load them (called once the lease is held). */
+  keys: readonly SigningKey[] | (() => Promise<readonly SigningKey[]>);
+  /** The repository's public URL. */
+  repoUrl: string;
+  /** The CDN in front of the bucket, when there is one. */
+  invalidator?: CdnInvalidator;
+  /** `Valid-Until` = `Date` + this many days (default 7). */
+  validUntilDays?: number;
+  /** How long to wait for a busy lease, in ms (default 0: fail at once). */
+  leaseWaitMs?: number;
+  /** Who takes the lease, for the messages others see. */
+  leaseLabel?: string;
+  /** By-hash retention. */
+  retention?: RetentionOptions;
+  /** The clock (default: now). */
+  now?: () => Date;
+  /** Parallel requests to the object store. */
+  concurrency?: number;
+  /** Told what is happening. */
+  onProgress?: (event: RebuildProgress) => void;
+  /** Told about problems that do not stop the rebuild. */
+  onWarning?: (message: string) => void;
+}
+
+/** A progress event of a rebuild. */
+export interface RebuildProgress {
+  phase: PublishProgress["phase"] | "lease" | "scan";
+  message: string;
+}
+
+/** What a force rebuild did. */
+export interface RebuildResult {
+  /** Records published. */
+  packages: number;
+  /** Objects written. */
+  written: number;
+  /** Objects already up to date. */
+  skipped: number;
+  /** Old by-hash files deleted. */
+  pruned: number;
+  /** The keys written, in order. */
+  writtenKeys: string[];
+  /** The Release `Date` and `Valid-Until` (ISO 8601). */
+  date: string;
+  validUntil: string;
+  /** The CDN invalidation id, when one was made. */
+  invalidationId?: string;
+  /** Milliseconds per part: lease wait, table scan, then the publish's parts. */
+  timings: PublishTimings & { lease: number; scan: number };
+}
+
+/**
+ * Rebuilds and republishes the repository from the table alone, holding the
+ * publisher lease. Throws `LeaseBusyError` when another publish holds the
+ * lease beyond `leaseWaitMs`, and `PoolVerificationError` when a record's
+ * pool object is missing or different (nothing is written then).
+ */
+export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildResult> {
+  const progress = deps.onProgress ?? (() => {});
+  const leaseStart = performance.now();
+  let leaseMs = 0;
+  progress({ phase: "lease", message: "Taking the publisher lease" });
+  return await withLease(deps.lease, async (held) => {
+    leaseMs = performance.now() - leaseStart;
+    const scanStart = performance.now();
+    progress({ phase: "scan", message: "Reading every package record" });
+    const records = await deps.store.listAll();
+    const scanMs = performance.now() - scanStart;
+    if (held.signal.aborted) throw held.signal.reason;
+    const keys = typeof deps.keys === "function" ? await deps.keys() : deps.keys;
+    const result: PublishResult = await publishRepository(records, {
+      objects: deps.objects,
+      keys,
+      repoUrl: deps.repoUrl,
+      ...(deps.now === undefined ? {} : { now: deps.now() }),
+      ...(deps.validUntilDays === undefined ? {} : { validUntilDays: deps.validUntilDays }),
+      ...(deps.invalidator === undefined ? {} : { invalidator: deps.invalidator }),
+      ...(deps.retention === undefined ? {} : { retention: deps.retention }),
+      ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
+      ...(deps.onWarning === undefined ? {} : { onWarning: deps.onWarning }),
+      signal: held.signal,
+      onProgress: progress,
+    });
+    return {
+      packages: result.packages,
+      written: result.written.length,
+      skipped: result.skipped,
+      pruned: result.pruned.length,
+      writtenKeys: result.written,
+      date: result.date.toISOString(),
+      validUntil: result.validUntil.toISOString(),
+      ...(result.invalidation === undefined ? {} : { invalidationId: result.invalidation.id }),
+      timings: { ...result.timings, lease: leaseMs, scan: scanMs },
+    };
+  }, {
+    wait: deps.leaseWaitMs ?? 0,
+    pollInterval: 250,
+    ...(deps.leaseLabel === undefined ? {} : { label: deps.leaseLabel }),
+    onBusy: (current: LeaseInfo) =>
+      progress({ phase: "lease", message: `Waiting for the lease held by ${current.holder}` }),
+  });
+}
+
+/** Options of {@linkcode rebuildDependencies}. */
+export interface EnvironmentRebuildOptions extends
+  Pick<
+    RebuildDependencies,
+    | "validUntilDays"
+    | "leaseWaitMs"
+    | "leaseLabel"
+    | "retention"
+    | "concurrency"
+    | "onProgress"
+    | "onWarning"
+  > {
+  /** Use these keys instead of loading them from the environment's secret/file. */
+  keys?: readonly SigningKey[];
+}
+
+/**
+ * The dependencies of {@linkcode forceRebuild} for an environment: the
+ * packages table, the bucket (with the stand-in's copy-source quirk handled
+ * for `local`), CloudFront when the stack has a distribution, and the
+ * signing keys from the secret (or, locally, the key file), loaded once.
+ */
+export function rebuildDependencies(
+  outputs: StackOutputs,
+  clients: AwsClients,
+  options: EnvironmentRebuildOptions = {},
+): RebuildDependencies {
+  const { keys, ...rest } = options;
+  let loaded: Promise<readonly SigningKey[]> | undefined;
+  return {
+    store: new PackageStore(clients.dynamo, outputs.tableName),
+    lease: { client: clients.dynamo, tableName: outputs.tableName },
+    objects: objectStoreFor(outputs, clients),
+    keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
+    repoUrl: outputs.repoUrl,
+    ...(outputs.distributionId === undefined
+      ? {}
+      : { invalidator: new CloudFrontInvalidator(clients.cloudfront, outputs.distributionId) }),
+    ...rest,
+  };
+}
+
+/** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */
+export function objectStoreFor(outputs: StackOutputs, clients: AwsClients): S3ObjectStore {
+  return new S3ObjectStore(clients.s3, outputs.bucketName, {
+    // The local stand-in decodes x-amz-copy-source with decodeURI.
+    copySourceEncoding: outputs.endpoints === undefined ? "component" : "uri",
+  });
+}

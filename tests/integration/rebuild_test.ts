@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { addDeb } from "../../lambda/publish/add_deb.ts";
+import { InstrumentedObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { PoolVerificationError } from "../../lambda/publish/publisher.ts";
+import {
+  forceRebuild,
+  objectStoreFor,
+  type RebuildDependencies,
+  rebuildDependencies,
+} from "../../lambda/rebuild.ts";
+import { acquireLease, LeaseBusyError, releaseLease } from "../../lambda/store/lease.ts";
+import { makeTestDeb } from "../support/deb_fixtures.ts";
+import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
+  const stack = await startTestStack();
+  try {
+    await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+async function deps(stack: TestStack, extra: Partial<RebuildDependencies> = {}) {
+  return {
+    ...rebuildDependencies(stack.outputs, stack.clients, { keys: await testSigningKeys() }),
+    ...extra,
+  };
+}
+
+async function seed(stack: TestStack, count: number) {
+  const objects = objectStoreFor(stack.outputs, stack.clients);
+  const items = Array.from({ length: count }, (_, i) =>
+    syntheticRecord({
+      name: i % 3 === 0 ? "kiro-repo" : `pkg${i % 4}`,
+      version: `1.${i}`,
+      architecture: ["amd64", "arm64", "all"][i % 3]!,
+    }));
+  const records = await seedPool(objects, items);
+  for (const record of records) await stack.store.put(record);
+  return records;
+}
+
+Deno.test("a force rebuild publishes every record of the table", async () => {
+  await withStack(async (stack) => {
+    const records = await seed(stack, 7);
+    const result = await forceRebuild(await deps(stack));
+    assert.equal(result.packages, 7);
+    assert.ok(result.written > 10);
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const text = new TextDecoder().decode(
+      await objects.get("dists/stable/main/binary-amd64/Packages"),
+    );
+    for (const record of records.filter((r) => r.architecture !== "arm64")) {
+      assert.ok(text.includes(`Filename: ${record.pool_key}\n`), record.package_id);
+    }
+    // Served over HTTP by the stand-in, as apt will fetch it.
+    const response = await fetch(`${stack.outputs.repoUrl}/dists/stable/InRelease`);
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /BEGIN PGP SIGNED MESSAGE/);
+  });
+});
+
+Deno.test("two rebuilds of the same table give identical indexes; the second writes only Release files", async () => {
+  await withStack(async (stack) => {
+    await seed(stack, 6);
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    await forceRebuild(await deps(stack));
+    const snapshot = async () => {
+      const files: Record<string, Uint8Array | undefined> = {};
+      for await (const item of objects.list("dists/")) {
+        if (/\/Packages/.test(item.key)) files[item.key] = await objects.get(item.key);
+      }
+      return files;
+    };
+    const before = await snapshot();
+    const counted = new InstrumentedObjectStore(objects);
+    const second = await forceRebuild(await deps(stack, { objects: counted }));
+    assert.deepEqual(await snapshot(), before);
+    assert.deepEqual(counted.writes.map((w) => w.key).sort(), [
+      "dists/stable/InRelease",
+      "dists/stable/Release",
+      "dists/stable/Release.gpg",
+    ]);
+    assert.equal(second.written, 3);
+    assert.equal(second.pruned, 0);
+  });
+});
+
+Deno.test("no request to S3 sets an ACL (the bucket is private, served by CloudFront)", async () => {
+  await withStack(async (stack) => {
+    const inputs: { command: string; input: Record<string, unknown> }[] = [];
+    stack.clients.s3.middlewareStack.add(
+      (next, context) => (args) => {
+        inputs.push({
+          command: String(context.commandName),
+          input: args.input as Record<string, unknown>,
+        });
+        return next(args);
+      },
+      { step: "initialize", name: "recordInputs" },
+    );
+    await seed(stack, 4);
+    await forceRebuild(await deps(stack));
+    const writes = inputs.filter((i) => /Put|Copy|Upload/.test(i.command));
+    assert.ok(writes.length > 10);
+    for (const { command, input } of writes) {
+      for (const field of ["ACL", "GrantRead", "GrantFullControl", "GrantReadACP"]) {
+        assert.equal(input[field], undefined, `${command} ${String(input.Key)} sets ${field}`);
+      }
+    }
+    stack.clients.s3.middlewareStack.remove("recordInputs");
+  });
+});
+
+Deno.test("a rebuild refuses a record without its pool object, and releases the lease", async () => {
+  await withStack(async (stack) => {
+    await seed(stack, 2);
+    await stack.store.put(
+      syntheticRecord({ name: "ghost", version: "1", architecture: "amd64" }).record,
+    );
+    await assert.rejects(
+      async () => forceRebuild(await deps(stack)),
+      (error: unknown) =>
+        error instanceof PoolVerificationError &&
+        /ghost#1 .* not in the bucket/.test(error.message),
+    );
+    const lease = await acquireLease({
+      client: stack.clients.dynamo,
+      tableName: stack.outputs.tableName,
+    });
+    await releaseLease(lease);
+  });
+});
+
+Deno.test("a rebuild waits for the lease, or fails clearly when told not to wait", async () => {
+  await withStack(async (stack) => {
+    await seed(stack, 2);
+    const table = { client: stack.clients.dynamo, tableName: stack.outputs.tableName };
+    const lease = await acquireLease(table, { label: "someone else" });
+    await assert.rejects(
+      async () => forceRebuild(await deps(stack, { leaseWaitMs: 0 })),
+      (error: unknown) => error instanceof LeaseBusyError && /someone else/.test(error.message),
+    );
+    const waiting = forceRebuild(await deps(stack, { leaseWaitMs: 20_000 }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await releaseLease(lease);
+    assert.equal((await waiting).packages, 2);
+  });
+});
+
+Deno.test("ten add-debs of different packages started at once all end up published", async () => {
+  await withStack(async (stack) => {
+    const keys = await testSigningKeys();
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const names = Array.from({ length: 10 }, (_, i) => `parallel${i}`);
+    const debs = await Promise.all(
+      names.map((name) => makeTestDeb({ name, version: "1.0", architecture: "amd64" })),
+    );
+    await Promise.all(debs.map(async (bytes, i) => {
+      await addDeb({
+        name: `${names[i]}_1.0_amd64.deb`,
+        url: `file:///tmp/${names[i]}_1.0_amd64.deb`,
+        open: () => streamOf(bytes),
+      }, { objects, records: stack.store });
+      await forceRebuild({
+        ...rebuildDependencies(stack.outputs, stack.clients, { keys }),
+        leaseWaitMs: 120_000,
+      });
+    }));
+    const text = new TextDecoder().decode(
+      await objects.get("dists/stable/main/binary-amd64/Packages"),
+    );
+    for (const name of names) assert.ok(text.includes(`Package: ${name}\n`), name);
+  });
+});
