@@ -117,7 +117,13 @@ export async function fetchDebianPackages(
     if (!await aptListsPresent()) await run("apt-get", ["update", "-qq"]);
     const work = await Deno.makeTempDir({ dir, prefix: ".download-" });
     try {
-      await run("apt-get", ["download", "-qq", ...wanted], work);
+      try {
+        await run("apt-get", ["download", "-qq", ...wanted], work);
+      } catch {
+        // Stale package lists name versions the mirror no longer has: refresh once.
+        await run("apt-get", ["update", "-qq"]);
+        await run("apt-get", ["download", "-qq", ...wanted], work);
+      }
       for await (const entry of Deno.readDir(work)) {
         if (entry.name.endsWith(".deb")) {
           await Deno.rename(`${work}/${entry.name}`, `${dir}/${entry.name}`);
