@@ -189,6 +189,9 @@ async function setUp(dir: string, options: AptSourceOptions): Promise<AptSession
     `Dir::Cache=${dir}/cache`,
     `Dir::Log=${dir}/log`,
     "Acquire::Languages=none",
+    // The repository is on this machine: never through a proxy from the environment.
+    "Acquire::http::Proxy=DIRECT",
+    "Acquire::https::Proxy=DIRECT",
     "APT::Sandbox::User=root",
     "Debug::NoLocking=1",
     `APT::Architecture=${architectures[0]}`,
