@@ -5,6 +5,9 @@ import { encodeItem, type Item, itemFingerprint } from "../../lambda/migration/a
 import { readBackup } from "../../lambda/migration/backup.ts";
 import { MigrationError } from "../../lambda/migration/errors.ts";
 import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
+import { seedLegacyTable } from "../../lambda/migration/legacy_seed.ts";
+import { loadLegacyDefaults, poolChecker } from "../../lambda/migration/wiring.ts";
+import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
 import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
 import { restoreBackup } from "../../lambda/migration/restore.ts";
 import { batchDelete, scanAll } from "../../lambda/migration/table_ops.ts";
@@ -406,5 +409,66 @@ Deno.test("verification notices a legacy item added after the migration", async 
     assert.equal(report.complete, false);
     assert.deepEqual(report.missing, ["kiro#1.0.400"]);
     assert.equal(report.verified, 3);
+  });
+});
+
+Deno.test("records whose .deb is not in the pool stop the run before any write; a dry run lists them", async () => {
+  await withStack(async (stack, dir) => {
+    const objects = new MemoryObjectStore();
+    const kiroDefaults = await loadLegacyDefaults("config/packages");
+    assert.equal(kiroDefaults.packageName, "kiro");
+    const seeded = await seedLegacyTable(stack.clients.dynamoRaw, objects, {
+      table: stack.outputs.legacyTableName,
+      count: 3,
+      defaults: kiroDefaults,
+    });
+    assert.deepEqual(seeded.poolKeys, [
+      "pool/main/k/kiro/kiro-ide-0.1.0-stable-linux-x64.deb",
+      "pool/main/k/kiro/kiro-ide-0.1.6-stable-linux-x64.deb",
+      "pool/main/k/kiro/kiro-ide-0.1.15-stable-linux-x64.deb",
+    ]);
+    const base = { ...tables(stack), defaults: kiroDefaults, checkPool: poolChecker(objects) };
+    const dry = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...base,
+      dryRun: true,
+      poolLayout: "canonical",
+    });
+    assert.equal(dry.complete, false);
+    assert.deepEqual(dry.poolProblems, [
+      "kiro#0.1.0 (pool/main/k/kiro/kiro_0.1.0_amd64.deb) is not in the bucket",
+      "kiro#0.1.6 (pool/main/k/kiro/kiro_0.1.6_amd64.deb) is not in the bucket",
+      "kiro#0.1.15 (pool/main/k/kiro/kiro_0.1.15_amd64.deb) is not in the bucket",
+    ]);
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...base,
+        poolLayout: "canonical",
+        backupFile: `${dir}/canonical.jsonl`,
+      }),
+      "pool",
+      "3 records would point at pool objects that are missing",
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+    // A pool object with other bytes than the legacy record says is caught too.
+    const first = seeded.poolKeys[0] as string;
+    await objects.put(first, new Uint8Array([1, 2, 3]), {
+      contentType: "application/vnd.debian.binary-package",
+      cacheControl: "no-cache",
+    });
+    const damaged = await migrateLegacyTable(stack.clients.dynamoRaw, { ...base, dryRun: true });
+    assert.deepEqual(damaged.poolProblems.length, 1);
+    assert.match(damaged.poolProblems[0] as string, /kiro#0\.1\.0 .* has 3 bytes/);
+    await objects.delete(first);
+    await seedLegacyTable(stack.clients.dynamoRaw, objects, {
+      table: stack.outputs.legacyTableName,
+      count: 1,
+      defaults: kiroDefaults,
+    });
+    const real = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...base,
+      backupFile: `${dir}/legacy.jsonl`,
+    });
+    assert.equal(real.complete, true);
+    assert.equal(real.migrated, 3);
   });
 });
