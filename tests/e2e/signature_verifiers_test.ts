@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as openpgp from "openpgp";
+import fc from "fast-check";
 import {
   generateSigningKey,
   publicKeyring,
@@ -278,5 +279,44 @@ Deno.test({
         assert.equal(result.code === 0, accepted, result.stderr);
       });
     }
+  },
+});
+
+/** Release-like texts: any lines (dashes, armor look-alikes, UTF-8, inner tabs), no trailing blanks. */
+const releaseTexts: fc.Arbitrary<string> = fc.array(
+  fc.oneof(
+    fc.string({ unit: fc.constantFrom("-", " ", "\t", ":", "a", "Z", "0", "=", "ü", "中") }),
+    fc.constantFrom("-----BEGIN PGP SIGNATURE-----", "-----END PGP SIGNATURE-----", "- ", "-", ""),
+  ).map((line) => line.replace(/[ \t]+$/, "")),
+  { maxLength: 10 },
+).map((lines) => lines.join("\n") + "\n");
+
+Deno.test({
+  name: "gpgv's signed text and apt's split agree on any Release text, and both verify (property)",
+  ignore,
+  fn: async () => {
+    const key = await keyOf("ed25519");
+    const keyring = publicKeyring([key]);
+    await fc.assert(
+      fc.asyncProperty(releaseTexts, async (text) => {
+        const signed = await signRelease(text, [key]);
+        await withFiles({ keyring, release: text, ...signed }, async (dir) => {
+          const out = await run(
+            "gpgv",
+            ["--keyring", `${dir}/keyring.pgp`, "--output", `${dir}/out`, "InRelease"],
+            { cwd: dir },
+          );
+          assert.equal(out.code, 0, out.stderr);
+          assert.equal(await Deno.readTextFile(`${dir}/out`), text);
+          const sqv = await run(
+            "sqv",
+            ["--keyring", `${dir}/keyring.pgp`, "InRelease.sig", "InRelease.data"],
+            { cwd: dir },
+          );
+          assert.equal(sqv.stdout.trim(), key.fingerprint, sqv.stderr);
+        });
+      }),
+      { numRuns: 100 },
+    );
   },
 });

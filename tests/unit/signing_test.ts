@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as openpgp from "openpgp";
+import fc from "fast-check";
 import {
   armoredPublicKeyring,
   type GeneratedSigningKey,
@@ -381,4 +382,42 @@ Deno.test("by default signatures are dated a few minutes back, never before the 
   const [fresh] = await readSigningKeys(newKey.armoredPrivateKey);
   const freshDate = await signatureDate((await signRelease(RELEASE, [fresh!])).releaseGpg);
   assert.equal(freshDate.getTime(), fresh!.created.getTime());
+});
+
+/** Release-like texts: any lines (dashes, armor look-alikes, UTF-8, inner tabs), no trailing blanks. */
+const releaseTexts: fc.Arbitrary<string> = fc.array(
+  fc.oneof(
+    fc.string({ unit: fc.constantFrom("-", " ", "\t", ":", "a", "Z", "0", "=", "ü", "—", "中") }),
+    fc.constantFrom(
+      "-----BEGIN PGP SIGNATURE-----",
+      "-----END PGP SIGNATURE-----",
+      "-----BEGIN PGP SIGNED MESSAGE-----",
+      "- ",
+      "-",
+      "Hash: SHA1",
+      "",
+    ),
+  ).map((line) => line.replace(/[ \t]+$/, "")),
+  { maxLength: 12 },
+).map((lines) => lines.join("\n") + "\n");
+
+Deno.test("any Release text round-trips through InRelease and verifies (property)", async () => {
+  const keys = await signingKeys("ed25519");
+  const verificationKeys = keys[0]!.privateKey.toPublic();
+  await fc.assert(
+    fc.asyncProperty(releaseTexts, async (text) => {
+      const { inRelease, releaseGpg } = await signRelease(text, keys);
+      assert.equal(splitClearsigned(inRelease).text + "\n", text);
+      const message = await openpgp.readCleartextMessage({ cleartextMessage: inRelease });
+      const clear = await openpgp.verify({ message, verificationKeys });
+      await clear.signatures[0]!.verified;
+      const detached = await openpgp.verify({
+        message: await openpgp.createMessage({ binary: new TextEncoder().encode(text) }),
+        signature: await openpgp.readSignature({ armoredSignature: releaseGpg }),
+        verificationKeys,
+      });
+      await detached.signatures[0]!.verified;
+    }),
+    { numRuns: 150 },
+  );
 });
