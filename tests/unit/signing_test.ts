@@ -129,6 +129,8 @@ Deno.test("several concatenated private key blocks are read as several keys, in 
   const text = `comment before\n${ed.armoredPrivateKey}\nbetween\n${rsa.armoredPrivateKey}trailing`;
   const keys = await readSigningKeys(text);
   assert.deepEqual(keyFingerprints(keys), [ed.fingerprint, rsa.fingerprint]);
+  const crlf = await readSigningKeys(text.replace(/\n/g, "\r\n"));
+  assert.deepEqual(keyFingerprints(crlf), [ed.fingerprint, rsa.fingerprint], "CRLF line endings");
   const fromArray = await readSigningKeys([rsa.armoredPrivateKey, ed.armoredPrivateKey]);
   assert.deepEqual(keyFingerprints(fromArray), [rsa.fingerprint, ed.fingerprint]);
 });
