@@ -320,3 +320,88 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "a gpg-made key with a signing subkey is read and its signatures verify in gpgv and sqv",
+  ignore: ignore || missingTools(["gpg", "gpgconf"]),
+  fn: async () => {
+    const home = await Deno.makeTempDir({ prefix: "kiro-gnupg-" });
+    const gpg = (args: string[]) =>
+      run("gpg", ["--batch", "--pinentry-mode", "loopback", ...args], { cwd: home });
+    try {
+      const created = await gpg([
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Kiro Operator <ops@example.com>",
+        "ed25519",
+        "cert",
+        "never",
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(
+        (await gpg(["--with-colons", "--list-secret-keys"])).stdout,
+      )?.[1];
+      assert.ok(fingerprint !== undefined);
+      const primary: string = fingerprint;
+      const subkey = await gpg([
+        "--passphrase",
+        "",
+        "--quick-add-key",
+        fingerprint,
+        "ed25519",
+        "sign",
+      ]);
+      assert.equal(subkey.code, 0, subkey.stderr);
+      const exported = await gpg([
+        "--passphrase",
+        "",
+        "--armor",
+        "--export-secret-keys",
+        fingerprint,
+      ]);
+      assert.equal(exported.code, 0, exported.stderr);
+
+      const [key, ...rest] = await readSigningKeys(exported.stdout);
+      assert.equal(rest.length, 0);
+      assert.equal(key!.fingerprint, fingerprint);
+      assert.notEqual(key!.signingFingerprint, fingerprint, "the signing subkey signs");
+      const signed = await signRelease(RELEASE, [key!]);
+      // gpg's own export of the public key, as an operator would publish it.
+      const gpgKeyring = (await new Deno.Command("gpg", {
+        args: ["--batch", "--export", fingerprint],
+        env: { GNUPGHOME: home },
+        stdout: "piped",
+      }).output()).stdout;
+      for (const keyring of [publicKeyring([key!]), gpgKeyring]) {
+        await withFiles({ keyring, release: RELEASE, ...signed }, async (dir) => {
+          // Both name the primary key (what apt's Signed-By fingerprints match).
+          expectAll(await verifyAll(dir), [primary]);
+        });
+      }
+
+      const protectedKey = await gpg([
+        "--passphrase",
+        "secret",
+        "--quick-gen-key",
+        "Protected <protected@example.com>",
+        "ed25519",
+        "sign",
+        "never",
+      ]);
+      assert.equal(protectedKey.code, 0, protectedKey.stderr);
+      const exportedProtected = await gpg([
+        "--passphrase",
+        "secret",
+        "--armor",
+        "--export-secret-keys",
+        "protected@example.com",
+      ]);
+      await assert.rejects(readSigningKeys(exportedProtected.stdout), /protected by a passphrase/);
+    } finally {
+      await new Deno.Command("gpgconf", { args: ["--kill", "all"], env: { GNUPGHOME: home } })
+        .output();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
