@@ -26,6 +26,7 @@ import { createNotifier } from "./notify/notifier.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
 import { forceRebuild, rebuildDependencies, type RebuildResult } from "./rebuild.ts";
+import { scheduledSyncForEnvironment } from "./sources/scheduled.ts";
 
 /** The parts of the Lambda context the handler reads. */
 export interface LambdaContext {
@@ -264,11 +265,16 @@ export function configFromEnvironment(env: Record<string, string | undefined>): 
  * has none. (The `sources` module binds `runScheduledSync` here.)
  */
 export function scheduledSyncFor(
-  _config: LambdaConfig,
-  _clients: ReturnType<typeof awsClients>,
-  _logger: Logger,
+  config: LambdaConfig,
+  clients: ReturnType<typeof awsClients>,
+  logger: Logger,
 ): ((event: unknown) => Promise<ScheduledRunSummary>) | undefined {
-  return undefined;
+  return scheduledSyncForEnvironment(config.outputs, clients, {
+    logger,
+    validUntilDays: config.validUntilDays,
+    leaseLabel: `lambda ${config.outputs.functionName}`,
+    localNotificationsFile: "/tmp/kiro-notifications.jsonl",
+  });
 }
 
 /**

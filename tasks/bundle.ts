@@ -1,0 +1,58 @@
+/**
+ * `deno task bundle [--out-dir DIR]`: builds the Lambda bundle — one ESM file,
+ * `dist/lambda/index.mjs` (handler `index.handler`) — with the same bundler
+ * the Pulumi program uses (`infra/lambda_bundle.ts`).
+ *
+ * @module
+ */
+
+import {
+  BUNDLE_HANDLER,
+  bundleLambda,
+  DEFAULT_BUNDLE_DIR,
+  LambdaBundleError,
+} from "../infra/lambda_bundle.ts";
+import { parseCommandLine } from "./lib/cli.ts";
+
+/** The Lambda's entry module. */
+export const LAMBDA_ENTRY = "lambda/handler.ts";
+
+/** Runs the task; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: "bundle",
+    summary: "Build the Lambda bundle: one ESM file for the Node.js 22 runtime",
+    description: `Bundles ${LAMBDA_ENTRY} and everything it imports (npm packages and the\n` +
+      "package configurations included) into OUT_DIR/index.mjs, handler index.handler.\n" +
+      "`pulumi up` builds the same bundle itself; this task is for inspecting and testing it.",
+    options: {
+      "out-dir": {
+        type: "string",
+        valueName: "DIR",
+        default: DEFAULT_BUNDLE_DIR,
+        description: "where to write index.mjs",
+      },
+    },
+    examples: ["deno task bundle", "deno task bundle --out-dir /tmp/lambda"],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  console.error(`Bundling ${LAMBDA_ENTRY} …`);
+  const started = performance.now();
+  try {
+    const bundle = await bundleLambda({ entry: LAMBDA_ENTRY, outDir: cli.values["out-dir"] });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.error(`Built in ${seconds} s; handler ${BUNDLE_HANDLER}`);
+    console.log(
+      `${bundle.path} (${(bundle.bytes / 1024 / 1024).toFixed(2)} MiB, ${bundle.bytes} bytes)`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof LambdaBundleError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

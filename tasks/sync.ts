@@ -1,0 +1,171 @@
+/**
+ * `deno task sync [ENV] [--config-dir DIR]`: runs the scheduled sync now.
+ *
+ * - `local`: in-process, the same code path as the Lambda's scheduled run
+ *   (`scheduledSyncForEnvironment`), with the package configurations read
+ *   from DIR (default `config/packages`), notifications appended to
+ *   `.local/notifications.jsonl`.
+ * - `dev` / `prod`: invokes the deployed Lambda with a scheduled event (the
+ *   Lambda uses the configurations bundled into it; DIR is still validated).
+ *
+ * Every configuration is validated before anything runs. The output ends
+ * with the run's JSON summary (new packages, skipped, failures, publish).
+ * Exit code: 0 done, 1 the run failed (every source failed, or the publish),
+ * 2 usage error.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { awsClients } from "../lambda/aws/clients.ts";
+import type { StackOutputs } from "../lambda/environment/outputs.ts";
+import { createLogger } from "../lambda/observability/logger.ts";
+import { createMetrics } from "../lambda/observability/metrics.ts";
+import {
+  ConfigError,
+  type ConfigFile,
+  DEFAULT_CONFIG_DIR,
+  loadPackageConfigs,
+} from "../lambda/sources/config.ts";
+import { scheduledSyncForEnvironment } from "../lambda/sources/scheduled.ts";
+import { SyncFailedError } from "../lambda/sources/sync.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { EnvironmentError, environmentName, withEnvironment } from "./lib/env.ts";
+import { localStateDir } from "./lib/local_stack.ts";
+
+/** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
+export function scheduledEvent(now: Date = new Date()): Record<string, unknown> {
+  return {
+    version: "0",
+    id: crypto.randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    time: now.toISOString().replace(/\.\d+Z$/, "Z"),
+    resources: [],
+    detail: {},
+  };
+}
+
+async function runLocal(outputs: StackOutputs, files: ConfigFile[]): Promise<number> {
+  const clients = awsClients(outputs);
+  const logger = createLogger({ persistentKeys: { environment: "local" } });
+  const notifications = join(localStateDir(), "notifications.jsonl");
+  try {
+    const sync = scheduledSyncForEnvironment(outputs, clients, {
+      logger,
+      // Local runs have no CloudWatch: the metrics are collected, not printed.
+      metrics: createMetrics(),
+      configFiles: files,
+      localNotificationsFile: notifications,
+      leaseLabel: "deno task sync local",
+    });
+    try {
+      const { failed: _failed, ...summary } = await sync();
+      console.error(`Notifications: ${notifications}`);
+      console.log(JSON.stringify(summary, null, 2));
+      return 0;
+    } catch (error) {
+      if (!(error instanceof SyncFailedError)) throw error;
+      console.error(`sync: ${error.message}`);
+      console.log(JSON.stringify(error.summary, null, 2));
+      return 1;
+    }
+  } finally {
+    clients.destroy();
+  }
+}
+
+async function invokeDeployed(outputs: StackOutputs): Promise<number> {
+  const clients = awsClients(outputs);
+  try {
+    console.error(
+      `Invoking ${outputs.functionName} with a scheduled event (this can take minutes)`,
+    );
+    const result = await clients.lambda.send(
+      new InvokeCommand({
+        FunctionName: outputs.functionName,
+        InvocationType: "RequestResponse",
+        Payload: new TextEncoder().encode(JSON.stringify(scheduledEvent())),
+      }),
+    );
+    const payload = result.Payload === undefined ? "" : new TextDecoder().decode(result.Payload);
+    if (result.FunctionError !== undefined) {
+      console.error(
+        `sync: the Lambda ${outputs.functionName} failed (${result.FunctionError}); see its logs`,
+      );
+      console.log(payload);
+      return 1;
+    }
+    const response = JSON.parse(payload) as { statusCode?: number; body?: string };
+    const body = response.body === undefined ? payload : response.body;
+    let parsed: unknown = body;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // Not JSON: print it as it came.
+    }
+    console.log(typeof parsed === "string" ? parsed : JSON.stringify(parsed, null, 2));
+    return response.statusCode === 200 ? 0 : 1;
+  } finally {
+    clients.destroy();
+  }
+}
+
+/** Runs the task; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: "sync",
+    summary: "Run the scheduled sync now: fetch new package versions, record them, publish",
+    description: "local runs the sync in-process against the local stack, with the package\n" +
+      "configurations from --config-dir; dev and prod invoke the deployed Lambda with a\n" +
+      "scheduled event (it uses the configurations bundled into it). Every configuration\n" +
+      "is validated first. The output ends with the run's JSON summary.",
+    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
+    options: {
+      env: ENV_OPTION,
+      "config-dir": {
+        type: "string",
+        valueName: "DIR",
+        default: DEFAULT_CONFIG_DIR,
+        description: "folder of package configurations (*.yaml)",
+      },
+    },
+    examples: [
+      "deno task sync",
+      "deno task sync local --config-dir /tmp/my-configs",
+      "deno task sync prod",
+    ],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  try {
+    const name = environmentName({ env: cli.values.env, positional: cli.positionals[0] });
+    const dir = cli.values["config-dir"];
+    const loaded = await loadPackageConfigs(dir);
+    console.error(
+      `Configurations: ${
+        loaded.map((item) => `${item.config.package_name} (${item.config.source.type})`).join(", ")
+      }`,
+    );
+    if (name !== "local" && dir !== DEFAULT_CONFIG_DIR) {
+      console.error(
+        `Note: the ${name} Lambda uses the configurations bundled into it, not ${dir}; deploy to change them`,
+      );
+    }
+    const files: ConfigFile[] = await Promise.all(
+      loaded.map(async (item) => ({ path: item.file, text: await Deno.readTextFile(item.file) })),
+    );
+    return await withEnvironment(
+      { env: cli.values.env, positional: cli.positionals[0] },
+      (outputs) => name === "local" ? runLocal(outputs, files) : invokeDeployed(outputs),
+    );
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof EnvironmentError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,135 @@
+/**
+ * `deno task sync local --config-dir DIR` as an operator runs it: a separate
+ * process, its own local stack (temp state folder, free ports), the fake
+ * Kiro feed server; the output ends with the JSON summary.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { makeTestDeb } from "../support/deb_fixtures.ts";
+import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_server.ts";
+import { missingTools } from "../support/tools.ts";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function runSyncTask(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "tasks/sync.ts", ...args],
+    env: { ...env, LOG_LEVEL: "WARN", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  return { code: out.code, stdout, stderr };
+}
+
+/** The JSON document the output ends with. */
+function finalJson(stdout: string): Record<string, unknown> {
+  const start = stdout.lastIndexOf("\n{\n") + 1;
+  return JSON.parse(stdout.slice(start));
+}
+
+Deno.test({
+  name:
+    "deno task sync local ingests the feed's newest version, prints the summary, and a second run does nothing",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const state = await Deno.makeTempDir({ prefix: "kiro-sync-task-" });
+    const server = FeedServer.start();
+    const rsa = await makeSigningIdentity({ type: "rsa" });
+    try {
+      const releases = [];
+      for (const [version, layout] of [["1.0.337", "nested"], ["1.0.336", "flat"]] as const) {
+        const deb = await makeTestDeb({ name: "kiro", version, architecture: "amd64" });
+        releases.push(await server.addRelease({ version, deb, identity: rsa, layout }));
+      }
+      server.setFeed(kiroFeed(releases));
+      const configs = join(state, "configs");
+      await Deno.mkdir(configs);
+      const kiro = parse(await Deno.readTextFile("config/packages/kiro.yaml")) as {
+        source: Record<string, unknown>;
+      };
+      kiro.source.feed_url = server.feedUrl;
+      kiro.source.certificate_sha256 = rsa.fingerprint256;
+      await Deno.writeTextFile(join(configs, "kiro.yaml"), stringify(kiro));
+      await Deno.copyFile("config/packages/kiro-repo.yaml", join(configs, "kiro-repo.yaml"));
+      const env = {
+        KIRO_LOCAL_DIR: join(state, "local"),
+        KIRO_LOCAL_DYNAMODB_PORT: String(freePort()),
+        KIRO_LOCAL_S3_PORT: String(freePort()),
+      };
+
+      const first = await runSyncTask(["local", "--config-dir", configs], env);
+      assert.equal(first.code, 0, first.stderr);
+      const summary = finalJson(first.stdout);
+      assert.deepEqual(
+        (summary.new_packages as { package_name: string; version: string }[]).map((p) =>
+          `${p.package_name} ${p.version}`
+        ),
+        ["kiro 1.0.337"],
+      );
+      assert.equal(summary.published, true);
+      assert.deepEqual(summary.failures, []);
+      assert.match(
+        first.stderr,
+        /Configurations: kiro-repo \(build_script\), kiro \(external_download\)/,
+      );
+      const notifications = (await Deno.readTextFile(join(state, "local", "notifications.jsonl")))
+        .trim().split("\n").map((line) => JSON.parse(line));
+      assert.deepEqual(notifications.map((n) => n.kind), ["new_package"]);
+
+      const second = await runSyncTask(["local", "--config-dir", configs], env);
+      assert.equal(second.code, 0, second.stderr);
+      const again = finalJson(second.stdout);
+      assert.deepEqual(again.new_packages, []);
+      assert.equal(again.published, false);
+      assert.equal(server.count(".deb"), 1);
+    } finally {
+      await server.close();
+      await rsa.remove();
+      await Deno.remove(state, { recursive: true });
+    }
+  },
+});
+
+Deno.test("deno task sync refuses invalid configurations before starting anything", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-sync-configs-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "kiro.yaml"),
+      (await Deno.readTextFile("config/packages/kiro.yaml")).replace(
+        "type: external_download",
+        "type: torrent",
+      ),
+    );
+    await Deno.writeTextFile(join(dir, "broken.yaml"), "package_name: [broken\n");
+    const run = await runSyncTask(["local", "--config-dir", dir], {
+      KIRO_LOCAL_DIR: join(dir, "state"),
+    });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `Cannot read ${dir}/kiro\\.yaml: source\\.type must be one of external_download, build_script, github_release, upload`,
+      ),
+    );
+    assert.match(
+      run.stderr,
+      new RegExp(`Cannot read ${dir}/broken\\.yaml: invalid YAML at line \\d+, column \\d+`),
+    );
+    await assert.rejects(
+      Deno.stat(join(dir, "state")),
+      Deno.errors.NotFound,
+      "no local stack was started",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
