@@ -17,6 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "./alarms.ts";
 import { Cdn } from "./cdn.ts";
 import { EncryptionKey } from "./encryption.ts";
+import { bundleLambda } from "./lambda_bundle.ts";
 import { Notifications } from "./notifications.ts";
 import {
   METRICS_NAMESPACE,
@@ -55,7 +56,7 @@ const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
  * `environment`, `tableName`, `legacyTableName`, `bucketName`, `functionName`,
  * `repoUrl`, `distributionId`, `signingKeySecretId`, `notificationTopicArn`, `region`.
  */
-export default function kiroRepositoryStack(): Record<string, pulumi.Input<string>> {
+export default async function kiroRepositoryStack(): Promise<Record<string, pulumi.Input<string>>> {
   const stack = pulumi.getStack();
   const config = new pulumi.Config();
   const unknown = Object.keys(pulumi.runtime.allConfig())
@@ -81,6 +82,13 @@ export default function kiroRepositoryStack(): Record<string, pulumi.Input<strin
         `(pulumi config set alarmEmail you@example.com -s ${stack})`,
     );
   }
+
+  // Bundled before any resource exists, so that a bundling error stops the
+  // update cleanly; every `pulumi up` ships the code of its working tree.
+  const bundle = await bundleLambda({
+    entry: resolve(PROJECT_ROOT, settings.lambdaEntry),
+    outDir: join(PROJECT_ROOT, "dist", "pulumi", environment),
+  });
 
   const caller = aws.getCallerIdentityOutput();
   const partition = aws.getPartitionOutput();
@@ -129,8 +137,7 @@ export default function kiroRepositoryStack(): Record<string, pulumi.Input<strin
   const publisher = new Publisher("publisher", {
     environment,
     region: settings.region,
-    entry: resolve(PROJECT_ROOT, settings.lambdaEntry),
-    bundleDir: join(PROJECT_ROOT, "dist", "pulumi", environment),
+    bundle,
     tableName: storage.tableName,
     tableArn: storage.tableArn,
     packageNameIndexArn: storage.packageNameIndexArn,

@@ -6,9 +6,10 @@
  * @module
  */
 
+import { dirname, join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleLambda } from "./lambda_bundle.ts";
+import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, type LambdaBundle } from "./lambda_bundle.ts";
 import { type DeployEnvironment, resourceName } from "./naming.ts";
 import { lambdaAssumeRolePolicy, publisherPolicyDocument } from "./publisher_policy.ts";
 
@@ -43,10 +44,8 @@ export const METRICS_NAMESPACE = "KiroRepo";
 export interface PublisherArgs {
   environment: DeployEnvironment;
   region: string;
-  /** Absolute path of the Lambda's entry module (`lambda/handler.ts`). */
-  entry: string;
-  /** Where the bundle is written (under the project's `dist/`). */
-  bundleDir: string;
+  /** The bundled `lambda/handler.ts` (built by the program before any resource). */
+  bundle: LambdaBundle;
   tableName: pulumi.Input<string>;
   tableArn: pulumi.Input<string>;
   packageNameIndexArn: pulumi.Input<string>;
@@ -127,13 +126,16 @@ export class Publisher extends pulumi.ComponentResource {
       }).apply((arns) => JSON.stringify(publisherPolicyDocument({ ...arns, region: args.region }))),
     }, { parent: this });
 
-    // Bundled on every run of the program: `pulumi up` always ships the code
-    // of the working tree it runs from.
-    const code = bundleLambda({ entry: args.entry, outDir: args.bundleDir }).then((bundle) =>
-      new pulumi.asset.AssetArchive({
-        [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(bundle.code),
-      })
-    );
+    // index.mjs, plus node_modules/ when native packages ship next to it.
+    const files: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = {
+      [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(args.bundle.code),
+    };
+    if (args.bundle.nativePackages.length > 0) {
+      files["node_modules"] = new pulumi.asset.FileArchive(
+        join(dirname(args.bundle.path), "node_modules"),
+      );
+    }
+    const code = new pulumi.asset.AssetArchive(files);
 
     const fn = new aws.lambda.Function("publisher", {
       name: functionName,

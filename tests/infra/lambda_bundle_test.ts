@@ -5,7 +5,12 @@
 
 import assert from "node:assert/strict";
 import { isAbsolute, join } from "node:path";
-import { BUNDLE_FILE_NAME, bundleLambda, LambdaBundleError } from "../../infra/lambda_bundle.ts";
+import {
+  BUNDLE_FILE_NAME,
+  bundleLambda,
+  LAMBDA_PLATFORM,
+  LambdaBundleError,
+} from "../../infra/lambda_bundle.ts";
 
 /** Node for running bundles: Node 22 in CI (`KIRO_NODE22`), else the one on the PATH. */
 const NODE = Deno.env.get("KIRO_NODE22") ?? "node";
@@ -29,12 +34,14 @@ async function withFixture(
 async function runInNode(
   bundlePath: string,
   event: unknown,
+  options: { cwd?: string } = {},
 ): Promise<{ ok: boolean; out: string }> {
   const script = `const m = await import(${JSON.stringify(`file://${bundlePath}`)});
 const result = await m.handler(${JSON.stringify(event)}, {});
 process.stdout.write(JSON.stringify(result));`;
   const output = await new Deno.Command(NODE, {
     args: ["--input-type=module", "--eval", script],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -70,6 +77,7 @@ Deno.test("bundleLambda writes one ESM file whose handler runs under Node, Commo
     assert.equal(await Deno.readTextFile(bundle.path), bundle.code);
     assert.equal(bundle.bytes, (await Deno.stat(bundle.path)).size);
     assert.deepEqual([...Deno.readDirSync(outDir)].map((entry) => entry.name), [BUNDLE_FILE_NAME]);
+    assert.deepEqual(bundle.nativePackages, []);
     assert.doesNotMatch(bundle.code, /from "\.\/digest\.cjs"/, "the dependency is inlined");
 
     const run = await runInNode(bundle.path, { text: "kiro" });
@@ -159,4 +167,72 @@ Deno.test("bundleLambda reports a syntax error with its file and line", async ()
       );
     },
   );
+});
+
+/** The ELF machine of a shared object (62: x86-64, 183: AArch64). */
+function elfMachine(bytes: Uint8Array): number {
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], "not an ELF file");
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint16(18, true);
+}
+
+const NATIVE_FIXTURE = {
+  "handler.ts": `import { xz } from "@napi-rs/lzma";
+export async function handler(event: { text: string }): Promise<{ magic: number[]; roundTrip: string }> {
+  const packed = new Uint8Array(await xz.compress(new TextEncoder().encode(event.text)));
+  return {
+    magic: [...packed.subarray(0, 6)],
+    roundTrip: new TextDecoder().decode(await xz.decompress(packed)),
+  };
+}
+`,
+};
+
+Deno.test("native packages ship in node_modules next to the bundle, for the Lambda's arm64 by default", async () => {
+  await withFixture(NATIVE_FIXTURE, async (dir) => {
+    const outDir = join(dir, "arm64");
+    const bundle = await bundleLambda({ entry: join(dir, "handler.ts"), outDir });
+    const installed = JSON.parse(
+      await Deno.readTextFile(join(Deno.cwd(), "node_modules", "@napi-rs", "lzma", "package.json")),
+    ) as { version: string };
+    assert.deepEqual(bundle.nativePackages, [{
+      name: "@napi-rs/lzma",
+      binaryPackage: "@napi-rs/lzma-linux-arm64-gnu",
+      version: installed.version,
+    }]);
+    assert.equal(LAMBDA_PLATFORM.cpu, "arm64");
+    assert.match(bundle.code, /from "@napi-rs\/lzma"/, "the native package stays external");
+    const binary = await Deno.readFile(
+      join(outDir, "node_modules", "@napi-rs", "lzma-linux-arm64-gnu", "lzma.linux-arm64-gnu.node"),
+    );
+    assert.equal(elfMachine(binary), 183, "the binary is for AArch64");
+    const shipped = JSON.parse(
+      await Deno.readTextFile(join(outDir, "node_modules", "@napi-rs", "lzma", "package.json")),
+    ) as { version: string };
+    assert.equal(shipped.version, installed.version);
+  });
+});
+
+Deno.test("a bundle with native packages runs from its own folder alone (checked on this machine's platform)", async () => {
+  await withFixture(NATIVE_FIXTURE, async (dir) => {
+    const outDir = join(dir, "x64");
+    const bundle = await bundleLambda({
+      entry: join(dir, "handler.ts"),
+      outDir,
+      platform: { os: "linux", cpu: "x64", abi: "gnu" },
+    });
+    // The temp folder is outside the project: only the shipped node_modules can resolve the import.
+    const run = await runInNode(bundle.path, { text: "kiro apt" }, { cwd: outDir });
+    assert.ok(run.ok, run.out);
+    assert.deepEqual(JSON.parse(run.out), {
+      magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+      roundTrip: "kiro apt",
+    });
+    // A second bundle into the same folder reuses the shipped packages.
+    const again = await bundleLambda({
+      entry: join(dir, "handler.ts"),
+      outDir,
+      platform: { os: "linux", cpu: "x64", abi: "gnu" },
+    });
+    assert.deepEqual(again.nativePackages, bundle.nativePackages);
+  });
 });

@@ -451,12 +451,34 @@ for (const stack of STACKS) {
     const fn = onlyResource(result, "aws:lambda/function:Function");
     const archive = fn.inputs.code as pulumi.asset.AssetArchive;
     const assets = await archive.assets;
-    assert.deepEqual(Object.keys(assets), ["index.mjs"]);
     const text = await (assets["index.mjs"] as pulumi.asset.StringAsset).text;
     assert.match(text, /^import \{ createRequire as __kiroCreateRequire \} from "node:module";/);
     assert.match(text, /export \{[^}]*\bhandler\b[^}]*\}/);
     const written = Deno.readTextFileSync(join(ROOT, "dist", "pulumi", stack, "index.mjs"));
     assert.equal(written, text);
+    const natives = [...text.matchAll(/^import .* from "(@napi-rs\/[a-z0-9-]+)[^"]*";$/gm)].map((
+      m,
+    ) => m[1]);
+    if (natives.length === 0) {
+      assert.deepEqual(Object.keys(assets), ["index.mjs"]);
+      return;
+    }
+    // Native packages travel in node_modules/, with their binary for the Lambda's arm64.
+    assert.deepEqual(Object.keys(assets).sort(), ["index.mjs", "node_modules"]);
+    const modules = await (assets["node_modules"] as pulumi.asset.FileArchive).path;
+    assert.equal(modules, join(ROOT, "dist", "pulumi", stack, "node_modules"));
+    for (const name of new Set(natives)) {
+      const binaryDir = join(modules, `${name}-linux-arm64-gnu`);
+      const binary = [...Deno.readDirSync(binaryDir)].find((entry) => entry.name.endsWith(".node"));
+      assert.ok(binary, `no .node file in ${binaryDir}`);
+      const bytes = Deno.readFileSync(join(binaryDir, binary.name));
+      assert.equal(
+        new DataView(bytes.buffer).getUint16(18, true),
+        183,
+        `${binary.name} is not AArch64`,
+      );
+      assert.ok(existsSync(join(modules, name as string, "package.json")));
+    }
   });
 
   Deno.test(`${stack}: the schedule runs the publisher at the stack's rate`, async () => {
@@ -626,8 +648,8 @@ Deno.test("the program refuses a config key it does not know, naming the key and
     config: configFor("dev", { [`${PROJECT_NAME}:scheduelRate`]: "rate(5 minutes)" }),
     load: () => import("../../infra/index.ts"),
   });
-  assert.throws(
-    () => program(),
+  await assert.rejects(
+    async () => await program(),
     /Pulumi\.dev\.yaml: unknown kiro-debian-repo-manager:scheduelRate/,
   );
 });
@@ -639,8 +661,8 @@ Deno.test("the program refuses a stack that is not dev or prod", async () => {
     config: configFor("dev"),
     load: () => import("../../infra/index.ts"),
   });
-  assert.throws(
-    () => program(),
+  await assert.rejects(
+    async () => await program(),
     /stack "staging": the stack name is the environment and must be one of dev, prod/,
   );
 });
