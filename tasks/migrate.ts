@@ -14,6 +14,7 @@ import { awsClients } from "../lambda/aws/clients.ts";
 import { defaultBackupFile } from "../lambda/migration/backup.ts";
 import { MigrationError } from "../lambda/migration/errors.ts";
 import { migrateLegacyTable } from "../lambda/migration/migrate.ts";
+import { poolControlReader, s3Opener } from "../lambda/migration/pool_control.ts";
 import { formatMigrationSummary, progressPrinter } from "../lambda/migration/report.ts";
 import { POOL_LAYOUTS, type PoolLayout } from "../lambda/migration/transform.ts";
 import { loadLegacyDefaults, poolChecker } from "../lambda/migration/wiring.ts";
@@ -34,7 +35,9 @@ export async function main(args: string[]): Promise<number> {
       "types), flush it and read it back; add package_name, package_id, architecture, package_type,",
       "the Debian fields from config/packages/kiro.yaml, pool_key and a control paragraph to each",
       "item (existing fields are kept as they are); validate every item; check that each record's",
-      ".deb is in the bucket at its pool_key; write the items missing from the packages table with",
+      ".deb is in the bucket at its pool_key with the record's size and hash; take each item's",
+      "control paragraph from its .deb (only the head of the file is read: --control pool), so that",
+      "the published stanza matches the package; write the items missing from the packages table with",
       "conditional puts (never overwriting: equal items are skipped, different ones reported as",
       "conflicts); verify that every legacy item has an equal new item.",
       "",
@@ -74,6 +77,14 @@ export async function main(args: string[]): Promise<number> {
         choices: POOL_LAYOUTS,
         default: "legacy",
         description: "where the records say the .deb files are",
+      },
+      control: {
+        type: "string",
+        valueName: "SOURCE",
+        choices: ["pool", "synthesize"],
+        default: "pool",
+        description:
+          "where items without one get their control paragraph: their .deb, or their fields",
       },
       "skip-pool-check": {
         type: "boolean",
@@ -149,6 +160,9 @@ export async function main(args: string[]): Promise<number> {
           environment,
           concurrency,
           onProgress: (event) => progress.update(event),
+          ...(values.control === "pool"
+            ? { controlFor: poolControlReader(s3Opener(clients.s3, outputs.bucketName)) }
+            : {}),
           ...(values["skip-pool-check"]
             ? {}
             : { checkPool: poolChecker(new S3ObjectStore(clients.s3, outputs.bucketName)) }),

@@ -51,10 +51,13 @@ import {
   scanPages,
   type TableKey,
 } from "./table_ops.ts";
+import type { ControlFields } from "../domain/package_record.ts";
+import { PoolControlError } from "./pool_control.ts";
 import {
   type LegacyDefaults,
   legacyItemName,
   type PoolLayout,
+  recordProblems,
   transformAndValidate,
   TransformError,
 } from "./transform.ts";
@@ -104,6 +107,15 @@ export interface MigrateOptions {
    * missing or different); a dry run reports them. Not called when absent.
    */
   checkPool?: (items: readonly Item[]) => Promise<string[]>;
+  /**
+   * The control paragraph of the `.deb` at a pool key (see `pool_control.ts`).
+   * When given, a legacy item without a `control` attribute gets the `.deb`'s
+   * own paragraph instead of one synthesized from the record, so that the
+   * `Packages` stanza matches the package; it must agree with the record's
+   * Package, Version and Architecture. A real run stops on any `.deb` that
+   * cannot be read; a dry run reports it in `poolProblems`.
+   */
+  controlFor?: (poolKey: string) => Promise<ControlFields>;
 }
 
 /** A new-table item that exists with contents different from the transform. */
@@ -245,18 +257,67 @@ export function transformAll(
       failures.push(error);
     }
   }
-  if (failures.length === 1) throw failures[0] as TransformError;
-  if (failures.length > 1) {
-    const shown = failures.slice(0, 10).map((failure) => `- ${failure.message}`);
-    const more = failures.length > 10 ? [`- … and ${failures.length - 10} more`] : [];
-    throw new MigrationError(
-      "transform",
-      `Cannot migrate ${failures.length} legacy items; nothing was written to any table; fix them and run again:\n${
-        [...shown, ...more].join("\n")
-      }`,
-    );
-  }
+  if (failures.length > 0) throw failuresError(failures);
   return out;
+}
+
+function failuresError(failures: readonly TransformError[]): MigrationError {
+  if (failures.length === 1) return failures[0] as TransformError;
+  const shown = failures.slice(0, 10).map((failure) => `- ${failure.message}`);
+  const more = failures.length > 10 ? [`- … and ${failures.length - 10} more`] : [];
+  return new MigrationError(
+    "transform",
+    `Cannot migrate ${failures.length} legacy items; nothing was written to any table; fix them and run again:\n${
+      [...shown, ...more].join("\n")
+    }`,
+  );
+}
+
+/**
+ * Replaces the synthesized control paragraph of every transformed item whose
+ * legacy item had none with the `.deb`'s own (via `controlFor`), and checks
+ * the result again. Returns the items and the failures (one per item).
+ */
+export async function applyPoolControls(
+  legacyItems: readonly Item[],
+  transformed: readonly Item[],
+  options: { controlFor: (poolKey: string) => Promise<ControlFields>; concurrency?: number },
+): Promise<{ items: Item[]; failures: TransformError[] }> {
+  const items = [...transformed];
+  const failures: TransformError[] = [];
+  await forEachConcurrent(items, async (item, i) => {
+    if (legacyItems[i]?.control !== undefined) return;
+    const poolKey = item.pool_key?.S ?? "";
+    const name = legacyItemName(legacyItems[i] as Item);
+    let control: ControlFields;
+    try {
+      control = await options.controlFor(poolKey);
+    } catch (error) {
+      if (!(error instanceof PoolControlError)) throw error;
+      failures.push(
+        new TransformError(name, [
+          `cannot read the control paragraph of its .deb: ${error.message}`,
+        ]),
+      );
+      return;
+    }
+    const withControl: Item = { ...item, control: { M: {} } };
+    for (const [field, value] of Object.entries(control)) {
+      (withControl.control?.M as Item)[field] = { S: value };
+    }
+    const problems = recordProblems(withControl);
+    if (problems.length > 0) {
+      failures.push(
+        new TransformError(
+          name,
+          problems.map((problem) => `with the control paragraph of ${poolKey}: ${problem}`),
+        ),
+      );
+      return;
+    }
+    items[i] = withControl;
+  }, { concurrency: options.concurrency ?? 8 });
+  return { items, failures };
 }
 
 /** Sorts transformed items by what the new table already holds. */
@@ -290,6 +351,8 @@ export interface VerifyOptions {
   retry?: RetryOptions;
   pageSize?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** As in {@linkcode MigrateOptions.controlFor}: must be the same as the migration's. */
+  controlFor?: (poolKey: string) => Promise<ControlFields>;
 }
 
 /**
@@ -306,7 +369,14 @@ export async function verifyMigration(
     ...retry,
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
   });
-  const transformed = transformAll(legacyItems, options);
+  let transformed = transformAll(legacyItems, options);
+  if (options.controlFor !== undefined) {
+    const applied = await applyPoolControls(legacyItems, transformed, {
+      controlFor: options.controlFor,
+    });
+    if (applied.failures.length > 0) throw failuresError(applied.failures);
+    transformed = applied.items;
+  }
   options.onProgress?.({ phase: "verify", done: 0, total: transformed.length });
   const stored = await batchGet(client, options.targetTable, transformed.map(targetKey), {
     key: target,
@@ -396,7 +466,7 @@ export async function migrateLegacyTable(
     legacyItems = backup.items;
   }
 
-  const transformed = transformAll(legacyItems, options);
+  let transformed = transformAll(legacyItems, options);
   const poolProblems = options.checkPool === undefined ? [] : await options.checkPool(transformed);
   if (!dryRun && poolProblems.length > 0) {
     const shown = poolProblems.slice(0, 10).map((problem) => `- ${problem}`);
@@ -407,6 +477,14 @@ export async function migrateLegacyTable(
         shown.join("\n")
       }`,
     );
+  }
+  if (options.controlFor !== undefined) {
+    const applied = await applyPoolControls(legacyItems, transformed, {
+      controlFor: options.controlFor,
+    });
+    if (!dryRun && applied.failures.length > 0) throw failuresError(applied.failures);
+    poolProblems.push(...applied.failures.map((failure) => failure.message));
+    transformed = applied.items;
   }
   const samples = legacyItems.slice(0, options.sampleSize ?? 3).map((before, i) => ({
     before,
@@ -477,6 +555,7 @@ export async function migrateLegacyTable(
     ...retry,
     ...paging,
     onProgress: progress,
+    ...(options.controlFor === undefined ? {} : { controlFor: options.controlFor }),
   });
   summary.verification = verification;
   summary.complete = verification.complete && summary.errors.length === 0;

@@ -8,6 +8,8 @@ import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_tab
 import { seedLegacyTable } from "../../lambda/migration/legacy_seed.ts";
 import { loadLegacyDefaults, poolChecker } from "../../lambda/migration/wiring.ts";
 import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { poolControlReader } from "../../lambda/migration/pool_control.ts";
+import { buildDeb } from "../../lambda/deb/deb_writer.ts";
 import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
 import { restoreBackup } from "../../lambda/migration/restore.ts";
 import { batchDelete, scanAll } from "../../lambda/migration/table_ops.ts";
@@ -470,5 +472,77 @@ Deno.test("records whose .deb is not in the pool stop the run before any write; 
     });
     assert.equal(real.complete, true);
     assert.equal(real.migrated, 3);
+  });
+});
+
+function memoryOpener(objects: MemoryObjectStore) {
+  return async (key: string) => {
+    const bytes = await objects.get(key);
+    return bytes === undefined ? undefined : new Blob([bytes.slice()]).stream();
+  };
+}
+
+Deno.test("records get the control paragraph of their own .deb, which must agree with them", async () => {
+  await withStack(async (stack, dir) => {
+    const objects = new MemoryObjectStore();
+    const kiroDefaults = await loadLegacyDefaults("config/packages");
+    const seeded = await seedLegacyTable(stack.clients.dynamoRaw, objects, {
+      table: stack.outputs.legacyTableName,
+      count: 3,
+      defaults: { ...kiroDefaults, depends: "libgtk-3-0 (>= 3.20)" },
+    });
+    // The .deb of 0.1.6 says it is another version than its legacy record.
+    const wrongKey = seeded.poolKeys[1] as string;
+    const wrong = buildDeb({
+      control: {
+        Package: "kiro",
+        Version: "9.9.9",
+        Architecture: "amd64",
+        Maintainer: "K <k@k>",
+        Description: "x",
+      },
+      files: [],
+      mtime: 0,
+    });
+    const original = await objects.get(wrongKey);
+    await objects.put(wrongKey, wrong, {
+      contentType: "application/vnd.debian.binary-package",
+      cacheControl: "x",
+    });
+    const base = {
+      ...tables(stack),
+      defaults: kiroDefaults,
+      controlFor: poolControlReader(memoryOpener(objects)),
+    };
+    const dry = await migrateLegacyTable(stack.clients.dynamoRaw, { ...base, dryRun: true });
+    assert.equal(dry.complete, false);
+    assert.equal(dry.poolProblems.length, 1);
+    assert.match(
+      dry.poolProblems[0] as string,
+      /legacy item "0\.1\.6".*control field Version is "9\.9\.9"/,
+    );
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, { ...base, backupFile: `${dir}/a.jsonl` }),
+      "transform",
+      'legacy item "0.1.6"',
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+
+    await objects.put(wrongKey, original as Uint8Array, {
+      contentType: "application/vnd.debian.binary-package",
+      cacheControl: "x",
+    });
+    const real = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...base,
+      controlFor: poolControlReader(memoryOpener(objects)),
+      backupFile: `${dir}/b.jsonl`,
+    });
+    assert.equal(real.complete, true, JSON.stringify(real.verification));
+    const record = await stack.store.get("kiro", "0.1.6");
+    assert.equal(record?.control.Depends, "libgtk-3-0 (>= 3.20)");
+    assert.match(record?.control["Installed-Size"] ?? "", /^\d+$/);
+    // The record's own fields still come from the configuration.
+    assert.equal(record?.depends, undefined);
+    assert.equal(record?.section, "editors");
   });
 });
