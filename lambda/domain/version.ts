@@ -197,8 +197,20 @@ function verrevcmp(a: string, b: string): number {
  * ```
  */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  const va = parseVersion(a);
-  const vb = parseVersion(b);
+  return compareParsedVersions(parseVersion(a), parseVersion(b));
+}
+
+/**
+ * {@linkcode compareVersions} for versions already parsed with
+ * {@linkcode parseVersion} (to sort many versions without parsing each one at
+ * every comparison).
+ *
+ * @example
+ * ```ts
+ * compareParsedVersions(parseVersion("1.0~rc1"), parseVersion("1.0")); // -1
+ * ```
+ */
+export function compareParsedVersions(va: ParsedVersion, vb: ParsedVersion): -1 | 0 | 1 {
   if (va.epoch !== vb.epoch) return va.epoch < vb.epoch ? -1 : 1;
   const upstream = verrevcmp(va.upstream, vb.upstream);
   if (upstream !== 0) return upstream < 0 ? -1 : 1;

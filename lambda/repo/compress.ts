@@ -1,14 +1,17 @@
 /**
  * Compression of index files: gzip (`Packages.gz`) and xz (`Packages.xz`).
  *
- * **gzip** uses `node:zlib` at level 9 with no file name and mtime 0 in the
+ * **gzip** uses `node:zlib` at level 6 with no file name and mtime 0 in the
  * header, so the same input always gives the same bytes on a given runtime.
  * Measured on a 7.3 MB `Packages` (10,000-file bench corpus) and on 7.4 MB of
- * Debian bookworm's own `Packages`: under Node 20/22 (the Lambda) level 9 is
- * 0.4–0.7% smaller than level 6 at about the same time (0.3–0.6 s); under
- * Deno, whose `node:zlib` is a different implementation, level 9 is ~5%
- * larger than 6. The bytes therefore differ between Deno and Node, but each
- * runtime is deterministic, and the Lambda (Node) is the one that publishes.
+ * Debian bookworm's own `Packages`: under Node 20 (the Lambda runs Node 22,
+ * same zlib family) level 9 is only 0.4–0.7% smaller than level 6 at the same
+ * time (0.3–0.6 s); under Deno, whose `node:zlib` is another implementation,
+ * level 9 is ~5% larger than 6 and twice as slow. Level 6 is therefore the
+ * choice. The bytes differ between Deno and Node, but each runtime is
+ * deterministic, and the Lambda (Node) is the one that publishes. (fflate, a
+ * pure-JS gzip that gives the same bytes everywhere, was measured too: 2–4×
+ * slower and 5–7% larger.)
  *
  * **xz** uses `@napi-rs/lzma` (a pure-Rust LZMA2 encoder behind N-API, with
  * prebuilt packages for linux-x64-gnu and linux-arm64-gnu — the Lambda's
@@ -44,11 +47,11 @@
  */
 
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
+import { gzip as zlibGzip } from "node:zlib";
 import { Lzma2Compressor } from "@napi-rs/lzma";
 
 /** The gzip level of `Packages.gz`. */
-export const GZIP_LEVEL = 9;
+export const GZIP_LEVEL = 6;
 /** The xz preset of `Packages.xz` (see the module notes for the measurements). */
 export const DEFAULT_XZ_PRESET = 4;
 
@@ -69,25 +72,42 @@ function remember(key: string, bytes: Uint8Array): void {
   while (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
 }
 
-function memoKey(kind: string, level: number, data: Uint8Array): string {
-  return `${kind}:${level}:${data.length}:${createHash("sha256").update(data).digest("hex")}`;
+function memoKey(kind: string, level: number, data: Uint8Array, sha256?: string): string {
+  const digest = sha256 ?? createHash("sha256").update(data).digest("hex");
+  return `${kind}:${level}:${data.length}:${digest}`;
+}
+
+/** Options of {@linkcode gzip} and {@linkcode xzCompress}. */
+export interface CompressOptions {
+  /** The hex SHA-256 of `data`, when the caller has it (saves hashing it again for the memo). */
+  sha256?: string;
 }
 
 /**
  * gzip of `data` at {@linkcode GZIP_LEVEL} (or `level`), deterministic: no
- * file name, mtime 0.
+ * file name, mtime 0. Runs on the runtime's thread pool, so several can run
+ * at once.
  *
  * @example
  * ```ts
- * const gz = gzip(new TextEncoder().encode("Package: kiro\n"));
+ * const gz = await gzip(new TextEncoder().encode("Package: kiro\n"));
  * ```
  */
-export function gzip(data: Uint8Array, options: { level?: number } = {}): Uint8Array {
+export async function gzip(
+  data: Uint8Array,
+  options: CompressOptions & { level?: number } = {},
+): Promise<Uint8Array> {
   const level = options.level ?? GZIP_LEVEL;
-  const key = memoKey("gz", level, data);
+  const key = memoKey("gz", level, data, options.sha256);
   const hit = remembered(key);
   if (hit !== undefined) return hit;
-  const out = new Uint8Array(gzipSync(data, { level }));
+  const out = await new Promise<Uint8Array>((resolve, reject) =>
+    zlibGzip(
+      data,
+      { level },
+      (error, result) => error ? reject(error) : resolve(new Uint8Array(result)),
+    )
+  );
   remember(key, out);
   return out;
 }
@@ -104,13 +124,13 @@ export function gzip(data: Uint8Array, options: { level?: number } = {}): Uint8A
  */
 export async function xzCompress(
   data: Uint8Array,
-  options: { preset?: number } = {},
+  options: CompressOptions & { preset?: number } = {},
 ): Promise<Uint8Array> {
   const preset = options.preset ?? DEFAULT_XZ_PRESET;
   if (!Number.isInteger(preset) || preset < 0 || preset > 9) {
     throw new RangeError(`Invalid xz preset ${preset}: use an integer from 0 to 9`);
   }
-  const key = memoKey("xz", preset, data);
+  const key = memoKey("xz", preset, data, options.sha256);
   const hit = remembered(key);
   if (hit !== undefined) return hit;
   const dictSize = dictionaryFor(data.length, preset);

@@ -24,12 +24,16 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
-import { compareVersions } from "../domain/version.ts";
+import {
+  compareParsedVersions,
+  compareVersions,
+  type ParsedVersion,
+  parseVersion,
+} from "../domain/version.ts";
 import { gzip, xzCompress } from "./compress.ts";
 export { DEFAULT_XZ_PRESET } from "./compress.ts";
-import { releaseFile } from "./release.ts";
+import { type FileDigests, fileDigests, releaseFile } from "./release.ts";
 import { packagesStanza } from "./stanza.ts";
 
 /** What the repository is called and for how long its Release is valid. */
@@ -52,6 +56,11 @@ export interface IndexOptions {
   xzPreset?: number;
   /** Refuse (rather than skip) records of an architecture not listed. */
   strict?: boolean;
+  /**
+   * The compressed variants to write besides `Packages` (default both). apt
+   * fetches one variant of each index (xz when listed, in its default configuration).
+   */
+  compression?: readonly ("gzip" | "xz")[];
 }
 
 /** What a generated file is. */
@@ -91,8 +100,13 @@ export interface GeneratedIndexes {
   /** Stanzas per architecture. */
   counts: Record<string, number>;
   skipped: SkippedRecord[];
-  /** Milliseconds spent writing stanzas, gzip, xz and the Release text. */
-  timings: { stanzas: number; gzip: number; xz: number; release: number };
+  /**
+   * Milliseconds: writing the stanzas; compressing (wall time, gzip and xz of
+   * every architecture running at once); within it, the time each of gzip and
+   * xz took (summed over architectures, overlapping); hashing and writing the
+   * Release text.
+   */
+  timings: { stanzas: number; compress: number; gzip: number; xz: number; release: number };
 }
 
 /** Records or options from which no consistent repository can be made. */
@@ -162,7 +176,7 @@ export async function generateIndexes(
     );
   }
 
-  const timings = { stanzas: 0, gzip: 0, xz: 0, release: 0 };
+  const timings = { stanzas: 0, compress: 0, gzip: 0, xz: 0, release: 0 };
   let t = performance.now();
   const archSet = new Set(architectures);
   const skipped: SkippedRecord[] = [];
@@ -179,7 +193,22 @@ export async function generateIndexes(
     }
     skipped.push({ record, reason });
   }
-  kept.sort(compareRecords);
+  const parsed = new Map<string, ParsedVersion>();
+  const versionOf = (v: string): ParsedVersion => {
+    let p = parsed.get(v);
+    if (p === undefined) {
+      p = parseVersion(v);
+      parsed.set(v, p);
+    }
+    return p;
+  };
+  kept.sort((a, b) =>
+    byteCompare(a.package_name, b.package_name) ||
+    compareParsedVersions(versionOf(a.version), versionOf(b.version)) ||
+    byteCompare(a.architecture, b.architecture) ||
+    byteCompare(a.version, b.version) ||
+    byteCompare(a.sha256_hash, b.sha256_hash)
+  );
 
   // One stanza per distinct file; conflicting duplicates are refused.
   const unique: PackageRecord[] = [];
@@ -188,7 +217,7 @@ export async function generateIndexes(
     if (
       previous !== undefined && previous.package_name === record.package_name &&
       previous.architecture === record.architecture &&
-      compareVersions(previous.version, record.version) === 0
+      compareParsedVersions(versionOf(previous.version), versionOf(record.version)) === 0
     ) {
       if (previous.sha256_hash === record.sha256_hash && previous.pool_key === record.pool_key) {
         continue;
@@ -226,28 +255,37 @@ export async function generateIndexes(
   }
   timings.stanzas = performance.now() - t;
 
-  const entries: { name: string; bytes: Uint8Array }[] = [];
-  for (const [dir, bytes] of plain) {
-    t = performance.now();
-    const gz = gzip(bytes);
-    timings.gzip += performance.now() - t;
-    t = performance.now();
-    const xz = await xzCompress(
-      bytes,
-      options.xzPreset === undefined ? {} : { preset: options.xzPreset },
-    );
-    timings.xz += performance.now() - t;
-    entries.push(
-      { name: `${dir}/Packages`, bytes },
-      { name: `${dir}/Packages.gz`, bytes: gz },
-      { name: `${dir}/Packages.xz`, bytes: xz },
-    );
-  }
+  t = performance.now();
+  const compression = new Set(options.compression ?? ["gzip", "xz"]);
+  const xzOptions = options.xzPreset === undefined ? {} : { preset: options.xzPreset };
+  const timed = async (kind: "gzip" | "xz", work: Promise<Uint8Array>) => {
+    const start = performance.now();
+    const bytes = await work;
+    timings[kind] += performance.now() - start;
+    return bytes;
+  };
+  const groups = await Promise.all([...plain].map(async ([dir, bytes]) => {
+    const digests = fileDigests(bytes);
+    const group: { name: string; bytes: Uint8Array; digests?: FileDigests }[] = [
+      { name: `${dir}/Packages`, bytes, digests },
+    ];
+    const [gz, xz] = await Promise.all([
+      compression.has("gzip") ? timed("gzip", gzip(bytes, { sha256: digests.sha256 })) : undefined,
+      compression.has("xz")
+        ? timed("xz", xzCompress(bytes, { ...xzOptions, sha256: digests.sha256 }))
+        : undefined,
+    ]);
+    if (gz !== undefined) group.push({ name: `${dir}/Packages.gz`, bytes: gz });
+    if (xz !== undefined) group.push({ name: `${dir}/Packages.xz`, bytes: xz });
+    return group;
+  }));
+  timings.compress = performance.now() - t;
 
   t = performance.now();
+  const entries = groups.flat().map((e) => ({ ...e, digests: e.digests ?? fileDigests(e.bytes) }));
   const files: IndexFile[] = [];
-  for (const { name, bytes } of entries) {
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
+  for (const { name, bytes, digests } of entries) {
+    const sha256 = digests.sha256;
     const dir = name.slice(0, name.lastIndexOf("/"));
     files.push({
       path: `dists/${suite}/${name}`,
@@ -264,19 +302,22 @@ export async function generateIndexes(
       canonicalName: name,
     });
   }
-  const release = releaseFile(entries.map((e) => ({ path: e.name, bytes: e.bytes })), {
-    origin: options.origin,
-    label: options.label,
-    suite,
-    codename: options.codename,
-    version: options.version,
-    description: options.description,
-    architectures,
-    components,
-    date: options.date,
-    validUntil: options.validUntil,
-    acquireByHash: true,
-  });
+  const release = releaseFile(
+    entries.map((e) => ({ path: e.name, bytes: e.bytes, digests: e.digests })),
+    {
+      origin: options.origin,
+      label: options.label,
+      suite,
+      codename: options.codename,
+      version: options.version,
+      description: options.description,
+      architectures,
+      components,
+      date: options.date,
+      validUntil: options.validUntil,
+      acquireByHash: true,
+    },
+  );
   timings.release = performance.now() - t;
   return { files, release, releasePath: `dists/${suite}/Release`, counts, skipped, timings };
 }

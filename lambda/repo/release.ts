@@ -14,6 +14,31 @@ export interface ReleaseEntry {
   /** The path relative to `dists/{suite}/`, e.g. `main/binary-amd64/Packages.gz`. */
   path: string;
   bytes: Uint8Array;
+  /** The digests of `bytes`, when the caller has them already (they are not checked). */
+  digests?: FileDigests;
+}
+
+/** Hex MD5, SHA-1 and SHA-256 of a file. */
+export interface FileDigests {
+  md5: string;
+  sha1: string;
+  sha256: string;
+}
+
+/**
+ * MD5, SHA-1 and SHA-256 of `bytes`, hex.
+ *
+ * @example
+ * ```ts
+ * fileDigests(new Uint8Array()).sha256; // "e3b0c442…"
+ * ```
+ */
+export function fileDigests(bytes: Uint8Array): FileDigests {
+  return {
+    md5: createHash("md5").update(bytes).digest("hex"),
+    sha1: createHash("sha1").update(bytes).digest("hex"),
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+  };
 }
 
 /** The fields of the Release file. */
@@ -135,9 +160,7 @@ export function releaseFile(entries: readonly ReleaseEntry[], options: ReleaseOp
   const digests = sorted.map((e) => ({
     path: e.path,
     size: String(e.bytes.byteLength).padStart(16),
-    md5: createHash("md5").update(e.bytes).digest("hex"),
-    sha1: createHash("sha1").update(e.bytes).digest("hex"),
-    sha256: createHash("sha256").update(e.bytes).digest("hex"),
+    ...(e.digests ?? fileDigests(e.bytes)),
   }));
   for (
     const [section, key] of [["MD5Sum", "md5"], ["SHA1", "sha1"], ["SHA256", "sha256"]] as const

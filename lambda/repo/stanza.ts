@@ -91,6 +91,16 @@ export const PACKAGE_FIELD_ORDER: readonly string[] = [
 const ORDER = new Map(PACKAGE_FIELD_ORDER.map((name, i) => [name.toLowerCase(), i]));
 /** Fields of the paragraph that the stanza never takes from it. */
 const REPLACED = new Set(["filename", "size", "md5sum", "sha1", "sha256", "sha512", "status"]);
+/** Versions already checked (a rebuild sees each a few times, once per architecture). */
+const validVersions = new Set<string>();
+function validVersion(version: string): boolean {
+  if (validVersions.has(version)) return true;
+  if (!isValidVersion(version)) return false;
+  if (validVersions.size >= 100_000) validVersions.clear();
+  validVersions.add(version);
+  return true;
+}
+
 const FIELD_NAME = /^[!-9;-~][!-9;-~]*$/;
 const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{64}$/ };
 
@@ -163,10 +173,13 @@ export function packagesStanza(record: PackageRecord): string {
         `${JSON.stringify(record.package_name)}`,
     );
   }
-  if (version === undefined || !isValidVersion(version)) {
+  if (version === undefined || !validVersion(version)) {
     throw new StanzaError(`Invalid ${what}: Version ${JSON.stringify(version)} is not valid`);
   }
-  if (!isValidVersion(record.version) || compareVersions(version, record.version) !== 0) {
+  if (
+    version !== record.version &&
+    (!validVersion(record.version) || compareVersions(version, record.version) !== 0)
+  ) {
     throw new StanzaError(
       `Invalid ${what}: control Version ${JSON.stringify(version)} differs from version ` +
         `${JSON.stringify(record.version)}`,
@@ -211,24 +224,26 @@ function line(name: string, value: string): string {
     : `${name}: ${value}\n`;
 }
 
+const TRAILING_SPACE = /[ \t\r\n]$/;
+const BAD_CONTINUATION = /\n(?:[^ \t]|[ \t]*(?:\n|$))/;
+
 function trimEnd(value: string): string {
-  return value.replace(/[ \t\r\n]+$/, "");
+  return TRAILING_SPACE.test(value) ? value.replace(/[ \t\r\n]+$/, "") : value;
 }
 
 /** Refuses a value that would end the field or the stanza early. */
 function checkValue(what: string, name: string, value: string): string {
-  const lines = value.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (l.trim() === "" || (l[0] !== " " && l[0] !== "\t")) {
-      throw new StanzaError(
-        `Invalid ${what}: field ${name} has a continuation line that is empty or does not ` +
-          `start with a space (line ${i + 1}); write empty lines as " ."`,
-      );
-    }
-  }
-  if (lines[0]!.includes("\r")) {
+  if (value.includes("\r")) {
     throw new StanzaError(`Invalid ${what}: field ${name} contains a carriage return`);
+  }
+  if (!value.includes("\n")) return value;
+  const bad = BAD_CONTINUATION.exec(value);
+  if (bad !== null) {
+    const line = value.slice(0, bad.index).split("\n").length + 1;
+    throw new StanzaError(
+      `Invalid ${what}: field ${name} has a continuation line that is empty or does not ` +
+        `start with a space (line ${line}); write empty lines as " ."`,
+    );
   }
   return value;
 }

@@ -205,7 +205,25 @@ Deno.test({
 Deno.test("gzip and xz output depend only on the input (memoized or not)", async () => {
   const a = new TextEncoder().encode("Package: kiro\n".repeat(100));
   const b = new TextEncoder().encode("Package: kiro\n".repeat(100));
-  assert.deepEqual(gzip(a), gzip(b));
+  assert.deepEqual(await gzip(a), await gzip(b));
   assert.deepEqual(await xzCompress(a), await xzCompress(b));
   assert.notDeepEqual(await xzCompress(a), await xzCompress(a.subarray(1)));
+});
+
+Deno.test("compression chooses the variants written and listed", async () => {
+  const out = await generateIndexes([record("kiro", "1.0", "amd64")], {
+    ...options,
+    compression: ["gzip"],
+  });
+  assert.deepEqual(
+    out.files.filter((f) => f.kind === "index").map((f) => f.canonicalName),
+    [
+      "main/binary-amd64/Packages",
+      "main/binary-amd64/Packages.gz",
+      "main/binary-arm64/Packages",
+      "main/binary-arm64/Packages.gz",
+    ],
+  );
+  assert.doesNotMatch(out.release, /Packages\.xz/);
+  assert.equal(out.timings.xz, 0);
 });
