@@ -23,7 +23,8 @@ export async function main(args: string[]): Promise<number> {
     name: "bundle",
     summary: "Build the Lambda bundle: one ESM file for the Node.js 22 runtime",
     description: `Bundles ${LAMBDA_ENTRY} and everything it imports (npm packages and the\n` +
-      "package configurations included) into OUT_DIR/index.mjs, handler index.handler.\n" +
+      "package configurations included) into OUT_DIR/index.mjs, handler index.handler;\n" +
+      "native (N-API) modules are shipped beside it in OUT_DIR/node_modules: deploy the folder.\n" +
       "`pulumi up` builds the same bundle itself; this task is for inspecting and testing it.",
     options: {
       "out-dir": {
@@ -32,16 +33,32 @@ export async function main(args: string[]): Promise<number> {
         default: DEFAULT_BUNDLE_DIR,
         description: "where to write index.mjs",
       },
+      cpu: {
+        type: "string",
+        valueName: "CPU",
+        choices: ["arm64", "x64"],
+        default: "arm64",
+        description: "CPU of the native modules shipped in OUT_DIR/node_modules (Lambda: arm64)",
+      },
     },
-    examples: ["deno task bundle", "deno task bundle --out-dir /tmp/lambda"],
+    examples: ["deno task bundle", "deno task bundle --out-dir /tmp/lambda --cpu x64"],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   console.error(`Bundling ${LAMBDA_ENTRY} …`);
   const started = performance.now();
   try {
-    const bundle = await bundleLambda({ entry: LAMBDA_ENTRY, outDir: cli.values["out-dir"] });
+    const bundle = await bundleLambda({
+      entry: LAMBDA_ENTRY,
+      outDir: cli.values["out-dir"],
+      platform: { os: "linux", cpu: cli.values.cpu === "x64" ? "x64" : "arm64", abi: "gnu" },
+    });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.error(`Built in ${seconds} s; handler ${BUNDLE_HANDLER}`);
+    for (const native of bundle.nativePackages) {
+      console.error(
+        `Native module: ${native.name}@${native.version} (${native.binaryPackage}) in node_modules/`,
+      );
+    }
     console.log(
       `${bundle.path} (${(bundle.bytes / 1024 / 1024).toFixed(2)} MiB, ${bundle.bytes} bytes)`,
     );

@@ -7,6 +7,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { AwsClients } from "../aws/clients.ts";
 import type { StackOutputs } from "../environment/outputs.ts";
 import { createNotifier, type Notifier } from "../notify/notifier.ts";
@@ -15,7 +16,12 @@ import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../rebuild.ts";
 import { PackageStore } from "../store/package_store.ts";
 import { BUNDLED_CONFIG_FILES } from "./bundled_configs.ts";
-import { type ConfigFile, type LoadedPackageConfig, parsePackageConfigs } from "./config.ts";
+import {
+  type ConfigFile,
+  type LoadedPackageConfig,
+  loadPackageConfigs,
+  parsePackageConfigs,
+} from "./config.ts";
 import { runScheduledSync, type SyncSummary } from "./sync.ts";
 
 /** Options of {@linkcode scheduledSyncForEnvironment}. */
@@ -28,7 +34,11 @@ export interface ScheduledSyncOptions {
   metrics?: Metrics;
   /** `Valid-Until` = `Date` + this many days (the Lambda's `VALID_UNTIL_DAYS`). */
   validUntilDays?: number;
-  /** The package configurations (default: the ones bundled with the code). */
+  /**
+   * The package configurations. Default: the folder named by
+   * `$KIRO_PACKAGE_CONFIG_DIR` when it is set (a local or test Lambda pointed
+   * at other sources), else the ones bundled with the code.
+   */
   configFiles?: readonly ConfigFile[];
   /** Where the local notifier appends (no SNS topic). */
   localNotificationsFile?: string;
@@ -38,6 +48,15 @@ export interface ScheduledSyncOptions {
   leaseLabel?: string;
   /** How long to wait for a busy publisher lease (ms). Default 5 minutes. */
   leaseWaitMs?: number;
+}
+
+async function packageConfigs(
+  files: readonly ConfigFile[] | undefined,
+): Promise<LoadedPackageConfig[]> {
+  if (files !== undefined) return parsePackageConfigs(files);
+  const dir = process.env.KIRO_PACKAGE_CONFIG_DIR;
+  if (dir !== undefined && dir !== "") return await loadPackageConfigs(dir);
+  return parsePackageConfigs(BUNDLED_CONFIG_FILES);
 }
 
 /** A scheduled run's answer: the summary, plus the handler's `failed` flag. */
@@ -73,7 +92,7 @@ export function scheduledSyncForEnvironment(
     },
   );
   return async () => {
-    configs ??= parsePackageConfigs(options.configFiles ?? BUNDLED_CONFIG_FILES);
+    configs ??= await packageConfigs(options.configFiles);
     const metrics = options.metrics ?? createMetrics();
     try {
       const summary = await runScheduledSync({
