@@ -41,7 +41,7 @@ import {
 import { poolKey, poolPrefix } from "../domain/pool_path.ts";
 import { isValidVersion, versionError } from "../domain/version.ts";
 import type { PackageConfig } from "../sources/config.ts";
-import type { Item } from "./attribute_value.ts";
+import { type Item, itemSize } from "./attribute_value.ts";
 import { MigrationError } from "./errors.ts";
 
 /** What the transform adds to an item that lacks it (from the package's configuration). */
@@ -237,6 +237,9 @@ const REQUIRED_TEXT = [
   "description",
 ] as const;
 
+/** DynamoDB's largest item: 400 KB, attribute names and values together. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
 const OPTIONAL_TEXT = ["depends", "certificate_url", "signature_url", "notes"] as const;
 
 const HASH_LENGTH: Record<string, number> = { md5_hash: 32, sha1_hash: 40, sha256_hash: 64 };
@@ -254,7 +257,8 @@ function typeOf(value: AttributeValue): string {
  * a mistyped optional field, an invalid version, a `package_id` that is not
  * `{package_name}#{version}`, hashes that are not hex of the right length, a
  * size that is not a whole number ≥ 0, a control paragraph that is not a map
- * of strings agreeing with the record. Empty when the item is valid.
+ * of strings agreeing with the record, an item larger than DynamoDB allows.
+ * Empty when the item is valid.
  */
 export function recordProblems(item: Item): string[] {
   const problems: string[] = [];
@@ -306,6 +310,12 @@ export function recordProblems(item: Item): string[] {
   if (type !== undefined && !(PACKAGE_TYPES as readonly string[]).includes(type)) {
     problems.push(
       `package_type ${JSON.stringify(type)} must be one of ${PACKAGE_TYPES.join(", ")}`,
+    );
+  }
+  const bytes = itemSize(item);
+  if (bytes > MAX_ITEM_BYTES) {
+    problems.push(
+      `the item is ${bytes} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes per item`,
     );
   }
   const control = item.control;

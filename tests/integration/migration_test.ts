@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { DeleteTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { startTestStack, type TestStack } from "../support/stack.ts";
-import { encodeItem, type Item, itemFingerprint } from "../../lambda/migration/attribute_value.ts";
+import {
+  encodeItem,
+  type Item,
+  itemFingerprint,
+  itemSize,
+} from "../../lambda/migration/attribute_value.ts";
 import { readBackup } from "../../lambda/migration/backup.ts";
 import { MigrationError } from "../../lambda/migration/errors.ts";
 import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
@@ -544,5 +549,62 @@ Deno.test("records get the control paragraph of their own .deb, which must agree
     // The record's own fields still come from the configuration.
     assert.equal(record?.depends, undefined);
     assert.equal(record?.section, "editors");
+  });
+});
+
+Deno.test("an item too large for DynamoDB once transformed stops the run before any write", async () => {
+  await withStack(async (stack, dir) => {
+    // Just under the limit as a legacy item (DynamoDB took it), over it once transformed.
+    const small = kiro("0.9.0", 9);
+    const notes = 400 * 1024 - 100 -
+      (itemSize(small) - itemSize({ notes: small.notes as Item[string] }));
+    const big = { ...small, notes: { S: "n".repeat(notes) } };
+    assert.ok(itemSize(big) < 400 * 1024);
+    await putLegacy(stack, [...ITEMS, big]);
+    await rejectsWith(
+      migrateLegacyTable(stack.clients.dynamoRaw, {
+        ...tables(stack),
+        defaults,
+        backupFile: `${dir}/b.jsonl`,
+      }),
+      "transform",
+      `legacy item "0.9.0": the item is`,
+    );
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), []);
+  });
+});
+
+Deno.test("an item written by someone else between the check and the write is never overwritten", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const raw = stack.clients.dynamoRaw;
+    const theirs = {
+      ...transformAndValidate(ITEMS[1] as Item, { defaults }),
+      section: { S: "devel" },
+    };
+    const same = transformAndValidate(ITEMS[0] as Item, { defaults });
+    // The other writer (say, the scheduled Lambda) records two versions just before our puts.
+    const racing = {
+      send: (async (command: unknown) => {
+        if (command instanceof PutItemCommand && command.input.ConditionExpression !== undefined) {
+          const id = command.input.Item?.package_id?.S;
+          const first = id === "kiro#0.2.13" ? theirs : id === "kiro#0.1.0" ? same : undefined;
+          if (first !== undefined) {
+            await raw.send(new PutItemCommand({ TableName: stack.outputs.tableName, Item: first }));
+          }
+        }
+        return await (raw.send as (c: unknown) => Promise<unknown>)(command);
+      }) as typeof raw.send,
+    };
+    const summary = await migrateLegacyTable(racing, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/b.jsonl`,
+    });
+    assert.equal(summary.migrated, 1);
+    assert.equal(summary.skipped, 1);
+    assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["section"] }]);
+    assert.equal(summary.complete, false);
+    assert.equal((await stack.store.get("kiro", "0.2.13"))?.section, "devel");
   });
 });
