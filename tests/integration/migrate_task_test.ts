@@ -132,7 +132,13 @@ Deno.test({
       assert.match(backups[0] as string, /^legacy-local-\d{8}T\d{6}Z\.jsonl$/);
       const backup = await readBackup(`${dir}/backups/${backups[0]}`);
       assert.equal(backup.items.length, 6);
-      assert.equal((await snapshot(outputs.tableName)).length, 6);
+      const migrated = await scanAll(clients.dynamoRaw, outputs.tableName);
+      assert.equal(migrated.length, 6);
+      // Each record carries its own .deb's control paragraph (read from the pool).
+      for (const item of migrated) {
+        assert.match(item.control?.M?.["Installed-Size"]?.S ?? "", /^\d+$/);
+        assert.equal(item.control?.M?.Version?.S, item.version?.S);
+      }
 
       // Running it again migrates nothing and is still complete.
       const again = await runTask(dir, "tasks/migrate.ts", [
@@ -176,8 +182,14 @@ Deno.test({
       assert.match(bad.stderr, /bad\.jsonl is malformed at line 1/);
 
       // 5. A force rebuild publishes the migrated versions from the table alone.
-      const result = await forceRebuild(rebuildDependencies(outputs, clients));
-      assert.ok(result.packages >= 6, JSON.stringify(result));
+      if (existsSync(`${ROOT}tasks/rebuild.ts`)) {
+        const rebuild = await runTask(dir, "tasks/rebuild.ts", ["local"]);
+        assert.equal(rebuild.code, 0, described(rebuild));
+      } else {
+        // Until the publish helper's task lands: the same engine, in-process.
+        const result = await forceRebuild(rebuildDependencies(outputs, clients));
+        assert.ok(result.packages >= 6, JSON.stringify(result));
+      }
       const packagesUrl = `${outputs.repoUrl}/dists/stable/main/binary-amd64/Packages`;
       const response = await fetch(packagesUrl);
       assert.equal(response.status, 200);
