@@ -177,7 +177,7 @@ Deno.test({
       const urls = await server.addRelease({ version: "5.0", deb, identity });
       const certificate = checkCertificate(identity.certificatePem, { url: urls.certificateUrl });
       const good = await signWithOpenssl(deb, identity);
-      const run = async (signature: Uint8Array) => {
+      const run = (signature: Uint8Array) => {
         const objects = new InstrumentedObjectStore(new MemoryObjectStore());
         const records = new MapRecords();
         const result = ingestDeb({
@@ -190,7 +190,7 @@ Deno.test({
         return { result, objects, records };
       };
 
-      const bad = await run(await signWithOpenssl(pseudoRandomBytes(10, 1), identity));
+      const bad = run(await signWithOpenssl(pseudoRandomBytes(10, 1), identity));
       await assert.rejects(bad.result, /does not match its certificate/);
       assert.deepEqual(
         bad.objects.writes.filter((w) => w.key.startsWith("pool/")),
@@ -202,7 +202,7 @@ Deno.test({
       for await (const item of bad.objects.list("")) leftovers.push(item.key);
       assert.deepEqual(leftovers, []);
 
-      const ok = await run(good);
+      const ok = run(good);
       const { record } = await ok.result;
       const operations = ok.objects.writes.map((w) => `${w.operation} ${w.key.split("/")[0]}`);
       assert.deepEqual(operations, ["put staging", "copy pool", "delete staging"]);
