@@ -1,0 +1,500 @@
+/**
+ * Publishing a built kiro-repo (seed 000 §5, with the packages table and the
+ * bucket of the environment): check the table → upload to the pool → record
+ * the item (`package_type: build_script`) → force rebuild → verify through
+ * the repository URL, as apt would see it.
+ *
+ * Each step reports progress and fails with a {@linkcode KiroRepoStepError}
+ * naming the step, with the step's exit code. Re-running after a failure
+ * finishes the job without duplicating anything: the same bytes are not
+ * uploaded or recorded again, and the rebuild and verification run again.
+ * A version already recorded with other bytes is refused before anything is
+ * written (`RecordConflictError`): the pool object of a published version is
+ * never replaced.
+ *
+ * @module
+ */
+
+import * as openpgp from "openpgp";
+import { readDebBytes } from "../deb/deb_reader.ts";
+import { packageId, type PackageRecord } from "../domain/package_record.ts";
+import { poolKey } from "../domain/pool_path.ts";
+import { compareVersions } from "../domain/version.ts";
+import { headersFor } from "../publish/object_headers.ts";
+import { type ObjectStore, sha256Hex } from "../publish/object_store.ts";
+import { parseStanzas } from "../repo/stanza.ts";
+import { differingFields, type PutResult, RecordConflictError } from "../store/package_store.ts";
+import { KIRO_REPO_COMPONENTS, KIRO_REPO_SUITE, type KiroRepoPackage } from "./package.ts";
+
+/** The steps of the workflow after the build. */
+export type KiroRepoStep = "check" | "upload" | "record" | "rebuild" | "verify";
+
+/** The exit code of the build task for each kind of failure. */
+export const KIRO_REPO_EXIT_CODES = {
+  /** Something else (the environment could not be resolved, …). */
+  failure: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** The configuration is invalid: nothing was built. */
+  config: 3,
+  /** The package could not be built (templates, keyring, version). */
+  build: 4,
+  /** The version is recorded with other bytes, or a newer version is recorded. */
+  check: 5,
+  upload: 6,
+  record: 7,
+  rebuild: 8,
+  verify: 9,
+} as const;
+
+/** A workflow step failed; `exitCode` is the task's exit code for it. */
+export class KiroRepoStepError extends Error {
+  override name = "KiroRepoStepError";
+  readonly step: KiroRepoStep;
+  readonly exitCode: number;
+
+  constructor(step: KiroRepoStep, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.step = step;
+    this.exitCode = KIRO_REPO_EXIT_CODES[step];
+  }
+}
+
+/** What a force rebuild reported. */
+export interface KiroRepoRebuildOutcome {
+  packages: number;
+  message?: string;
+  [key: string]: unknown;
+}
+
+/** A progress event. */
+export interface KiroRepoProgress {
+  step: KiroRepoStep;
+  message: string;
+}
+
+/** What the workflow uses (the environment's, or test doubles). */
+export interface KiroRepoWorkflowDeps {
+  /** The repository bucket. */
+  objects: Pick<ObjectStore, "head" | "put">;
+  /** The packages table. */
+  store: {
+    get(name: string, version: string): Promise<PackageRecord | undefined>;
+    put(record: PackageRecord): Promise<PutResult>;
+    listByName(name: string): Promise<PackageRecord[]>;
+  };
+  /** The environment's force rebuild (Lambda or in-process); throws on failure. */
+  rebuild: () => Promise<KiroRepoRebuildOutcome>;
+  /** HTTP GET (default: the global `fetch`). */
+  fetch?: (url: string) => Promise<Response>;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  onProgress?: (event: KiroRepoProgress) => void;
+}
+
+/** Options of {@linkcode publishKiroRepo}. */
+export interface KiroRepoWorkflowOptions {
+  /** The bucket's name (for the record's `deb_url`). */
+  bucketName: string;
+  /** Stop after the check: nothing is written. */
+  dryRun?: boolean;
+  /** How long the verification may wait for the CDN to serve the new files (default 5 min). */
+  verifyTimeoutMs?: number;
+  /** Pause between verification attempts (default 5 s). */
+  verifyIntervalMs?: number;
+}
+
+/** What the verification saw. */
+export interface KiroRepoVerification {
+  /** The architectures whose `Packages` list the new version. */
+  architectures: string[];
+  /** The fingerprints of the keys whose InRelease signature verified. */
+  signedBy: string[];
+  attempts: number;
+}
+
+/** What {@linkcode publishKiroRepo} did. */
+export interface KiroRepoPublishResult {
+  record: PackageRecord;
+  dryRun: boolean;
+  /** Whether the pool object was written (`false`: it was already there, same bytes). */
+  uploaded: boolean;
+  /** `created`, or `unchanged` when the same version was already recorded. */
+  recorded: PutResult | "skipped";
+  rebuild?: KiroRepoRebuildOutcome;
+  verification?: KiroRepoVerification;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The packages-table record of a built kiro-repo: its control paragraph,
+ * size and hashes read back from the `.deb` with the same reader the other
+ * sources use.
+ */
+export async function kiroRepoRecord(
+  pkg: KiroRepoPackage,
+  options: { bucketName: string; now: Date },
+): Promise<PackageRecord> {
+  const info = await readDebBytes(pkg.bytes, { name: pkg.fileName });
+  const key = poolKey({
+    name: pkg.packageName,
+    version: pkg.version,
+    architecture: pkg.architecture,
+  });
+  const field = (name: string) => info.control[name] ?? "";
+  return {
+    package_id: packageId(pkg.packageName, pkg.version),
+    package_name: pkg.packageName,
+    version: pkg.version,
+    architecture: pkg.architecture,
+    package_type: "build_script",
+    pub_date: pkg.buildDate.toISOString(),
+    processed_timestamp: options.now.toISOString(),
+    deb_url: `s3://${options.bucketName}/${key}`,
+    actual_filename: key.slice(key.lastIndexOf("/") + 1),
+    pool_key: key,
+    file_size: info.size,
+    md5_hash: info.md5,
+    sha1_hash: info.sha1,
+    sha256_hash: info.sha256,
+    section: field("Section"),
+    priority: field("Priority"),
+    maintainer: field("Maintainer"),
+    homepage: field("Homepage"),
+    description: field("Description"),
+    control: info.control,
+  };
+}
+
+/**
+ * Publishes `pkg` to the environment behind `deps` (see the module docs).
+ * Throws {@linkcode KiroRepoStepError}; its `cause` is the underlying error
+ * (a `RecordConflictError` for a version recorded with other bytes).
+ */
+export async function publishKiroRepo(
+  pkg: KiroRepoPackage,
+  deps: KiroRepoWorkflowDeps,
+  options: KiroRepoWorkflowOptions,
+): Promise<KiroRepoPublishResult> {
+  const progress = deps.onProgress ?? (() => {});
+  const now = deps.now ?? (() => new Date());
+  const record = await kiroRepoRecord(pkg, { bucketName: options.bucketName, now: now() });
+  const what = `${record.package_name} ${record.version}`;
+
+  // 1. Check: never replace a published version's bytes, never publish behind the latest.
+  progress({ step: "check", message: `Checking the packages table for ${what}` });
+  let existing: PackageRecord | undefined;
+  let versions: PackageRecord[];
+  try {
+    existing = await deps.store.get(record.package_name, record.version);
+    versions = await deps.store.listByName(record.package_name);
+  } catch (error) {
+    throw new KiroRepoStepError(
+      "check",
+      `Cannot read the packages table to check ${what}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  if (existing !== undefined) {
+    const fields = differingFields(existing, record);
+    if (fields.length > 0) {
+      const conflict = new RecordConflictError(existing, fields);
+      throw new KiroRepoStepError(
+        "check",
+        `${conflict.message}. Nothing was uploaded. Raise "version" in the configuration ` +
+          `(or pass --version)`,
+        { cause: conflict },
+      );
+    }
+  }
+  const newer = versions.filter((other) => compareVersions(other.version, record.version) > 0)
+    .map((other) => other.version);
+  if (newer.length > 0) {
+    throw new KiroRepoStepError(
+      "check",
+      `Cannot publish ${what}: ${record.package_name} ${
+        newer[newer.length - 1]
+      } is already recorded, so /kiro-repo.deb and apt would keep the newer one; ` +
+        `build a version newer than ${newer[newer.length - 1]}`,
+    );
+  }
+  progress({
+    step: "check",
+    message: existing === undefined
+      ? `${what} is new (SHA-256 ${record.sha256_hash}, ${record.file_size} bytes)`
+      : `${what} is already recorded with the same bytes: finishing the publication`,
+  });
+  if (options.dryRun === true) {
+    return { record, dryRun: true, uploaded: false, recorded: "skipped" };
+  }
+
+  // 2. Upload to the pool (skipped when the same bytes are there).
+  let uploaded = false;
+  try {
+    const head = await deps.objects.head(record.pool_key);
+    if (
+      head !== undefined && head.sha256 === record.sha256_hash && head.size === record.file_size
+    ) {
+      progress({ step: "upload", message: `${record.pool_key} is already uploaded (same bytes)` });
+    } else {
+      if (head !== undefined) {
+        progress({
+          step: "upload",
+          message:
+            `Replacing ${record.pool_key}: an earlier run left other bytes there, never recorded`,
+        });
+      }
+      progress({ step: "upload", message: `Uploading ${record.pool_key}` });
+      await deps.objects.put(record.pool_key, pkg.bytes, {
+        ...headersFor(record.pool_key),
+        sha256: record.sha256_hash,
+      });
+      uploaded = true;
+    }
+  } catch (error) {
+    throw new KiroRepoStepError(
+      "upload",
+      `Cannot upload ${record.pool_key}: ${messageOf(error)}. Nothing was recorded; run the ` +
+        `task again`,
+      { cause: error },
+    );
+  }
+
+  // 3. Record the item.
+  let recorded: PutResult;
+  progress({ step: "record", message: `Recording ${record.package_id} in the packages table` });
+  try {
+    recorded = await deps.store.put(record);
+  } catch (error) {
+    if (error instanceof RecordConflictError) {
+      throw new KiroRepoStepError(
+        "record",
+        `${error.message}. Raise "version" in the configuration (or pass --version)`,
+        { cause: error },
+      );
+    }
+    throw new KiroRepoStepError(
+      "record",
+      `Cannot record ${record.package_id}: ${messageOf(error)}. The .deb is uploaded; run the ` +
+        `task again to record it`,
+      { cause: error },
+    );
+  }
+  progress({
+    step: "record",
+    message: recorded === "created"
+      ? `Recorded ${record.package_id}`
+      : `${record.package_id} was already recorded`,
+  });
+
+  // 4. Force rebuild.
+  progress({ step: "rebuild", message: "Triggering a force rebuild" });
+  let rebuild: KiroRepoRebuildOutcome;
+  try {
+    rebuild = await deps.rebuild();
+  } catch (error) {
+    throw new KiroRepoStepError(
+      "rebuild",
+      `The force rebuild failed: ${messageOf(error)}. ${record.package_id} is uploaded and ` +
+        `recorded; run the task again (or deno task rebuild) to publish it`,
+      { cause: error },
+    );
+  }
+  progress({ step: "rebuild", message: `Rebuilt the repository (${rebuild.packages} packages)` });
+
+  // 5. Verify through the repository URL.
+  const verification = await verifyPublished(pkg, record, deps, options);
+  return { record, dryRun: false, uploaded, recorded, rebuild, verification };
+}
+
+function joinUrl(base: string, path: string): string {
+  return `${base}/${path.split("/").map((part) => encodeURIComponent(part)).join("/")}`;
+}
+
+async function fetchBytes(
+  fetcher: (url: string) => Promise<Response>,
+  url: string,
+): Promise<Uint8Array> {
+  const response = await fetcher(url);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`GET ${url} answered ${response.status}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** The `SHA256:` entries of a Release text: path → {sha256, size}. */
+function releaseSha256(text: string): Map<string, { sha256: string; size: number }> {
+  const entries = new Map<string, { sha256: string; size: number }>();
+  let inSection = false;
+  for (const line of text.split("\n")) {
+    if (/^\S/.test(line)) {
+      inSection = /^SHA256:\s*$/.test(line);
+      continue;
+    }
+    if (!inSection) continue;
+    const [sha256, size, path] = line.trim().split(/\s+/);
+    if (sha256 !== undefined && size !== undefined && path !== undefined) {
+      entries.set(path, { sha256: sha256.toLowerCase(), size: Number(size) });
+    }
+  }
+  return entries;
+}
+
+/** One verification pass: the problems seen (empty: all good). */
+async function verifyOnce(
+  pkg: KiroRepoPackage,
+  record: PackageRecord,
+  fetcher: (url: string) => Promise<Response>,
+): Promise<{ problems: string[]; architectures: string[]; signedBy: string[] }> {
+  const base = pkg.repoUrl;
+  const problems: string[] = [];
+  const architectures: string[] = [];
+  const inReleaseUrl = joinUrl(base, `dists/${KIRO_REPO_SUITE}/InRelease`);
+  let releaseText: string;
+  const signedBy: string[] = [];
+  try {
+    const armored = new TextDecoder().decode(await fetchBytes(fetcher, inReleaseUrl));
+    const message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
+    const keys = await openpgp.readKeys({ binaryKeys: pkg.keyring });
+    const verified = await openpgp.verify({ message, verificationKeys: keys });
+    for (const signature of verified.signatures) {
+      try {
+        await signature.verified;
+        const key = keys.find((candidate) => candidate.getKeys(signature.keyID).length > 0);
+        if (key !== undefined) signedBy.push(key.getFingerprint().toUpperCase());
+      } catch {
+        // Not by a key of the package's keyring: apt ignores it too.
+      }
+    }
+    if (signedBy.length === 0) {
+      problems.push(`${inReleaseUrl} is not signed by any key of the package's keyring`);
+    }
+    releaseText = message.getText();
+  } catch (error) {
+    return {
+      problems: [`Cannot read ${inReleaseUrl}: ${messageOf(error)}`],
+      architectures,
+      signedBy,
+    };
+  }
+  const archLine = /^Architectures:\s*(.*)$/m.exec(releaseText);
+  const releaseArchs = (archLine?.[1] ?? "").split(/\s+/).filter((arch) => arch !== "");
+  const hashes = releaseSha256(releaseText);
+  const component = KIRO_REPO_COMPONENTS[0] as string;
+  if (releaseArchs.length === 0) problems.push(`${inReleaseUrl} lists no Architectures`);
+  for (const arch of releaseArchs) {
+    const relative = `${component}/binary-${arch}/Packages`;
+    const url = joinUrl(base, `dists/${KIRO_REPO_SUITE}/${relative}`);
+    try {
+      const bytes = await fetchBytes(fetcher, url);
+      const listed = hashes.get(relative);
+      if (listed === undefined) {
+        problems.push(`${inReleaseUrl} does not list ${relative}`);
+        continue;
+      }
+      if (listed.sha256 !== sha256Hex(bytes)) {
+        problems.push(`${url} does not match the SHA-256 the InRelease gives (not yet updated?)`);
+        continue;
+      }
+      const stanza = parseStanzas(new TextDecoder().decode(bytes)).find((fields) =>
+        fields.Package === record.package_name && fields.Version === record.version
+      );
+      if (stanza === undefined) {
+        problems.push(`${url} does not list ${record.package_name} ${record.version}`);
+      } else if (stanza.SHA256 !== record.sha256_hash) {
+        problems.push(
+          `${url} lists ${record.package_name} ${record.version} with SHA-256 ${stanza.SHA256}, ` +
+            `not ${record.sha256_hash}`,
+        );
+      } else if (stanza.Filename !== record.pool_key || stanza.Size !== String(record.file_size)) {
+        problems.push(
+          `${url} lists ${record.package_name} ${record.version} at ${stanza.Filename} ` +
+            `(${stanza.Size} bytes), not ${record.pool_key} (${record.file_size} bytes)`,
+        );
+      } else {
+        architectures.push(arch);
+      }
+    } catch (error) {
+      problems.push(`Cannot read ${url}: ${messageOf(error)}`);
+    }
+  }
+  const expectations: [string, (bytes: Uint8Array) => string | undefined][] = [
+    [
+      record.pool_key,
+      (bytes) => sha256Hex(bytes) === record.sha256_hash ? undefined : "is not the uploaded .deb",
+    ],
+    [
+      "kiro-repo.deb",
+      (bytes) =>
+        sha256Hex(bytes) === record.sha256_hash
+          ? undefined
+          : `is not ${record.package_name} ${record.version} (SHA-256 ${sha256Hex(bytes)})`,
+    ],
+    [
+      "kiro-archive-keyring.pgp",
+      (bytes) =>
+        sha256Hex(bytes) === sha256Hex(pkg.keyring)
+          ? undefined
+          : "differs from the keyring in the package: users of this package could not verify " +
+            "the repository",
+    ],
+  ];
+  for (const [path, check] of expectations) {
+    const url = joinUrl(base, path);
+    try {
+      const problem = check(await fetchBytes(fetcher, url));
+      if (problem !== undefined) problems.push(`${url} ${problem}`);
+    } catch (error) {
+      problems.push(`Cannot read ${url}: ${messageOf(error)}`);
+    }
+  }
+  return { problems, architectures, signedBy };
+}
+
+async function verifyPublished(
+  pkg: KiroRepoPackage,
+  record: PackageRecord,
+  deps: KiroRepoWorkflowDeps,
+  options: KiroRepoWorkflowOptions,
+): Promise<KiroRepoVerification> {
+  const progress = deps.onProgress ?? (() => {});
+  const fetcher = deps.fetch ?? ((url: string) => fetch(url));
+  const sleep = deps.sleep ??
+    ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const timeout = options.verifyTimeoutMs ?? 300_000;
+  const interval = options.verifyIntervalMs ?? 5_000;
+  const started = Date.now();
+  progress({ step: "verify", message: `Verifying ${pkg.repoUrl} as apt sees it` });
+  for (let attempt = 1;; attempt++) {
+    const { problems, architectures, signedBy } = await verifyOnce(pkg, record, fetcher);
+    if (problems.length === 0) {
+      progress({
+        step: "verify",
+        message: `${record.package_name} ${record.version} is published (${
+          architectures.join(", ")
+        }; signed by ${signedBy.join(", ")}) and is ${pkg.repoUrl}/kiro-repo.deb`,
+      });
+      return { architectures, signedBy, attempts: attempt };
+    }
+    if (Date.now() - started + interval > timeout) {
+      throw new KiroRepoStepError(
+        "verify",
+        `The repository at ${pkg.repoUrl} does not serve ${record.package_name} ` +
+          `${record.version} as expected after ${attempt} attempt(s):\n${
+            problems.map((problem) => `  - ${problem}`).join("\n")
+          }\nThe package is recorded; once the cause is fixed, run the task again`,
+      );
+    }
+    progress({
+      step: "verify",
+      message: `Not there yet (${problems[0]}${
+        problems.length > 1 ? `, and ${problems.length - 1} more` : ""
+      }); trying again in ${Math.round(interval / 1000)} s`,
+    });
+    await sleep(interval);
+  }
+}
