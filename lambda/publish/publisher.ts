@@ -25,7 +25,7 @@
 
 import type { PackageRecord } from "../domain/package_record.ts";
 import { compareVersions } from "../domain/version.ts";
-import { generateIndexes } from "../repo/indexes.ts";
+import { type GeneratedIndexes, generateIndexes } from "../repo/indexes.ts";
 import type { SigningKey } from "../signing/keys.ts";
 import { keyFingerprints, publicKeyring } from "../signing/keys.ts";
 import { signRelease } from "../signing/sign.ts";
@@ -245,23 +245,14 @@ export async function publishRepository(
   const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
 
   progress({ phase: "generate", message: "Generating the indexes" });
-  const architectures = [
-    ...new Set([
-      ...(options.architectures ?? ["amd64", "arm64"]),
-      ...records.map((record) => record.architecture).filter((arch) => arch !== "all"),
-    ]),
-  ].sort();
   const indexes = await time("generate", () =>
-    generateIndexes(records, {
-      ...DEFAULT_RELEASE_FIELDS,
-      ...options.releaseFields,
-      suite: distribution,
-      codename: distribution,
-      components: [component],
-      architectures,
+    generateRepositoryIndexes(records, {
       date,
       validUntil,
-      strict: true,
+      distribution,
+      component,
+      ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
+      ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
     }));
 
   progress({ phase: "sign", message: `Signing the Release with ${options.keys.length} key(s)` });
@@ -415,6 +406,44 @@ export async function publishRepository(
     ...(invalidation === undefined ? {} : { invalidation }),
     timings,
   };
+}
+
+/** The default architectures: each always gets a `binary-*` index. */
+export const DEFAULT_ARCHITECTURES: readonly string[] = ["amd64", "arm64"];
+
+/**
+ * The index files and Release text the publisher writes for `records`, with
+ * the given `Date` and `Valid-Until` (the verifier calls this with the live
+ * Release's, to compare byte for byte).
+ */
+export function generateRepositoryIndexes(
+  records: readonly PackageRecord[],
+  options: {
+    date: Date;
+    validUntil: Date;
+    distribution: string;
+    component: string;
+    architectures?: readonly string[];
+    releaseFields?: Partial<ReleaseFields>;
+  },
+): Promise<GeneratedIndexes> {
+  const architectures = [
+    ...new Set([
+      ...(options.architectures ?? DEFAULT_ARCHITECTURES),
+      ...records.map((record) => record.architecture).filter((arch) => arch !== "all"),
+    ]),
+  ].sort();
+  return generateIndexes(records, {
+    ...DEFAULT_RELEASE_FIELDS,
+    ...options.releaseFields,
+    suite: options.distribution,
+    codename: options.distribution,
+    components: [options.component],
+    architectures,
+    date: options.date,
+    validUntil: options.validUntil,
+    strict: true,
+  });
 }
 
 /**

@@ -1,0 +1,112 @@
+/**
+ * Asking the deployed publisher Lambda for a force rebuild (a synchronous
+ * invoke), and reading its answer the same way as the in-process handler's.
+ *
+ * @module
+ */
+
+import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
+
+/** The body of a successful force rebuild answer. */
+export interface RebuildAnswer {
+  message: string;
+  packages: number;
+  written: number;
+  skipped: number;
+  pruned: number;
+  date?: string;
+  validUntil?: string;
+  invalidationId?: string;
+  [key: string]: unknown;
+}
+
+/** The force rebuild failed (the Lambda threw, or answered a non-200 status). */
+export class RebuildFailedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RebuildFailedError";
+  }
+}
+
+/**
+ * Reads a handler answer (`{statusCode, body}`) of a force rebuild; throws
+ * {@linkcode RebuildFailedError} with the answer's error for any status but 200.
+ */
+export function readRebuildAnswer(answer: unknown, options: { where: string }): RebuildAnswer {
+  const response = answer as { statusCode?: unknown; body?: unknown } | null;
+  if (typeof response !== "object" || response === null || typeof response.body !== "string") {
+    throw new RebuildFailedError(
+      `The force rebuild in ${options.where} gave an answer without a body: ${
+        JSON.stringify(answer)?.slice(0, 500)
+      }`,
+    );
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    throw new RebuildFailedError(
+      `The force rebuild in ${options.where} answered ${response.statusCode} with a body that ` +
+        `is not JSON: ${response.body.slice(0, 500)}`,
+    );
+  }
+  if (response.statusCode !== 200) {
+    throw new RebuildFailedError(
+      `The force rebuild in ${options.where} failed (status ${response.statusCode}): ${
+        typeof body.error === "string" ? body.error : response.body.slice(0, 500)
+      }`,
+    );
+  }
+  return body as RebuildAnswer;
+}
+
+/**
+ * Invokes `functionName` with `{"force_rebuild": true}` and waits for its
+ * answer. Throws {@linkcode RebuildFailedError} naming the function when the
+ * invoke fails, the function errors (`FunctionError`), or it answers non-200.
+ */
+export async function invokeForceRebuild(
+  lambda: LambdaClient,
+  functionName: string,
+): Promise<RebuildAnswer> {
+  const where = `the Lambda ${functionName}`;
+  let out;
+  try {
+    out = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "RequestResponse",
+        Payload: new TextEncoder().encode(JSON.stringify({ force_rebuild: true })),
+      }),
+    );
+  } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new RebuildFailedError(
+      `Cannot invoke ${where} (${why}): check your AWS credentials and that the stack is deployed`,
+      { cause: error },
+    );
+  }
+  const text = out.Payload === undefined ? "" : new TextDecoder().decode(out.Payload);
+  if (out.FunctionError !== undefined) {
+    let detail = text;
+    try {
+      const payload = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+      detail = `${payload.errorType ?? "Error"}: ${payload.errorMessage ?? text}`;
+    } catch {
+      // Not JSON: show it as it is.
+    }
+    throw new RebuildFailedError(
+      `The force rebuild in ${where} failed (${out.FunctionError}): ${detail.slice(0, 1000)}; ` +
+        "see its CloudWatch logs",
+    );
+  }
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw new RebuildFailedError(
+      `${where} answered something that is not JSON: ${text.slice(0, 500)}`,
+    );
+  }
+  return readRebuildAnswer(answer, { where });
+}

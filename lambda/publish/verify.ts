@@ -1,0 +1,300 @@
+/**
+ * Verifying a published repository against the packages table:
+ *
+ * - every record's pool object exists with the record's size and hash;
+ * - every index file under `dists/` (canonical names and by-hash copies) and
+ *   the Release are exactly what the records give, generated with the live
+ *   Release's own `Date` and `Valid-Until` (so only the records decide);
+ * - `InRelease` and `Release.gpg` carry valid signatures by the keys in the
+ *   published keyring, and `InRelease` signs exactly `Release`;
+ * - `Valid-Until` has not passed (a warning when it is near);
+ * - `kiro-repo.deb` is the latest kiro-repo; `index.html` is there.
+ *
+ * @module
+ */
+
+import * as openpgp from "openpgp";
+import type { PackageRecord } from "../domain/package_record.ts";
+import { splitClearsigned } from "../signing/clearsigned.ts";
+import { KEYRING_NAME } from "./index_html.ts";
+import { mapLimit } from "./limit.ts";
+import { type ObjectStore, sha256Hex } from "./object_store.ts";
+import { verifyPool } from "./pool_check.ts";
+import {
+  generateRepositoryIndexes,
+  INDEX_HTML_KEY,
+  KIRO_REPO_DEB_KEY,
+  KIRO_REPO_PACKAGE,
+  latestRecord,
+  type ReleaseFields,
+} from "./publisher.ts";
+import { releaseDateOf, releaseValidUntilOf } from "./release_date.ts";
+
+/** Options of {@linkcode verifyRepository}. */
+export interface VerifyOptions {
+  objects: ObjectStore;
+  /** Default `stable`. */
+  distribution?: string;
+  /** Default `main`. */
+  component?: string;
+  /** As given to the publisher (default: the publisher's). */
+  architectures?: readonly string[];
+  releaseFields?: Partial<ReleaseFields>;
+  /** The keyring to check signatures with (default: the published one). */
+  keyring?: Uint8Array;
+  /** The current time. Default: now. */
+  now?: Date;
+  /** Warn when `Valid-Until` is closer than this many days. Default 2. */
+  validUntilWarningDays?: number;
+  concurrency?: number;
+  /** Told what is being checked. */
+  onProgress?: (message: string) => void;
+}
+
+/** What {@linkcode verifyRepository} found. */
+export interface VerifyReport {
+  /** Everything that is wrong (empty: the repository is good). */
+  problems: string[];
+  /** Things to look at that are not wrong yet. */
+  warnings: string[];
+  /** How much was checked. */
+  checked: { records: number; indexFiles: number; signatures: number };
+}
+
+/** Checks the published repository against `records` (see the module docs). */
+export async function verifyRepository(
+  records: readonly PackageRecord[],
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const objects = options.objects;
+  const distribution = options.distribution ?? "stable";
+  const component = options.component ?? "main";
+  const now = options.now ?? new Date();
+  const progress = options.onProgress ?? (() => {});
+  const concurrency = options.concurrency ?? 16;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const checked = { records: records.length, indexFiles: 0, signatures: 0 };
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  const dists = `dists/${distribution}/`;
+
+  progress(`Checking the pool objects of ${records.length} records`);
+  problems.push(...await verifyPool(records, objects, { concurrency }));
+
+  progress("Reading the live Release files");
+  const [releaseBytes, inReleaseBytes, releaseGpgBytes, publishedKeyring] = await Promise.all([
+    objects.get(`${dists}Release`),
+    objects.get(`${dists}InRelease`),
+    objects.get(`${dists}Release.gpg`),
+    objects.get(KEYRING_NAME),
+  ]);
+  if (releaseBytes === undefined) {
+    problems.push(
+      `${dists}Release is missing: the repository was never published (deno task rebuild)`,
+    );
+    return { problems, warnings, checked };
+  }
+  const release = decode(releaseBytes);
+  const date = releaseDateOf(release);
+  const validUntil = releaseValidUntilOf(release);
+  if (date === undefined || validUntil === undefined) {
+    problems.push(`${dists}Release has no readable Date or Valid-Until`);
+    return { problems, warnings, checked };
+  }
+  if (validUntil.getTime() <= now.getTime()) {
+    problems.push(
+      `${dists}Release expired at ${validUntil.toISOString()} (Valid-Until): apt refuses it; ` +
+        "run deno task rebuild to re-sign",
+    );
+  } else if (
+    validUntil.getTime() - now.getTime() < (options.validUntilWarningDays ?? 2) * 86_400_000
+  ) {
+    warnings.push(`${dists}Release expires soon, at ${validUntil.toISOString()}`);
+  }
+  if (date.getTime() > now.getTime() + 60_000) {
+    problems.push(`${dists}Release is dated in the future (${date.toISOString()}): apt ignores it`);
+  }
+
+  progress("Regenerating the indexes from the records");
+  let generated;
+  try {
+    generated = await generateRepositoryIndexes(records, {
+      date,
+      validUntil,
+      distribution,
+      component,
+      ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
+      ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
+    });
+  } catch (error) {
+    problems.push(
+      `Cannot generate the indexes from the records: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+    return { problems, warnings, checked };
+  }
+  if (generated.release !== release) {
+    problems.push(
+      `${dists}Release differs from what the records give (${
+        firstDifference(release, generated.release)
+      }): run deno task rebuild`,
+    );
+  }
+  progress(`Comparing ${generated.files.length} index files`);
+  const fileProblems = await mapLimit(generated.files, concurrency, async (file) => {
+    const stored = await objects.get(file.path);
+    if (stored === undefined) return `${file.path} is missing: run deno task rebuild`;
+    if (file.kind === "by-hash" && sha256Hex(stored) !== file.sha256) {
+      return `${file.path} does not have the SHA-256 its name says`;
+    }
+    if (!sameBytes(stored, file.bytes)) {
+      return `${file.path} differs from what the records give (${stored.byteLength} bytes, ` +
+        `expected ${file.bytes.byteLength}): run deno task rebuild`;
+    }
+    return undefined;
+  });
+  checked.indexFiles = generated.files.length;
+  problems.push(...fileProblems.filter((p): p is string => p !== undefined));
+
+  progress("Checking the signatures");
+  const keyringBytes = options.keyring ?? publishedKeyring;
+  if (publishedKeyring === undefined) problems.push(`${KEYRING_NAME} is missing`);
+  if (keyringBytes === undefined) {
+    problems.push("No keyring to check the signatures with");
+  } else {
+    let keys: openpgp.Key[] = [];
+    try {
+      keys = await openpgp.readKeys({ binaryKeys: keyringBytes });
+    } catch (error) {
+      problems.push(
+        `Cannot read the keyring ${KEYRING_NAME}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+    if (keys.length > 0) {
+      if (inReleaseBytes === undefined) {
+        problems.push(`${dists}InRelease is missing`);
+      } else {
+        const result = await checkInRelease(decode(inReleaseBytes), release, keys, dists);
+        problems.push(...result.problems);
+        checked.signatures += result.signatures;
+      }
+      if (releaseGpgBytes === undefined) {
+        problems.push(`${dists}Release.gpg is missing`);
+      } else {
+        const result = await checkDetached(releaseBytes, decode(releaseGpgBytes), keys, dists);
+        problems.push(...result.problems);
+        checked.signatures += result.signatures;
+      }
+    }
+  }
+
+  progress("Checking kiro-repo.deb and index.html");
+  const kiroRepo = latestRecord(records, KIRO_REPO_PACKAGE);
+  if (kiroRepo !== undefined) {
+    const copy = await objects.head(KIRO_REPO_DEB_KEY);
+    if (copy === undefined) problems.push(`${KIRO_REPO_DEB_KEY} is missing`);
+    else if (copy.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size) {
+      problems.push(
+        `${KIRO_REPO_DEB_KEY} is not kiro-repo ${kiroRepo.version} (the latest): run deno task rebuild`,
+      );
+    }
+  }
+  if (await objects.head(INDEX_HTML_KEY) === undefined) {
+    problems.push(`${INDEX_HTML_KEY} is missing`);
+  }
+  return { problems, warnings, checked };
+}
+
+async function checkInRelease(
+  inRelease: string,
+  release: string,
+  keys: openpgp.Key[],
+  dists: string,
+): Promise<{ problems: string[]; signatures: number }> {
+  let parts;
+  try {
+    parts = splitClearsigned(inRelease, { name: `${dists}InRelease` });
+  } catch (error) {
+    return { problems: [error instanceof Error ? error.message : String(error)], signatures: 0 };
+  }
+  const problems: string[] = [];
+  if (`${parts.text}\n` !== release) {
+    problems.push(`${dists}InRelease does not sign the same text as ${dists}Release`);
+  }
+  try {
+    const message = await openpgp.createMessage({ text: parts.text });
+    const signature = await openpgp.readSignature({ armoredSignature: parts.signature });
+    const outcome = await checkSignatures(message, signature, keys, `${dists}InRelease`);
+    problems.push(...outcome.problems);
+    return { problems, signatures: outcome.signatures };
+  } catch (error) {
+    problems.push(
+      `Cannot check ${dists}InRelease: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return { problems, signatures: 0 };
+  }
+}
+
+async function checkDetached(
+  release: Uint8Array,
+  armored: string,
+  keys: openpgp.Key[],
+  dists: string,
+): Promise<{ problems: string[]; signatures: number }> {
+  try {
+    const message = await openpgp.createMessage({ binary: release });
+    const signature = await openpgp.readSignature({ armoredSignature: armored });
+    return await checkSignatures(message, signature, keys, `${dists}Release.gpg`);
+  } catch (error) {
+    return {
+      problems: [
+        `Cannot check ${dists}Release.gpg: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      ],
+      signatures: 0,
+    };
+  }
+}
+
+async function checkSignatures(
+  message: openpgp.Message<string | Uint8Array>,
+  signature: openpgp.Signature,
+  keys: openpgp.Key[],
+  what: string,
+): Promise<{ problems: string[]; signatures: number }> {
+  const result = await openpgp.verify({ message, signature, verificationKeys: keys });
+  const problems: string[] = [];
+  if (result.signatures.length === 0) problems.push(`${what} carries no signature`);
+  for (const entry of result.signatures) {
+    try {
+      await entry.verified;
+    } catch (error) {
+      problems.push(
+        `${what} has a signature by key ${entry.keyID.toHex().toUpperCase()} that does not ` +
+          `verify with the published keyring: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+  return { problems, signatures: result.signatures.length };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function firstDifference(actual: string, expected: string): string {
+  const a = actual.split("\n");
+  const b = expected.split("\n");
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) {
+      return `line ${i + 1}: "${a[i] ?? "(end)"}", expected "${b[i] ?? "(end)"}"`;
+    }
+  }
+  return "same lines";
+}

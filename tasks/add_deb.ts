@@ -1,0 +1,122 @@
+/**
+ * `deno task add-deb FILE… [--env ENV]`: publishes `.deb` files: each is read
+ * and hashed, uploaded to the pool, recorded (`package_type: upload`), and
+ * then the repository is rebuilt once.
+ *
+ * Adding the same bytes again is a no-op; different bytes under a version
+ * that is already recorded are refused.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { awsClients } from "../lambda/aws/clients.ts";
+import { addDeb, type AddDebResult } from "../lambda/publish/add_deb.ts";
+import { objectStoreFor } from "../lambda/rebuild.ts";
+import { PackageStore } from "../lambda/store/package_store.ts";
+import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { withEnvironment } from "./lib/env.ts";
+import { rebuildEnvironment } from "./rebuild.ts";
+
+/** Runs the task; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: "add-deb",
+    summary: "Publish .deb files: upload to the pool, record them, rebuild the repository once",
+    description: "Any .deb works (control member compressed with gzip, xz, zstd or none). The\n" +
+      "package name, version and architecture come from the file's control paragraph.\n" +
+      "Adding the same file again changes nothing; a different file with a version that is\n" +
+      "already recorded is refused (recorded versions are immutable).",
+    // One positional per file given (cli.ts has no variadic positional yet).
+    positionals: [
+      { name: "FILE...", description: "the .deb files", required: true },
+      ...args.filter((arg) => !arg.startsWith("-")).slice(1).map(() => ({
+        name: "FILE",
+        description: "another .deb file",
+      })),
+    ],
+    options: {
+      env: ENV_OPTION,
+      "no-rebuild": {
+        type: "boolean",
+        description: "record only; publish later with deno task rebuild",
+      },
+    },
+    examples: [
+      "deno task add-deb dist/kiro-cli_1.2.0_amd64.deb --env dev",
+      "deno task add-deb *.deb",
+    ],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  const files = cli.positionals;
+  try {
+    if (files.length === 0) throw new UsageError("Give at least one .deb file");
+    for (const file of files) {
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(file);
+      } catch {
+        throw new UsageError(`Cannot read ${file}: no such file`);
+      }
+      if (!info.isFile) throw new UsageError(`Cannot read ${file}: not a regular file`);
+    }
+    return await withEnvironment({ env: cli.values.env }, async (outputs, name) => {
+      const clients = awsClients(outputs);
+      const objects = objectStoreFor(outputs, clients);
+      const records = new PackageStore(clients.dynamo, outputs.tableName);
+      const results: AddDebResult[] = [];
+      const failures: string[] = [];
+      try {
+        for (const [index, file] of files.entries()) {
+          const path = resolve(file);
+          console.error(`[${index + 1}/${files.length}] ${file}`);
+          try {
+            const result = await addDeb({
+              name: file,
+              url: pathToFileURL(path).href,
+              open: async () => (await Deno.open(path)).readable,
+            }, { objects, records });
+            results.push(result);
+            const { record } = result;
+            console.error(
+              `  ${record.package_name} ${record.version} (${record.architecture}): ` +
+                (result.outcome === "created"
+                  ? `uploaded to ${record.pool_key} and recorded`
+                  : "already recorded with the same bytes, nothing to do"),
+            );
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            failures.push(`${file}: ${message}`);
+            console.error(`  failed: ${message}`);
+          }
+        }
+      } finally {
+        clients.destroy();
+      }
+      const created = results.filter((r) => r.outcome === "created").length;
+      if (created > 0 && cli.values["no-rebuild"] !== true) {
+        const answer = await rebuildEnvironment(outputs);
+        console.error(
+          `Published ${created} new package version(s) to ${name}: ${answer.packages} in the ` +
+            `repository, ${answer.written} objects written`,
+        );
+      } else if (created > 0) {
+        console.error(`Recorded ${created} version(s); run deno task rebuild ${name} to publish`);
+      } else if (failures.length === 0) {
+        console.error("Nothing new to publish");
+      }
+      if (failures.length > 0) {
+        console.error(`add-deb: ${failures.length} of ${files.length} file(s) failed:`);
+        for (const failure of failures) console.error(`  ${failure}`);
+        return 1;
+      }
+      return 0;
+    });
+  } catch (error) {
+    console.error(`add-deb: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,67 @@
+/**
+ * `deno task verify [ENV]`: checks the published repository against the
+ * packages table (pool objects, every index file, the Release and its
+ * signatures, kiro-repo.deb, index.html) and lists every problem.
+ *
+ * @module
+ */
+
+import { awsClients } from "../lambda/aws/clients.ts";
+import { verifyRepository } from "../lambda/publish/verify.ts";
+import { objectStoreFor } from "../lambda/rebuild.ts";
+import { PackageStore } from "../lambda/store/package_store.ts";
+import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { withEnvironment } from "./lib/env.ts";
+
+/** Runs the task; returns the exit code (1 when the repository has problems). */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: "verify",
+    summary: "Check the published repository against the packages table",
+    description: "Checks that every record's .deb is in the pool with its size and hash; that\n" +
+      "every index file and the Release are exactly what the records give (with the live\n" +
+      "Release's Date and Valid-Until); that InRelease and Release.gpg are validly signed by\n" +
+      "the published keyring; that kiro-repo.deb is the latest kiro-repo. Exits 1 on any problem.",
+    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
+    options: {
+      env: ENV_OPTION,
+      json: { type: "boolean", description: "print the report as JSON on stdout" },
+    },
+    examples: ["deno task verify prod", "deno task verify --env dev --json"],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  try {
+    return await withEnvironment(
+      { env: cli.values.env, positional: cli.positionals[0] },
+      async (outputs, name) => {
+        const clients = awsClients(outputs);
+        try {
+          console.error(`Verifying ${name} (${outputs.repoUrl})`);
+          const records = await new PackageStore(clients.dynamo, outputs.tableName).listAll();
+          const report = await verifyRepository(records, {
+            objects: objectStoreFor(outputs, clients),
+            onProgress: (message) => console.error(`  ${message}`),
+          });
+          if (cli.values.json === true) console.log(JSON.stringify(report, null, 2));
+          for (const warning of report.warnings) console.error(`warning: ${warning}`);
+          const summary = `${report.checked.records} records, ${report.checked.indexFiles} ` +
+            `index files, ${report.checked.signatures} signatures`;
+          if (report.problems.length === 0) {
+            console.error(`OK: the ${name} repository matches the table (${summary})`);
+            return 0;
+          }
+          console.error(`verify: ${report.problems.length} problem(s) in ${name} (${summary}):`);
+          for (const problem of report.problems) console.error(`  - ${problem}`);
+          return 1;
+        } finally {
+          clients.destroy();
+        }
+      },
+    );
+  } catch (error) {
+    console.error(`verify: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { headersFor } from "../../lambda/publish/object_headers.ts";
+import { signRelease } from "../../lambda/signing/sign.ts";
+import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
+import { verifyRepository } from "../../lambda/publish/verify.ts";
+import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { main as verifyMain } from "../../tasks/verify.ts";
+import { main as addDebMain } from "../../tasks/add_deb.ts";
+import { makeTestDeb } from "../support/deb_fixtures.ts";
+import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+async function published(fn: (stack: TestStack) => Promise<void>): Promise<void> {
+  const stack = await startTestStack();
+  try {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const records = await seedPool(objects, [
+      syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),
+      syntheticRecord({ name: "kiro-repo", version: "2", architecture: "all" }),
+      syntheticRecord({ name: "kiro-cli", version: "0.1", architecture: "arm64" }),
+    ]);
+    for (const record of records) await stack.store.put(record);
+    await forceRebuild(
+      rebuildDependencies(stack.outputs, stack.clients, { keys: await testSigningKeys() }),
+    );
+    await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+async function verify(stack: TestStack, now?: Date) {
+  return await verifyRepository(await stack.store.listAll(), {
+    objects: objectStoreFor(stack.outputs, stack.clients),
+    ...(now === undefined ? {} : { now }),
+  });
+}
+
+Deno.test("a freshly published repository verifies without problems", async () => {
+  await published(async (stack) => {
+    const report = await verify(stack);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.checked.records, 3);
+    assert.equal(report.checked.indexFiles, 12);
+    assert.equal(report.checked.signatures, 2);
+  });
+});
+
+Deno.test("verify finds a changed index file, a missing pool object and an unpublished record", async () => {
+  await published(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const key = "dists/stable/main/binary-amd64/Packages.gz";
+    await objects.put(key, new Uint8Array(gzipSync("Package: evil\n")), headersFor(key));
+    const [record] = await stack.store.listAll();
+    await objects.delete(record!.pool_key);
+    const extra = syntheticRecord({ name: "kiro", version: "1.1", architecture: "amd64" });
+    await seedPool(objects, [extra]);
+    await stack.store.put(extra.record);
+    const { problems } = await verify(stack);
+    const text = problems.join("\n");
+    assert.match(
+      text,
+      /dists\/stable\/main\/binary-amd64\/Packages\.gz differs from what the records give/,
+    );
+    assert.match(text, new RegExp(`${record!.package_id} .* is not in the bucket`));
+    assert.match(text, /dists\/stable\/Release differs from what the records give/);
+  });
+});
+
+Deno.test("verify refuses an InRelease signed by a key outside the keyring, or altered", async () => {
+  await published(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const release = new TextDecoder().decode(await objects.get("dists/stable/Release"));
+    const stranger = await readSigningKeys(
+      (await generateSigningKey({ name: "Stranger", email: "x@example.invalid", type: "ed25519" }))
+        .armoredPrivateKey,
+    );
+    const forged = await signRelease(release, stranger);
+    await objects.put("dists/stable/InRelease", new TextEncoder().encode(forged.inRelease), {
+      ...headersFor("dists/stable/InRelease"),
+    });
+    let problems = (await verify(stack)).problems.join("\n");
+    assert.match(
+      problems,
+      /dists\/stable\/InRelease has a signature by key [0-9A-F]+ that does not verify/,
+    );
+
+    const honest = await signRelease(release, await testSigningKeys());
+    const altered = honest.inRelease.replace("Origin: Kiro", "Origin: Evil");
+    await objects.put("dists/stable/InRelease", new TextEncoder().encode(altered), {
+      ...headersFor("dists/stable/InRelease"),
+    });
+    problems = (await verify(stack)).problems.join("\n");
+    assert.match(problems, /InRelease does not sign the same text as dists\/stable\/Release/);
+    assert.match(problems, /InRelease has a signature .* does not verify/);
+  });
+});
+
+Deno.test("verify reports an expired Release, and warns before it expires", async () => {
+  await published(async (stack) => {
+    const later = await verify(stack, new Date(Date.now() + 6.5 * 86_400_000));
+    assert.deepEqual(later.problems, []);
+    assert.match(later.warnings.join("\n"), /expires soon/);
+    const expired = await verify(stack, new Date(Date.now() + 8 * 86_400_000));
+    assert.match(expired.problems.join("\n"), /expired at .* apt refuses it/);
+  });
+});
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+Deno.test("add-deb then verify, as tasks against a local stack they start themselves", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-add-deb-" });
+  const saved = ["KIRO_LOCAL_DIR", "KIRO_LOCAL_DYNAMODB_PORT", "KIRO_LOCAL_S3_PORT", "KIRO_ENV"]
+    .map((name) => [name, Deno.env.get(name)] as const);
+  try {
+    Deno.env.set("KIRO_LOCAL_DIR", `${dir}/state`);
+    Deno.env.set("KIRO_LOCAL_DYNAMODB_PORT", String(freePort()));
+    Deno.env.set("KIRO_LOCAL_S3_PORT", String(freePort()));
+    Deno.env.delete("KIRO_ENV");
+    const first = `${dir}/tool_1.0_amd64.deb`;
+    const second = `${dir}/tool_1.0_amd64-other.deb`;
+    const data = `${dir}/tool-data_3_all.deb`;
+    await Deno.writeFile(
+      first,
+      await makeTestDeb({ name: "tool", version: "1.0", architecture: "amd64" }),
+    );
+    await Deno.writeFile(
+      second,
+      await makeTestDeb({
+        name: "tool",
+        version: "1.0",
+        architecture: "amd64",
+        description: "Other\n bytes",
+      }),
+    );
+    await Deno.writeFile(
+      data,
+      await makeTestDeb({ name: "tool-data", version: "3", architecture: "all" }),
+    );
+
+    assert.equal(await addDebMain([first, data]), 0);
+    assert.equal(await verifyMain(["local"]), 0);
+    // Same bytes again: a no-op. Different bytes for a recorded version: refused.
+    assert.equal(await addDebMain([first]), 0);
+    assert.equal(await addDebMain([second]), 1);
+    assert.equal(await addDebMain([`${dir}/missing.deb`]), 2);
+    assert.equal(await verifyMain(["local"]), 0);
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
