@@ -332,3 +332,96 @@ Deno.test("a version recorded by a task after the live Release is published by t
     await h.stack.close();
   }
 });
+
+Deno.test("a github_release source ingests the newest published release's .deb, checked against SHA256SUMS", async () => {
+  const h = await harness();
+  const github = FeedServer.start();
+  try {
+    const newest = await makeTestDeb({ name: "kiro-cli", version: "0.3.0", architecture: "amd64" });
+    const older = await makeTestDeb({ name: "kiro-cli", version: "0.2.0", architecture: "amd64" });
+    const sha = async (bytes: Uint8Array) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>))]
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const asset = (tag: string, name: string) => ({
+      name,
+      browser_download_url: `${github.url}/kiro-dev/kiro-cli/releases/download/${tag}/${name}`,
+    });
+    const publish = (tag: string, name: string, bytes: Uint8Array) =>
+      github.set(`/kiro-dev/kiro-cli/releases/download/${tag}/${name}`, { body: bytes });
+    publish("v0.3.0", "kiro-cli_0.3.0_amd64.deb", newest);
+    publish("v0.2.0", "kiro-cli_0.2.0_amd64.deb", older);
+    publish(
+      "v0.3.0",
+      "SHA256SUMS",
+      new TextEncoder().encode(`${await sha(newest)}  kiro-cli_0.3.0_amd64.deb\n`),
+    );
+    publish(
+      "v0.2.0",
+      "SHA256SUMS",
+      new TextEncoder().encode(`${await sha(older)}  kiro-cli_0.2.0_amd64.deb\n`),
+    );
+    const releases = (tags: string[]) =>
+      JSON.stringify(tags.map((tag) => ({
+        tag_name: tag,
+        draft: tag === "v0.4.0",
+        prerelease: false,
+        published_at: "2026-11-20T00:00:00Z",
+        body: `Release ${tag}`,
+        assets: [asset(tag, `kiro-cli_${tag.slice(1)}_amd64.deb`), asset(tag, "SHA256SUMS")],
+      })));
+    github.set("/repos/kiro-dev/kiro-cli/releases", {
+      body: releases(["v0.4.0", "v0.2.0", "v0.3.0"]),
+      contentType: "application/json",
+    });
+    const data = parse(await Deno.readTextFile("config/packages/kiro-cli.yaml")) as
+      & Record<string, unknown>
+      & {
+        source: Record<string, unknown>;
+      };
+    data.enabled = true;
+    data.source.api_url = github.url;
+    const configs = parsePackageConfigs([{
+      path: "config/packages/kiro-cli.yaml",
+      text: stringify(data),
+    }]);
+
+    const summary = await runScheduledSync(h.deps(configs));
+    assert.deepEqual(summary.failures, []);
+    assert.deepEqual(summary.new_packages.map((p) => `${p.package_name} ${p.version}`), [
+      "kiro-cli 0.3.0",
+    ]);
+    const record = await h.stack.store.get("kiro-cli", "0.3.0");
+    assert.equal(record?.package_type, "github_release");
+    assert.equal(record?.notes, "Release v0.3.0");
+    assert.equal(record?.sha256_hash, await sha(newest));
+    assert.equal(record?.depends, "kiro (>= 1.0)", "the config supplies what the .deb lacks");
+    assert.equal(github.count("kiro-cli_0.2.0_amd64.deb"), 0);
+
+    // A checksum that does not match the asset is refused, and nothing is kept.
+    const tampered = await makeTestDeb({
+      name: "kiro-cli",
+      version: "0.5.0",
+      architecture: "amd64",
+    });
+    publish("v0.5.0", "kiro-cli_0.5.0_amd64.deb", tampered);
+    publish(
+      "v0.5.0",
+      "SHA256SUMS",
+      new TextEncoder().encode(`${await sha(newest)}  kiro-cli_0.5.0_amd64.deb\n`),
+    );
+    github.set("/repos/kiro-dev/kiro-cli/releases", {
+      body: releases(["v0.5.0", "v0.3.0"]),
+      contentType: "application/json",
+    });
+    await assert.rejects(runScheduledSync(h.deps(configs)), (error: unknown) => {
+      assert.ok(error instanceof SyncFailedError);
+      assert.match(error.summary.failures[0]!.error, /but its source publishes/);
+      return true;
+    });
+    assert.equal(await h.stack.store.get("kiro-cli", "0.5.0"), undefined);
+    assert.equal(await h.objects.head("pool/main/k/kiro-cli/kiro-cli_0.5.0_amd64.deb"), undefined);
+  } finally {
+    await github.close();
+    await h.stack.close();
+  }
+});

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { FeedError, feedFileKind, parseFeed, selectRelease } from "../../lambda/sources/feed.ts";
 import { kiroFeed, type ReleaseUrls } from "../support/feed_server.ts";
+import {
+  checksumFor,
+  chooseRelease,
+  type GitHubRelease,
+  globToRegExp,
+  versionOfTag,
+} from "../../lambda/sources/github_release.ts";
 
 const FEED = "https://prod.download.desktop.kiro.dev/stable/metadata-linux-x64-deb-stable.json";
 
@@ -153,4 +160,83 @@ Deno.test("file kinds come from the URL path's last segment, ignoring the query"
   assert.equal(feedFileKind("https://x/1.0/certificate.pem"), "certificate");
   assert.equal(feedFileKind("https://x/kiro_1.0_amd64-signature.bin?x=1"), "signature");
   assert.equal(feedFileKind("https://x/readme.txt"), undefined);
+});
+
+// --- GitHub releases ----------------------------------------------------------------------
+
+function ghRelease(
+  tag: string,
+  assets: string[],
+  flags: Partial<GitHubRelease> = {},
+): GitHubRelease {
+  return {
+    tag_name: tag,
+    draft: false,
+    prerelease: false,
+    published_at: "2026-10-01T00:00:00Z",
+    assets: assets.map((name) => ({
+      name,
+      browser_download_url: `https://github.com/kiro-dev/kiro-cli/releases/download/${tag}/${name}`,
+    })),
+    ...flags,
+  };
+}
+
+const CLI = { repository: "kiro-dev/kiro-cli", asset_pattern: "kiro-cli_*_amd64.deb" };
+
+Deno.test("the newest published GitHub release is chosen by dpkg order of its tag, drafts and prereleases skipped", () => {
+  const releases = [
+    ghRelease("v2.0.0", ["kiro-cli_2.0.0_amd64.deb"], { draft: true }),
+    ghRelease("v1.10.0-rc1", ["kiro-cli_1.10.0-rc1_amd64.deb"], { prerelease: true }),
+    ghRelease("v1.9.0", ["kiro-cli_1.9.0_amd64.deb", "kiro-cli_1.9.0_arm64.deb"]),
+    ghRelease("v1.10.0", ["kiro-cli_1.10.0_amd64.deb", "kiro-cli_1.10.0_arm64.deb", "SHA256SUMS"]),
+    ghRelease("nightly", ["kiro-cli_nightly_amd64.deb"]),
+  ];
+  const chosen = chooseRelease(releases, { ...CLI, checksum_asset_pattern: "SHA256SUMS" });
+  assert.equal(chosen.version, "1.10.0");
+  assert.equal(chosen.asset.name, "kiro-cli_1.10.0_amd64.deb");
+  assert.equal(chosen.checksumAsset?.name, "SHA256SUMS");
+});
+
+Deno.test("a GitHub release without exactly one matching asset, or without published releases, is refused", () => {
+  assert.throws(
+    () => chooseRelease([ghRelease("v1.0", ["kiro-cli_1.0_arm64.deb"])], CLI),
+    /has 0 assets matching kiro-cli_\*_amd64\.deb \(kiro-cli_1\.0_arm64\.deb\); exactly one is needed/,
+  );
+  assert.throws(
+    () =>
+      chooseRelease(
+        [ghRelease("v1.0", ["kiro-cli_1.0_amd64.deb", "kiro-cli_1.0-dbg_amd64.deb"])],
+        CLI,
+      ),
+    /has 2 assets matching/,
+  );
+  assert.throws(
+    () => chooseRelease([ghRelease("v1.0", [], { draft: true })], CLI),
+    /has no published \(non-draft, non-prerelease\) release/,
+  );
+  assert.throws(
+    () =>
+      chooseRelease([ghRelease("v1.0", ["kiro-cli_1.0_amd64.deb"])], {
+        ...CLI,
+        checksum_asset_pattern: "*.sha256",
+      }),
+    /has no checksum asset matching \*\.sha256/,
+  );
+});
+
+Deno.test("tags, globs and checksum files are read exactly", () => {
+  assert.equal(versionOfTag("v1.2.3"), "1.2.3");
+  assert.equal(versionOfTag("1.2.3"), "1.2.3");
+  assert.equal(versionOfTag("release-1"), undefined);
+  assert.ok(globToRegExp("kiro-cli_*_amd64.deb").test("kiro-cli_1.0+b1_amd64.deb"));
+  assert.ok(!globToRegExp("kiro-cli_*_amd64.deb").test("kiro-cli_1.0_amd64.deb.sig"));
+  assert.ok(!globToRegExp("a.deb").test("abdeb"));
+  assert.ok(globToRegExp("kiro?cli.deb").test("kiro-cli.deb"));
+  const sums = `${"a".repeat(64)}  other.deb\n${"B".repeat(64)} *kiro-cli_1.0_amd64.deb\n`;
+  assert.equal(checksumFor(sums, "kiro-cli_1.0_amd64.deb", { url: "u" }), "b".repeat(64));
+  assert.throws(
+    () => checksumFor(sums, "missing.deb", { url: "u" }),
+    /has no SHA-256 line for missing\.deb/,
+  );
 });
