@@ -90,9 +90,10 @@ export function encodeValue(value: AttributeValue): AttributeJson {
 
 /** Encodes an item as DynamoDB JSON, attribute by attribute. */
 export function encodeItem(item: Item): ItemJson {
-  const out: ItemJson = {};
-  for (const [name, value] of Object.entries(item)) out[name] = encodeValue(value);
-  return out;
+  // fromEntries defines own properties, so an attribute named `__proto__` stays an attribute.
+  return Object.fromEntries(
+    Object.entries(item).map(([name, value]) => [name, encodeValue(value)]),
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -169,11 +170,9 @@ export function decodeItem(json: unknown, prefix = ""): Item {
   if (!isRecord(json)) {
     throw new AttributeFormatError(prefix === "" ? "(item)" : prefix, "item must be an object");
   }
-  const out: Item = {};
-  for (const [name, value] of Object.entries(json)) {
-    out[name] = decodeValue(value, `${prefix}${name}`);
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(json).map(([name, value]) => [name, decodeValue(value, `${prefix}${name}`)]),
+  );
 }
 
 /**
@@ -211,9 +210,9 @@ function canonical(value: AttributeValue): Canonical {
 }
 
 function canonicalItem(item: Item): { [key: string]: Canonical } {
-  const out: { [key: string]: Canonical } = {};
-  for (const name of Object.keys(item).sort()) out[name] = canonical(item[name] as AttributeValue);
-  return out;
+  return Object.fromEntries(
+    Object.keys(item).sort().map((name) => [name, canonical(item[name] as AttributeValue)]),
+  );
 }
 
 /**
@@ -266,9 +265,9 @@ function plainValue(value: AttributeValue): unknown {
  * `{set: […]}`, binary as its size). For display only: not reversible.
  */
 export function plainItem(item: Item): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of Object.keys(item).sort()) out[name] = plainValue(item[name] as AttributeValue);
-  return out;
+  return Object.fromEntries(
+    Object.keys(item).sort().map((name) => [name, plainValue(item[name] as AttributeValue)]),
+  );
 }
 
 /** The approximate stored size of an item in bytes (names + values), as DynamoDB counts it. */

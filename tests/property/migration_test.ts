@@ -17,7 +17,12 @@ import {
   ScanCommand,
 } from "@aws-sdk/client-dynamodb";
 import { startTestStack, type TestStack } from "../support/stack.ts";
-import { encodeItem, type Item, itemFingerprint } from "../../lambda/migration/attribute_value.ts";
+import {
+  decodeItem,
+  encodeItem,
+  type Item,
+  itemFingerprint,
+} from "../../lambda/migration/attribute_value.ts";
 import { writeBackup } from "../../lambda/migration/backup.ts";
 import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
 import { migrateLegacyTable } from "../../lambda/migration/migrate.ts";
@@ -404,4 +409,35 @@ Deno.test("a legacy table of more than 1 MB is scanned page by page and migrated
     assert.equal(summary.migrated, 300);
     assert.deepEqual(await normalizedSnapshot(fixture.client, fixture.target), expected(items));
   });
+});
+
+Deno.test("the transform adds only what is missing, keeps every attribute, and is idempotent", () => {
+  fc.assert(
+    fc.property(
+      legacyEntry,
+      fc.constantFrom("legacy", "canonical") as fc.Arbitrary<"legacy" | "canonical">,
+      (item, poolLayout) => {
+        const once = transformAndValidate(item, { defaults, poolLayout });
+        for (const [name, value] of Object.entries(item)) assert.deepEqual(once[name], value, name);
+        assert.deepEqual(transformAndValidate(once, { defaults, poolLayout }), once);
+        assert.equal(once.package_id?.S, `kiro#${item.version?.S}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("the backup line encoding round-trips any item exactly, number text included", () => {
+  fc.assert(
+    fc.property(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), attributeValue),
+      (item) => {
+        const line = JSON.stringify({ Item: encodeItem(item) });
+        const decoded = decodeItem(JSON.parse(line).Item);
+        assert.equal(JSON.stringify({ Item: encodeItem(decoded) }), line);
+        assert.equal(itemFingerprint(decoded), itemFingerprint(item));
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

@@ -210,3 +210,20 @@ function throwsWith<E extends Error>(
   }
   throw new assert.AssertionError({ message: "expected the call to throw" });
 }
+
+Deno.test("an attribute named __proto__ is an attribute like any other", () => {
+  const item = JSON.parse('{"__proto__": {"S": "x"}, "constructor": {"N": "1"}}');
+  const decoded = decodeItem(item);
+  assert.deepEqual(Object.keys(decoded), ["__proto__", "constructor"]);
+  assert.equal(
+    JSON.stringify(encodeItem(decoded)),
+    '{"__proto__":{"S":"x"},"constructor":{"N":"1"}}',
+  );
+  assert.equal(
+    itemsEqual(
+      decoded,
+      decodeItem(JSON.parse('{"__proto__": {"S": "y"}, "constructor": {"N": "1"}}')),
+    ),
+    false,
+  );
+});
