@@ -6,8 +6,11 @@
  * Node 22.
  *
  * ```
- * deno run --allow-all tests/bench/ingest.ts [--sizes 50,500] [--no-bundle]
+ * deno run --allow-all tests/bench/ingest.ts [--sizes 50,500] [--no-bundle] [--heap-limit MiB]
  * ```
+ *
+ * `--heap-limit` caps the child's V8 heap (`--max-old-space-size`): an ingest
+ * that held the file in memory could not finish under a cap smaller than it.
  *
  * Measures, never asserts. The stand-ins and the feed server run in this
  * process; each ingest runs in a child process that only downloads, hashes,
@@ -173,9 +176,13 @@ async function child(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-async function runChild(env: Record<string, string>): Promise<ChildResult> {
+async function runChild(
+  env: Record<string, string>,
+  heapLimitMiB: number | undefined,
+): Promise<ChildResult> {
+  const v8 = heapLimitMiB === undefined ? [] : [`--v8-flags=--max-old-space-size=${heapLimitMiB}`];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", import.meta.filename!, "--child"],
+    args: ["run", "--allow-all", ...v8, import.meta.filename!, "--child"],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -246,6 +253,7 @@ async function main(): Promise<void> {
       child: { type: "boolean", default: false },
       sizes: { type: "string", default: "50,500" },
       "no-bundle": { type: "boolean", default: false },
+      "heap-limit": { type: "string" },
     },
   });
   if (values.child) return await child();
@@ -258,7 +266,13 @@ async function main(): Promise<void> {
     const configText = (await Deno.readTextFile("config/packages/kiro.yaml"))
       .replace(/feed_url: .*/, `feed_url: ${server.feedUrl}`)
       .replace(/max_size: .*/, "max_size: 5368709120");
-    console.log(`machine: ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`);
+    console.log(
+      `machine: ${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}${
+        values["heap-limit"] === undefined
+          ? ""
+          : `, child V8 heap capped at ${values["heap-limit"]} MiB`
+      }`,
+    );
     for (const [index, sizeMiB] of sizes.entries()) {
       const version = `9.${index}.${sizeMiB}`;
       const path = join(work, `kiro_${version}_amd64.deb`);
@@ -283,7 +297,7 @@ async function main(): Promise<void> {
           signatureB64: btoa(String.fromCharCode(...signature)),
           configText,
         }),
-      });
+      }, values["heap-limit"] === undefined ? undefined : Number(values["heap-limit"]));
       const mb = size / MiB;
       console.log(
         `${sizeMiB} MiB .deb (${size} bytes): ingest ${result.seconds.toFixed(2)} s = ${

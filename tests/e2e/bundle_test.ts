@@ -142,6 +142,13 @@ Deno.test({
       // Structured logs carry the request id; the success metric is emitted for the alarm.
       assert.match(scheduled.stdout, /"function_request_id":"req-bundle-test"/);
       assert.match(scheduled.stdout, /"SuccessfulRuns"/);
+      // The sync's own metrics (embedded metric format, namespace KiroRepo).
+      for (const metric of ["PackagesProcessed", "BytesIngested", "PublishDuration"]) {
+        assert.match(
+          scheduled.stdout,
+          new RegExp(`"Namespace":"KiroRepo".*"${metric}"|"${metric}".*"Namespace":"KiroRepo"`),
+        );
+      }
       const record = await stack.store.get("kiro", "1.0.400");
       assert.equal(record?.sha256_hash, summary.new_packages[0].sha256);
 
