@@ -125,7 +125,22 @@ async function run(recordsFile: string, out: string): Promise<number> {
     indexes.files.map((f) => join(out, f.path.slice(0, f.path.lastIndexOf("/")))),
   );
   await Promise.all([...dirs].map((d) => Deno.mkdir(d, { recursive: true })));
-  await Promise.all(indexes.files.map((f) => Deno.writeFile(join(out, f.path), f.bytes)));
+  // Canonical files first, then each by-hash copy as a hard link to its file.
+  const written = new Map<string, string>();
+  await Promise.all(
+    indexes.files.filter((f) => f.kind === "index").map((f) => {
+      written.set(f.canonicalName, join(out, f.path));
+      return Deno.writeFile(join(out, f.path), f.bytes);
+    }),
+  );
+  await Promise.all(
+    indexes.files.filter((f) => f.kind === "by-hash").map((f) =>
+      Deno.link(written.get(f.canonicalName)!, join(out, f.path)).catch((e: unknown) => {
+        if (e instanceof Deno.errors.AlreadyExists) return;
+        throw e;
+      })
+    ),
+  );
   const { inRelease, releaseGpg } = await signing;
   const dist = join(out, "dists", suite);
   await Deno.writeTextFile(join(dist, "Release.gpg"), releaseGpg);
