@@ -39,7 +39,9 @@ export async function main(args: string[]): Promise<number> {
       "control paragraph from its .deb (only the head of the file is read: --control pool), so that",
       "the published stanza matches the package; write the items missing from the packages table with",
       "conditional puts (never overwriting: equal items are skipped, different ones reported as",
-      "conflicts); verify that every legacy item has an equal new item.",
+      "conflicts); verify that every legacy item has an equal new item. A version the packages",
+      "table already holds with the same .deb (same SHA-256 and size, e.g. recorded by the scheduled",
+      "sync) but other fields is kept as it is and reported as superseded (--strict: a conflict).",
       "",
       "--dry-run reads only and writes NOTHING anywhere: no backup file, no table change. It prints",
       "the counts and sample items before/after. Without --dry-run a backup file is always written",
@@ -89,6 +91,11 @@ export async function main(args: string[]): Promise<number> {
       "skip-pool-check": {
         type: "boolean",
         description: "do not check that the .deb files are in the bucket (not recommended)",
+      },
+      strict: {
+        type: "boolean",
+        description:
+          "count a packages-table record of the same .deb with other fields as a conflict",
       },
       "config-dir": {
         type: "string",
@@ -159,6 +166,7 @@ export async function main(args: string[]): Promise<number> {
           dropLegacy: values["drop-legacy"],
           environment,
           concurrency,
+          strict: values.strict,
           onProgress: (event) => progress.update(event),
           ...(values.control === "pool"
             ? { controlFor: poolControlReader(s3Opener(clients.s3, outputs.bucketName)) }

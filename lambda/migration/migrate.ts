@@ -24,7 +24,8 @@
  * So the migration reads in batches and writes conditionally: the target keys
  * are classified with `BatchGetItem` (100 keys per call, strongly consistent,
  * `UnprocessedKeys` retried with exponential backoff and full jitter) into
- * absent / equal (skipped) / different (conflict); only absent items are
+ * absent / equal (skipped) / different (conflict, or "superseded" when the
+ * stored item holds the same `.deb` — see `strict`); only absent items are
  * written, each with a conditional `PutItem`, `concurrency` at a time
  * (throttling retried with backoff). A put that finds its key taken (a writer
  * got there in between) reads the item back and counts it as skipped or as a
@@ -35,7 +36,13 @@
  * @module
  */
 
-import { differingAttributes, type Item, itemFingerprint, itemsEqual } from "./attribute_value.ts";
+import {
+  canonicalNumber,
+  differingAttributes,
+  type Item,
+  itemFingerprint,
+  itemsEqual,
+} from "./attribute_value.ts";
 import { readBackup, writeBackup } from "./backup.ts";
 import { MigrationError } from "./errors.ts";
 import {
@@ -116,6 +123,33 @@ export interface MigrateOptions {
    * cannot be read; a dry run reports it in `poolProblems`.
    */
   controlFor?: (poolKey: string) => Promise<ControlFields>;
+  /**
+   * Count a new-table item that differs from the transform but holds the same
+   * `.deb` (same `sha256_hash`, `file_size` and `architecture` — typically
+   * recorded by the scheduled sync before the migration ran) as a conflict.
+   * Default `false`: such an item is *superseded*, reported apart, and the
+   * migration can complete (the version is in the repository with the same
+   * file).
+   */
+  strict?: boolean;
+}
+
+/** How an item found in the new table compares with a legacy item's transform. */
+export type Comparison = "equal" | "same-deb" | "different";
+
+/**
+ * Compares the item `stored` in the new table with the transform `item` of a
+ * legacy item (see {@linkcode MigrateOptions.strict} for `same-deb`).
+ */
+export function compareWithStored(stored: Item, item: Item): Comparison {
+  if (itemsEqual(stored, item)) return "equal";
+  const hash = (i: Item) => i.sha256_hash?.S?.toLowerCase();
+  const size = (i: Item) =>
+    i.file_size?.N === undefined ? undefined : canonicalNumber(i.file_size.N);
+  const sameDeb = hash(stored) !== undefined && hash(stored) === hash(item) &&
+    size(stored) !== undefined && size(stored) === size(item) &&
+    stored.architecture?.S === item.architecture?.S && recordProblems(stored).length === 0;
+  return sameDeb ? "same-deb" : "different";
 }
 
 /** A new-table item that exists with contents different from the transform. */
@@ -139,8 +173,10 @@ export interface VerifyReport {
   verified: number;
   /** `package_id`s with no item in the new table. */
   missing: string[];
-  /** New items that differ from their legacy item's transform. */
+  /** New items that differ from their legacy item's transform (and, unless strict, hold another .deb). */
   different: ItemConflict[];
+  /** New items that differ from the transform but hold the same `.deb` (not strict). */
+  superseded: ItemConflict[];
   /** Every legacy item is migrated with equal contents. */
   complete: boolean;
   /** The legacy items the verification read (for dropping them). */
@@ -160,6 +196,8 @@ export interface MigrationSummary {
   migrated: number;
   /** Items already in the new table with equal contents. */
   skipped: number;
+  /** Items already in the new table, differing but with the same `.deb` (not strict). */
+  superseded: ItemConflict[];
   conflicts: ItemConflict[];
   errors: ItemFailure[];
   /** Up to `sampleSize` legacy items and their transforms. */
@@ -324,22 +362,33 @@ export async function applyPoolControls(
 async function classify(
   client: DynamoDbSender,
   items: readonly Item[],
-  options: { targetTable: string; target: TableKey; retry?: RetryOptions },
-): Promise<{ absent: Item[]; equal: number; conflicts: ItemConflict[] }> {
+  options: { targetTable: string; target: TableKey; retry?: RetryOptions; strict?: boolean },
+): Promise<
+  { absent: Item[]; equal: number; superseded: ItemConflict[]; conflicts: ItemConflict[] }
+> {
   const existing = await batchGet(client, options.targetTable, items.map(targetKey), {
     key: options.target,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
   });
   const absent: Item[] = [];
   const conflicts: ItemConflict[] = [];
+  const superseded: ItemConflict[] = [];
   let equal = 0;
   for (const item of items) {
     const stored = existing.get(itemFingerprint(targetKey(item)));
-    if (stored === undefined) absent.push(item);
-    else if (itemsEqual(stored, item)) equal++;
-    else conflicts.push({ packageId: idOf(item), attributes: differingAttributes(stored, item) });
+    if (stored === undefined) {
+      absent.push(item);
+      continue;
+    }
+    const comparison = compareWithStored(stored, item);
+    if (comparison === "equal") equal++;
+    else {
+      const entry = { packageId: idOf(item), attributes: differingAttributes(stored, item) };
+      if (comparison === "same-deb" && options.strict !== true) superseded.push(entry);
+      else conflicts.push(entry);
+    }
   }
-  return { absent, equal, conflicts };
+  return { absent, equal, superseded, conflicts };
 }
 
 /** Options of {@linkcode verifyMigration}. */
@@ -353,6 +402,8 @@ export interface VerifyOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** As in {@linkcode MigrateOptions.controlFor}: must be the same as the migration's. */
   controlFor?: (poolKey: string) => Promise<ControlFields>;
+  /** As in {@linkcode MigrateOptions.strict}. */
+  strict?: boolean;
 }
 
 /**
@@ -384,13 +435,21 @@ export async function verifyMigration(
   });
   const missing: string[] = [];
   const different: ItemConflict[] = [];
+  const superseded: ItemConflict[] = [];
   let verified = 0;
   for (const item of transformed) {
     const found = stored.get(itemFingerprint(targetKey(item)));
-    if (found === undefined) missing.push(idOf(item));
-    else if (!itemsEqual(found, item)) {
-      different.push({ packageId: idOf(item), attributes: differingAttributes(found, item) });
-    } else verified++;
+    if (found === undefined) {
+      missing.push(idOf(item));
+      continue;
+    }
+    const comparison = compareWithStored(found, item);
+    if (comparison === "equal") verified++;
+    else {
+      const entry = { packageId: idOf(item), attributes: differingAttributes(found, item) };
+      if (comparison === "same-deb" && options.strict !== true) superseded.push(entry);
+      else different.push(entry);
+    }
   }
   options.onProgress?.({ phase: "verify", done: transformed.length, total: transformed.length });
   return {
@@ -398,6 +457,7 @@ export async function verifyMigration(
     verified,
     missing: missing.sort(),
     different,
+    superseded,
     complete: missing.length === 0 && different.length === 0,
     legacyItems,
   };
@@ -495,6 +555,7 @@ export async function migrateLegacyTable(
     targetTable: options.targetTable,
     target,
     ...retry,
+    ...(options.strict === undefined ? {} : { strict: options.strict }),
   });
   progress({ phase: "check", done: transformed.length, total: transformed.length });
 
@@ -506,6 +567,7 @@ export async function migrateLegacyTable(
     total: legacyItems.length,
     migrated: 0,
     skipped: classified.equal,
+    superseded: classified.superseded,
     conflicts: classified.conflicts,
     errors: [],
     samples,
@@ -530,15 +592,17 @@ export async function migrateLegacyTable(
       if (outcome === "written") summary.migrated++;
       else {
         const stored = await getItem(client, options.targetTable, targetKey(item), retry);
-        if (stored !== undefined && itemsEqual(stored, item)) summary.skipped++;
-        else {
-          summary.conflicts.push({
-            packageId: idOf(item),
-            attributes: stored === undefined
-              ? ["(deleted meanwhile)"]
-              : differingAttributes(stored, item),
-          });
-        }
+        const comparison = stored === undefined ? "different" : compareWithStored(stored, item);
+        const entry = {
+          packageId: idOf(item),
+          attributes: stored === undefined
+            ? ["(deleted meanwhile)"]
+            : differingAttributes(stored, item),
+        };
+        if (comparison === "equal") summary.skipped++;
+        else if (comparison === "same-deb" && options.strict !== true) {
+          summary.superseded.push(entry);
+        } else summary.conflicts.push(entry);
       }
     } catch (error) {
       if (!isItemError(error)) throw error;
@@ -556,6 +620,7 @@ export async function migrateLegacyTable(
     ...paging,
     onProgress: progress,
     ...(options.controlFor === undefined ? {} : { controlFor: options.controlFor }),
+    ...(options.strict === undefined ? {} : { strict: options.strict }),
   });
   summary.verification = verification;
   summary.complete = verification.complete && summary.errors.length === 0;

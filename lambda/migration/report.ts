@@ -112,6 +112,14 @@ export function formatMigrationSummary(summary: MigrationSummary): string {
     `  Total items: ${summary.total}`,
     `  ${summary.dryRun ? "Would migrate" : "Migrated"}: ${summary.migrated}`,
     `  Skipped (already migrated): ${summary.skipped}`,
+    ...(summary.superseded.length === 0 ? [] : [
+      `  Skipped (already recorded with the same .deb): ${summary.superseded.length}`,
+      ...summary.superseded.slice(0, 20).map((entry) =>
+        `    superseded ${entry.packageId}: kept the packages table's record (differs in ${
+          entry.attributes.join(", ")
+        })`
+      ),
+    ]),
     `  Conflicts: ${summary.conflicts.length}`,
     `  Errors: ${summary.errors.length}`,
   );
@@ -132,7 +140,11 @@ export function formatMigrationSummary(summary: MigrationSummary): string {
   const verification = summary.verification;
   if (verification !== undefined) {
     lines.push(
-      `  Verified: ${verification.verified} of ${verification.legacyCount} legacy items have an equal new item`,
+      `  Verified: ${verification.verified} of ${verification.legacyCount} legacy items have an equal new item${
+        verification.superseded.length === 0
+          ? ""
+          : `, ${verification.superseded.length} a record of the same .deb`
+      }`,
     );
     if (verification.missing.length > 0) {
       lines.push(`    missing: ${verification.missing.slice(0, 20).join(", ")}`);

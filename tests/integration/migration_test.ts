@@ -16,6 +16,7 @@ import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
 import { poolControlReader } from "../../lambda/migration/pool_control.ts";
 import { buildDeb } from "../../lambda/deb/deb_writer.ts";
 import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
+import { formatMigrationSummary } from "../../lambda/migration/report.ts";
 import { restoreBackup } from "../../lambda/migration/restore.ts";
 import { batchDelete, scanAll } from "../../lambda/migration/table_ops.ts";
 import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
@@ -180,6 +181,7 @@ Deno.test("an item already migrated with other contents is reported as a conflic
     const other = {
       ...transformAndValidate(ITEMS[1] as Item, { defaults }),
       section: { S: "devel" },
+      sha256_hash: { S: "f".repeat(64) },
     };
     await stack.clients.dynamoRaw.send(
       new PutItemCommand({ TableName: stack.outputs.tableName, Item: other }),
@@ -190,7 +192,10 @@ Deno.test("an item already migrated with other contents is reported as a conflic
       backupFile: `${dir}/b.jsonl`,
       dropLegacy: true,
     });
-    assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["section"] }]);
+    assert.deepEqual(summary.conflicts, [{
+      packageId: "kiro#0.2.13",
+      attributes: ["section", "sha256_hash"],
+    }]);
     assert.equal(summary.migrated, 2);
     assert.equal(summary.complete, false);
     assert.deepEqual(summary.verification?.different.map((d) => d.packageId), ["kiro#0.2.13"]);
@@ -580,7 +585,7 @@ Deno.test("an item written by someone else between the check and the write is ne
     const raw = stack.clients.dynamoRaw;
     const theirs = {
       ...transformAndValidate(ITEMS[1] as Item, { defaults }),
-      section: { S: "devel" },
+      file_size: { N: "1" },
     };
     const same = transformAndValidate(ITEMS[0] as Item, { defaults });
     // The other writer (say, the scheduled Lambda) records two versions just before our puts.
@@ -603,8 +608,53 @@ Deno.test("an item written by someone else between the check and the write is ne
     });
     assert.equal(summary.migrated, 1);
     assert.equal(summary.skipped, 1);
-    assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["section"] }]);
+    assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["file_size"] }]);
     assert.equal(summary.complete, false);
-    assert.equal((await stack.store.get("kiro", "0.2.13"))?.section, "devel");
+    assert.equal((await stack.store.get("kiro", "0.2.13"))?.file_size, 1);
+  });
+});
+
+Deno.test("a version already recorded from the same .deb is kept and reported as superseded; --strict refuses it", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    // The scheduled sync recorded 1.0.337 before the migration: same file, its own pool key and control.
+    const synced = {
+      ...transformAndValidate(ITEMS[2] as Item, { defaults }),
+      pool_key: { S: "pool/main/k/kiro/kiro_1.0.337_amd64.deb" },
+      deb_url: { S: "https://prod.download.desktop.kiro.dev/releases/1.0.337/kiro.deb" },
+      processed_timestamp: { S: "2026-11-01T00:00:00Z" },
+    };
+    await stack.clients.dynamoRaw.send(
+      new PutItemCommand({ TableName: stack.outputs.tableName, Item: synced }),
+    );
+    const strict = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/strict.jsonl`,
+      strict: true,
+    });
+    assert.equal(strict.complete, false);
+    assert.deepEqual(strict.conflicts.map((c) => c.packageId), ["kiro#1.0.337"]);
+    const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/b.jsonl`,
+    });
+    assert.equal(summary.complete, true);
+    assert.deepEqual(summary.superseded, [{
+      packageId: "kiro#1.0.337",
+      attributes: ["deb_url", "pool_key", "processed_timestamp"],
+    }]);
+    assert.deepEqual(summary.conflicts, []);
+    assert.equal(summary.skipped, 2);
+    assert.equal(summary.verification?.superseded.length, 1);
+    assert.equal(
+      (await stack.store.get("kiro", "1.0.337"))?.pool_key,
+      "pool/main/k/kiro/kiro_1.0.337_amd64.deb",
+    );
+    assert.match(
+      formatMigrationSummary(summary),
+      /Skipped \(already recorded with the same \.deb\): 1/,
+    );
   });
 });
