@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { createHandler } from "../../lambda/handler.ts";
+import { silentLogger } from "../../lambda/observability/logger.ts";
+import { createMetrics } from "../../lambda/observability/metrics.ts";
+import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
+import { startTestStack } from "../support/stack.ts";
+
+Deno.test("the handler force-rebuilds the local stack in-process, and reports a failure as 500", async () => {
+  const stack = await startTestStack();
+  try {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const records = await seedPool(objects, [
+      syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),
+      syntheticRecord({ name: "kiro-repo", version: "1.0", architecture: "all" }),
+    ]);
+    for (const record of records) await stack.store.put(record);
+    const deps = rebuildDependencies(stack.outputs, stack.clients, {
+      keys: await testSigningKeys(),
+    });
+    const metrics = createMetrics({ namespace: "Test", serviceName: "test" });
+    metrics.publishStoredMetrics = () => {
+      metrics.clearMetrics();
+      return metrics;
+    };
+    const handler = createHandler({
+      forceRebuild: () => forceRebuild(deps),
+      logger: silentLogger(),
+      metrics,
+    });
+
+    const ok = await handler({ force_rebuild: true }, { awsRequestId: "req-1" });
+    assert.equal(ok.statusCode, 200, ok.body);
+    const body = JSON.parse(ok.body);
+    assert.equal(body.packages, 2);
+    assert.ok(body.written > 10);
+    assert.match(body.message, /Rebuilt the repository with 2 packages/);
+
+    await objects.delete(records[0]!.pool_key);
+    const failed = await handler({ force_rebuild: true });
+    assert.equal(failed.statusCode, 500);
+    assert.match(JSON.parse(failed.body).error, /kiro#1\.0 .* is not in the bucket/);
+
+    await seedPool(objects, [
+      syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),
+    ]);
+    const again = await handler({ force_rebuild: true });
+    assert.equal(again.statusCode, 200);
+    assert.equal(JSON.parse(again.body).written, 3, "only the Release files changed");
+  } finally {
+    await stack.close();
+  }
+});
