@@ -15,8 +15,11 @@ import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
 import { fetchLimits } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
 
-/** Largest feed, certificate or signature accepted. */
-const SMALL_FILE_LIMIT = 4 * 1024 * 1024;
+/** Largest certificate or signature accepted. */
+const SMALL_FILE_LIMIT = 1024 * 1024;
+
+/** Largest feed accepted (it is cumulative: every release, with its notes). */
+const FEED_LIMIT = 32 * 1024 * 1024;
 
 /** The handler of an `external_download` source. */
 export class ExternalDownloadHandler implements SourceHandler {
@@ -48,7 +51,7 @@ export class ExternalDownloadHandler implements SourceHandler {
     const fetched = await fetchBytes(url, {
       what: "feed",
       ...limits,
-      maxBytes: SMALL_FILE_LIMIT,
+      maxBytes: FEED_LIMIT,
       headers: { accept: "application/json" },
     });
     const body = new TextDecoder().decode(fetched.bytes);

@@ -30,6 +30,8 @@ import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { checkCertificate, SignatureVerifier } from "../../lambda/sources/certificate.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { ingestDeb } from "../../lambda/sources/ingest.ts";
+import { safeFetch } from "../../lambda/sources/fetch.ts";
+import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
@@ -159,6 +161,35 @@ async function child(): Promise<void> {
     Uint8Array.from(atob(input.signatureB64), (c) => c.charCodeAt(0)),
     { what: input.debUrl },
   );
+  if (Deno.env.get("BENCH_MODE") === "pipeline") {
+    // Download + signature + readDeb (hashes, control), no upload: the
+    // pipeline's own speed, without the S3 stand-in.
+    const started = performance.now();
+    const fetched = await safeFetch(input.debUrl, { what: "the .deb" });
+    let bytes = 0;
+    const verified = fetched.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          bytes += chunk.byteLength;
+          verifier.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush() {
+          verifier.verify();
+        },
+      }),
+    );
+    await readDeb(verified, { name: "bench.deb" });
+    clients.destroy();
+    const result: ChildResult = {
+      seconds: (performance.now() - started) / 1000,
+      bytes,
+      peakRssMiB: peakRssMiB(),
+      baselineRssMiB,
+    };
+    console.log(JSON.stringify(result));
+    return;
+  }
   const started = performance.now();
   const { record } = await ingestDeb({
     config: loaded!.config,
@@ -298,6 +329,17 @@ async function main(): Promise<void> {
           configText,
         }),
       }, values["heap-limit"] === undefined ? undefined : Number(values["heap-limit"]));
+      const pipeline = await runChild({
+        BENCH_MODE: "pipeline",
+        BENCH_INPUT: JSON.stringify({
+          outputs: stack.outputs,
+          version,
+          debUrl: urls.debUrl,
+          certificatePem: identity.certificatePem,
+          signatureB64: btoa(String.fromCharCode(...signature)),
+          configText,
+        }),
+      }, values["heap-limit"] === undefined ? undefined : Number(values["heap-limit"]));
       const mb = size / MiB;
       console.log(
         `${sizeMiB} MiB .deb (${size} bytes): ingest ${result.seconds.toFixed(2)} s = ${
@@ -308,6 +350,11 @@ async function main(): Promise<void> {
           } MiB/s; peak RSS ${result.peakRssMiB.toFixed(0)} MiB (${
             result.baselineRssMiB.toFixed(0)
           } MiB before the ingest)`,
+      );
+      console.log(
+        `  of which the pipeline without the upload (download + hashes + signature + control): ${
+          (mb / pipeline.seconds).toFixed(0)
+        } MiB/s, peak RSS ${pipeline.peakRssMiB.toFixed(0)} MiB`,
       );
       await Deno.remove(path);
     }
