@@ -7,7 +7,7 @@ import {
   itemFingerprint,
   itemSize,
 } from "../../lambda/migration/attribute_value.ts";
-import { readBackup } from "../../lambda/migration/backup.ts";
+import { readBackup, writeBackup } from "../../lambda/migration/backup.ts";
 import { MigrationError } from "../../lambda/migration/errors.ts";
 import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
 import { seedLegacyTable } from "../../lambda/migration/legacy_seed.ts";
@@ -18,7 +18,7 @@ import { buildDeb } from "../../lambda/deb/deb_writer.ts";
 import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
 import { formatMigrationSummary } from "../../lambda/migration/report.ts";
 import { restoreBackup } from "../../lambda/migration/restore.ts";
-import { batchDelete, scanAll } from "../../lambda/migration/table_ops.ts";
+import { batchDelete, describeTableKey, scanAll } from "../../lambda/migration/table_ops.ts";
 import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
 
 const defaults: LegacyDefaults = {
@@ -656,5 +656,29 @@ Deno.test("a version already recorded from the same .deb is kept and reported as
       formatMigrationSummary(summary),
       /Skipped \(already recorded with the same \.deb\): 1/,
     );
+  });
+});
+
+Deno.test("a backup of the packages table restores into it exactly", async () => {
+  await withStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    await migrateLegacyTable(stack.clients.dynamoRaw, {
+      ...tables(stack),
+      defaults,
+      backupFile: `${dir}/legacy.jsonl`,
+    });
+    const before = await snapshot(stack, stack.outputs.tableName);
+    const key = await describeTableKey(stack.clients.dynamoRaw, stack.outputs.tableName);
+    assert.ok(key);
+    await writeBackup(stack.clients.dynamoRaw, stack.outputs.tableName, {
+      file: `${dir}/new.jsonl`,
+      key,
+    });
+    await stack.clearTable();
+    const restored = await restoreBackup(stack.clients.dynamoRaw, `${dir}/new.jsonl`, {
+      table: stack.outputs.tableName,
+    });
+    assert.equal(restored.restored, 3);
+    assert.deepEqual(await snapshot(stack, stack.outputs.tableName), before);
   });
 });
