@@ -89,6 +89,24 @@ export const PACKAGE_FIELD_ORDER: readonly string[] = [
 ];
 
 const ORDER = new Map(PACKAGE_FIELD_ORDER.map((name, i) => [name.toLowerCase(), i]));
+/** Positions in {@linkcode PACKAGE_FIELD_ORDER} of the fields the stanza fills itself. */
+const AT = {
+  package: ORDER.get("package")!,
+  version: ORDER.get("version")!,
+  architecture: ORDER.get("architecture")!,
+  maintainer: ORDER.get("maintainer")!,
+  section: ORDER.get("section")!,
+  priority: ORDER.get("priority")!,
+  homepage: ORDER.get("homepage")!,
+  depends: ORDER.get("depends")!,
+  description: ORDER.get("description")!,
+  filename: ORDER.get("filename")!,
+  size: ORDER.get("size")!,
+  md5sum: ORDER.get("md5sum")!,
+  sha1: ORDER.get("sha1")!,
+  sha256: ORDER.get("sha256")!,
+};
+
 /** Fields of the paragraph that the stanza never takes from it. */
 const REPLACED = new Set(["filename", "size", "md5sum", "sha1", "sha256", "sha512", "status"]);
 /** Versions already checked (a rebuild sees each a few times, once per architecture). */
@@ -102,6 +120,27 @@ function validVersion(version: string): boolean {
 }
 
 const FIELD_NAME = /^[!-9;-~][!-9;-~]*$/;
+
+interface FieldInfo {
+  /** Position in the canonical order, or undefined for a field apt does not know. */
+  index: number | undefined;
+  lower: string;
+  /** Whether the stanza never takes this field from the paragraph. */
+  replaced: boolean;
+}
+
+/** Field names already seen (a rebuild sees the same few dozen names thousands of times). */
+const fieldInfos = new Map<string, FieldInfo>();
+function fieldInfo(name: string): FieldInfo | undefined {
+  let info = fieldInfos.get(name);
+  if (info === undefined) {
+    if (!FIELD_NAME.test(name)) return undefined;
+    const lower = name.toLowerCase();
+    info = { index: ORDER.get(lower), lower, replaced: REPLACED.has(lower) };
+    if (fieldInfos.size < 10_000) fieldInfos.set(name, info);
+  }
+  return info;
+}
 const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{64}$/ };
 
 /**
@@ -120,50 +159,48 @@ const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{
  */
 export function packagesStanza(record: PackageRecord): string {
   const what = `package record ${record.package_id || `${record.package_name}#${record.version}`}`;
-  const slots: (readonly [string, string] | undefined)[] = new Array(PACKAGE_FIELD_ORDER.length);
+  // Values by canonical position; fields apt does not know, in paragraph order.
+  const slots: (string | undefined)[] = new Array(PACKAGE_FIELD_ORDER.length);
   const unknown: [string, string][] = [];
-  const put = (name: string, value: string): void => {
-    const lower = name.toLowerCase();
-    const index = ORDER.get(lower);
-    if (index === undefined) unknown.push([name, value]);
-    else slots[index] = [PACKAGE_FIELD_ORDER[index]!, value];
-  };
-  const has = (lower: string): boolean => {
-    const index = ORDER.get(lower);
-    return index !== undefined
-      ? slots[index] !== undefined
-      : unknown.some(([n]) => n.toLowerCase() === lower);
-  };
 
   const control: ControlFields = record.control ?? {};
   for (const name of Object.keys(control)) {
-    if (!FIELD_NAME.test(name)) {
+    const info = fieldInfo(name);
+    if (info === undefined) {
       throw new StanzaError(`Invalid ${what}: control field name ${JSON.stringify(name)}`);
     }
-    const lower = name.toLowerCase();
-    if (REPLACED.has(lower)) continue;
-    if (has(lower)) {
-      throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+    if (info.replaced) continue;
+    const value = checkValue(what, name, trimEnd(control[name]!));
+    if (info.index !== undefined) {
+      if (slots[info.index] !== undefined) {
+        throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+      }
+      slots[info.index] = value;
+    } else {
+      if (unknown.some(([n]) => n.toLowerCase() === info.lower)) {
+        throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+      }
+      unknown.push([name, value]);
     }
-    put(name, checkValue(what, name, trimEnd(control[name]!)));
   }
 
   // What the paragraph lacks, from the record.
-  const fill = (name: string, value: string | undefined, multiline = false): void => {
-    if (has(name.toLowerCase()) || value === undefined || value.trim() === "") return;
-    put(name, multiline ? foldDescription(value) : oneLine(what, name, value));
+  const fill = (index: number, value: string | undefined, multiline = false): void => {
+    if (slots[index] !== undefined || value === undefined || value.trim() === "") return;
+    const name = PACKAGE_FIELD_ORDER[index]!;
+    slots[index] = multiline ? foldDescription(value) : oneLine(what, name, value);
   };
-  fill("Package", record.package_name);
-  fill("Version", record.version);
-  fill("Architecture", record.architecture);
-  fill("Maintainer", record.maintainer);
-  fill("Section", record.section);
-  fill("Priority", record.priority);
-  fill("Homepage", record.homepage);
-  fill("Depends", record.depends);
-  fill("Description", record.description, true);
+  fill(AT.package, record.package_name);
+  fill(AT.version, record.version);
+  fill(AT.architecture, record.architecture);
+  fill(AT.maintainer, record.maintainer);
+  fill(AT.section, record.section);
+  fill(AT.priority, record.priority);
+  fill(AT.homepage, record.homepage);
+  fill(AT.depends, record.depends);
+  fill(AT.description, record.description, true);
 
-  const field = (name: string): string | undefined => slots[ORDER.get(name.toLowerCase())!]?.[1];
+  const field = (name: string): string | undefined => slots[ORDER.get(name.toLowerCase())!];
   const pkg = field("Package");
   const version = field("Version");
   const arch = field("Architecture");
@@ -205,14 +242,17 @@ export function packagesStanza(record: PackageRecord): string {
   if (!Number.isSafeInteger(record.file_size) || record.file_size < 0) {
     throw new StanzaError(`Invalid ${what}: file_size ${JSON.stringify(record.file_size)}`);
   }
-  put("Filename", record.pool_key);
-  put("Size", String(record.file_size));
-  put("MD5sum", checkHash(what, "md5_hash", record.md5_hash, HEX.md5));
-  put("SHA1", checkHash(what, "sha1_hash", record.sha1_hash, HEX.sha1));
-  put("SHA256", checkHash(what, "sha256_hash", record.sha256_hash, HEX.sha256));
+  slots[AT.filename] = record.pool_key;
+  slots[AT.size] = String(record.file_size);
+  slots[AT.md5sum] = checkHash(what, "md5_hash", record.md5_hash, HEX.md5);
+  slots[AT.sha1] = checkHash(what, "sha1_hash", record.sha1_hash, HEX.sha1);
+  slots[AT.sha256] = checkHash(what, "sha256_hash", record.sha256_hash, HEX.sha256);
 
   let out = "";
-  for (const slot of slots) if (slot !== undefined) out += line(slot[0], slot[1]);
+  for (let i = 0; i < slots.length; i++) {
+    const value = slots[i];
+    if (value !== undefined) out += line(PACKAGE_FIELD_ORDER[i]!, value);
+  }
   for (const [name, value] of unknown) out += line(name, value);
   return out;
 }

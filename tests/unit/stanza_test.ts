@@ -201,6 +201,8 @@ Deno.test("records that disagree with their control paragraph are refused", () =
       [{ control: { ...control, Depends: "a\n\n b" } }, /continuation line/],
       [{ control: { ...control, "Bad Name": "x" } }, /control field name "Bad Name"/],
       [{ homepage: "https://a\nPackage: evil" }, /homepage must be a single line/],
+      [{ control: { ...control, Depends: "a", depends: "b" } }, /field depends appears twice/],
+      [{ control: { ...control, "X-A": "a", "x-a": "b" } }, /field x-a appears twice/],
     ] as const
   ) {
     assert.throws(() => packagesStanza(record(bad as Partial<PackageRecord>)), (e: unknown) => {
