@@ -141,10 +141,12 @@ async function pipeThrough(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Collect the output while writing: a full stdout pipe would otherwise block both sides.
+  const output = child.output();
   const writer = child.stdin.getWriter();
   await writer.write(input);
   await writer.close();
-  const { success, stdout, stderr } = await child.output();
+  const { success, stdout, stderr } = await output;
   if (!success) {
     throw new Error(
       `${command} ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)} ` +
