@@ -10,6 +10,12 @@ import { parse, stringify } from "yaml";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_server.ts";
 import { missingTools } from "../support/tools.ts";
+import { describeRun, openApt } from "../support/apt.ts";
+import { startTestStack } from "../support/stack.ts";
+import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { runScheduledSync } from "../../lambda/sources/sync.ts";
+import { parsePackageConfigs } from "../../lambda/sources/config.ts";
+import { FileNotifier } from "../../lambda/notify/notifier.ts";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -132,4 +138,72 @@ Deno.test("deno task sync refuses invalid configurations before starting anythin
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "after a sync, real apt-get installs-by-download the feed's newest kiro, byte for byte",
+  ignore: missingTools(["openssl", "apt-get"], { root: true }),
+  async fn() {
+    const stack = await startTestStack();
+    const server = FeedServer.start();
+    const ec = await makeSigningIdentity({ type: "ec" });
+    try {
+      const releases = [];
+      for (const [version, layout] of [["1.0.338", "flat"], ["1.0.337", "nested"]] as const) {
+        const deb = await makeTestDeb({
+          name: "kiro",
+          version,
+          architecture: "amd64",
+          payloadSize: 40_000,
+        });
+        releases.push({
+          deb,
+          urls: await server.addRelease({ version, deb, identity: ec, layout }),
+        });
+      }
+      server.setFeed(kiroFeed(releases.map((r) => r.urls)));
+      const kiro = parse(await Deno.readTextFile("config/packages/kiro.yaml")) as {
+        source: Record<string, unknown>;
+      };
+      kiro.source.feed_url = server.feedUrl;
+      const objects = objectStoreFor(stack.outputs, stack.clients);
+      const rebuild = rebuildDependencies(stack.outputs, stack.clients);
+      const summary = await runScheduledSync({
+        configs: parsePackageConfigs([{
+          path: "config/packages/kiro.yaml",
+          text: stringify(kiro),
+        }]),
+        objects,
+        records: stack.store,
+        publish: () => forceRebuild(rebuild),
+        notifier: new FileNotifier(join(stack.dir, "notifications.jsonl")),
+        environment: "local",
+      });
+      assert.deepEqual(summary.new_packages.map((p) => p.version), ["1.0.338"]);
+
+      const keyring = await objects.get("kiro-archive-keyring.pgp");
+      assert.ok(keyring, "the publish wrote the keyring");
+      const apt = await openApt({ repoUrl: stack.outputs.repoUrl, keyring });
+      try {
+        const update = await apt.update();
+        assert.ok(update.success, describeRun(update));
+        const download = await apt.download(["kiro"]);
+        assert.ok(download.success, describeRun(download));
+        const expected = releases[0]!.deb;
+        const digest = new Uint8Array(
+          await crypto.subtle.digest("SHA-256", expected as Uint8Array<ArrayBuffer>),
+        );
+        const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+        assert.deepEqual(download.files.map((f) => [f.name, f.size, f.sha256]), [
+          ["kiro_1.0.338_amd64.deb", expected.byteLength, hex],
+        ]);
+      } finally {
+        await apt.close();
+      }
+    } finally {
+      await server.close();
+      await ec.remove();
+      await stack.close();
+    }
+  },
 });
