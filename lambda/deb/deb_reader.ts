@@ -53,6 +53,8 @@ export interface DebInfo {
   md5: string;
   sha1: string;
   sha256: string;
+  /** Only when {@linkcode ReadDebOptions.sha512} is set. */
+  sha512?: string;
   /** How the control member was compressed. */
   controlCompression: Compression;
   /** The data member's name (`data.tar.xz`, …). */
@@ -65,6 +67,8 @@ export interface ReadDebOptions {
   name: string;
   /** Largest control member accepted, compressed and decompressed. Default 64 MiB. */
   maxControlBytes?: number;
+  /** Also compute SHA512 (as apt-ftparchive lists by default). Default `false`. */
+  sha512?: boolean;
 }
 
 const DEFAULT_MAX_CONTROL_BYTES = 64 * 1024 * 1024;
@@ -87,7 +91,7 @@ export async function readDeb(
 ): Promise<DebInfo> {
   const { name } = options;
   const maxControlBytes = options.maxControlBytes ?? DEFAULT_MAX_CONTROL_BYTES;
-  const hasher = new MultiHasher();
+  const hasher = new MultiHasher({ sha512: options.sha512 === true });
   const hashed = (async function* () {
     for await (const chunk of stream) {
       hasher.update(chunk);
@@ -235,6 +239,7 @@ export async function readDeb(
     md5: digests.md5,
     sha1: digests.sha1,
     sha256: digests.sha256,
+    ...(digests.sha512 !== undefined ? { sha512: digests.sha512 } : {}),
     controlCompression,
     dataMember,
   };

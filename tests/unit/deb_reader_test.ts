@@ -81,6 +81,13 @@ Deno.test("readDeb returns the control paragraph and the digests of the whole fi
   });
 });
 
+Deno.test("readDeb computes SHA512 too when asked", async () => {
+  const bytes = deb();
+  const info = await readDebBytes(bytes, { name: NAME, sha512: true });
+  assert.equal(info.sha512, createHash("sha512").update(bytes).digest("hex"));
+  assert.equal((await readDebBytes(bytes, { name: NAME })).sha512, undefined);
+});
+
 Deno.test("readDeb reads a web ReadableStream in small chunks", async () => {
   const bytes = await makeTestDeb({
     name: "kiro",
