@@ -180,8 +180,12 @@ export function rebuildDependencies(
 
 /** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */
 export function objectStoreFor(outputs: StackOutputs, clients: AwsClients): S3ObjectStore {
+  if (outputs.endpoints === undefined) return new S3ObjectStore(clients.s3, outputs.bucketName);
   return new S3ObjectStore(clients.s3, outputs.bucketName, {
     // The local stand-in decodes x-amz-copy-source with decodeURI.
-    copySourceEncoding: outputs.endpoints === undefined ? "component" : "uri",
+    copySourceEncoding: "uri",
+    // It lists in folder-walk order ("kiro/…" before "kiro-cli/…"), not S3's key
+    // order, so paging by marker skips keys: ask for everything in one page.
+    pageSize: 2_000_000_000,
   });
 }
