@@ -78,8 +78,14 @@ Deno.test("readDeb streams a 256 MiB .deb with flat memory and hashes every byte
   // flat. Buffering the data member would add 160 MiB between the 96 MiB mark and the end.
   const at96 = deb.samples.get(96) as number;
   const peak = Math.max(...deb.samples.values());
+  const peakAfter96 = Math.max(
+    ...[...deb.samples].filter(([mib]) => mib >= 96).map(([, rss]) => rss),
+  );
   const shown = [...deb.samples].map(([mib, rss]) => `${mib}:${Math.round(rss / MiB)}`).join(" ");
-  assert.ok(peak - at96 < 24 * MiB, `RSS kept growing after 96 MiB streamed (MiB:RSS ${shown})`);
+  assert.ok(
+    peakAfter96 - at96 < 40 * MiB,
+    `RSS kept growing after 96 MiB streamed (MiB:RSS ${shown})`,
+  );
   assert.ok(
     peak - before < 128 * MiB,
     `RSS grew by ${Math.round((peak - before) / MiB)} MiB (${shown})`,
