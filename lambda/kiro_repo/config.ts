@@ -143,7 +143,12 @@ export function configProblems(
     const seen = new Set<string>();
     for (const error of validate.errors ?? []) {
       // A format error and a pattern error on the same field say the same thing.
-      const key = `${error.instancePath}|${error.keyword === "format" ? "pattern" : error.keyword}`;
+      const keyword = error.keyword === "format" ? "pattern" : error.keyword;
+      const key = `${error.instancePath}|${keyword}|${
+        keyword === "required" || keyword === "additionalProperties"
+          ? JSON.stringify(error.params)
+          : ""
+      }`;
       if (seen.has(key)) continue;
       seen.add(key);
       problems.push(describe(error));

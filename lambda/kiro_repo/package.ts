@@ -73,6 +73,8 @@ export interface KiroRepoPackage {
   /** Every file of the package, by path. */
   files: Readonly<Record<string, Uint8Array>>;
   conffiles: readonly string[];
+  /** The rendered maintainer scripts. */
+  scripts: Readonly<Record<"preinst" | "postinst" | "prerm" | "postrm", string>>;
 }
 
 /** The package cannot be built from these inputs. */
@@ -192,16 +194,17 @@ export async function buildKiroRepo(inputs: KiroRepoBuildInputs): Promise<KiroRe
   const conffiles = [KIRO_REPO_PATHS.sources];
   const mtime = Math.floor(changelog.date.getTime() / 1000);
   const debFiles: DebFile[] = Object.entries(files).map(([path, data]) => ({ path, data }));
+  const scripts = {
+    preinst: render("preinst"),
+    postinst: render("postinst"),
+    prerm: render("prerm"),
+    postrm: render("postrm"),
+  };
   const bytes = buildDeb({
     control,
     files: debFiles,
     conffiles,
-    maintainerScripts: {
-      preinst: render("preinst"),
-      postinst: render("postinst"),
-      prerm: render("prerm"),
-      postrm: render("postrm"),
-    },
+    maintainerScripts: scripts,
     mtime,
   });
   const written: ControlFields = { ...control };
@@ -222,5 +225,6 @@ export async function buildKiroRepo(inputs: KiroRepoBuildInputs): Promise<KiroRe
     keyring: inputs.keyring,
     files,
     conffiles,
+    scripts,
   };
 }

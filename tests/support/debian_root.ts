@@ -121,9 +121,10 @@ export async function cachedRootTarball(options: DebianRootOptions = {}): Promis
     await Deno.writeTextFile(join(build, "etc/apt/sources.list"), "");
     await mustRun("sh", [
       "-c",
-      `rm -rf "${build}/var/cache/apt/archives/"*.deb "${build}/var/lib/apt/lists/"* ` +
+      `rm -rf "${build}/var/cache/apt/archives/"*.deb "${build}/var/lib/apt/lists/"*_* ` +
       `"${build}/etc/apt/sources.list.d/"*`,
     ]);
+    await Deno.chmod(build, 0o755);
     const partial = `${tarball}.${Deno.pid}.partial`;
     await mustRun("tar", ["--zstd", "-C", build, "--numeric-owner", "-cf", partial, "."]);
     await Deno.rename(partial, tarball);
@@ -151,6 +152,8 @@ export async function createDebianRoot(options: DebianRootOptions = {}): Promise
   };
   try {
     await mustRun("tar", ["--zstd", "-C", dir, "--numeric-owner", "-xpf", tarball]);
+    // Temp folders are 0700: as the root's "/", apt's _apt user could not enter it.
+    await Deno.chmod(dir, 0o755);
     await mustRun("mount", ["-t", "proc", "proc", join(dir, "proc")]);
     mounted = true;
   } catch (error) {
@@ -172,6 +175,17 @@ export async function createDebianRoot(options: DebianRootOptions = {}): Promise
     ]);
     return { ...result, script };
   };
+  try {
+    // apt downloads as _apt into lists/partial (the cache emptied the lists folder).
+    const fixup = await sh(
+      "mkdir -p /var/lib/apt/lists/partial && chown _apt:root /var/lib/apt/lists/partial && " +
+        "chmod 700 /var/lib/apt/lists/partial",
+    );
+    if (!fixup.success) throw new Error(`Cannot prepare the Debian root: ${fixup.stderr}`);
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return {
     dir,
     sh,
