@@ -207,3 +207,65 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deno task sync dev invokes the deployed Lambda with a scheduled event and prints its summary", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-sync-invoke-" });
+  const invocations: { path: string; event: Record<string, unknown> }[] = [];
+  const summary = {
+    environment: "dev",
+    new_packages: [{ package_name: "kiro", version: "1.0.400" }],
+    failures: [],
+  };
+  const lambda = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      invocations.push({ path: new URL(request.url).pathname, event: await request.json() });
+      return Response.json({
+        statusCode: 200,
+        body: JSON.stringify({ message: "Scheduled sync done", ...summary }),
+      });
+    },
+  );
+  try {
+    const outputs = join(dir, "outputs.json");
+    await Deno.writeTextFile(
+      outputs,
+      JSON.stringify({
+        environment: "dev",
+        tableName: "kiro-debian-repo-manager-packages-dev",
+        legacyTableName: "kiro-package-versions-dev",
+        bucketName: "kiro-debian-repo-manager-repo-dev",
+        functionName: "kiro-debian-repo-manager-publisher-dev",
+        repoUrl: "https://repo.example.com",
+        distributionId: "E123",
+        signingKeySecretId: "kiro-debian-repo-manager-signing-key-dev",
+        notificationTopicArn: "arn:aws:sns:us-east-1:123456789012:kiro",
+        region: "us-east-1",
+      }),
+    );
+    const run = await runSyncTask(["dev"], {
+      KIRO_OUTPUTS_FILE: outputs,
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambda.addr.port}`,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(invocations.length, 1);
+    assert.equal(
+      invocations[0]!.path,
+      "/2015-03-31/functions/kiro-debian-repo-manager-publisher-dev/invocations",
+    );
+    assert.equal(invocations[0]!.event.source, "aws.events");
+    assert.equal(invocations[0]!.event["detail-type"], "Scheduled Event");
+    const printed = finalJson(run.stdout);
+    assert.deepEqual(printed.new_packages, summary.new_packages);
+    assert.match(
+      run.stderr,
+      /Invoking kiro-debian-repo-manager-publisher-dev with a scheduled event/,
+    );
+  } finally {
+    await lambda.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
