@@ -111,6 +111,37 @@ Deno.test("readDeb reads a web ReadableStream in small chunks", async () => {
   );
 });
 
+Deno.test("readDeb stops reading and cancels the stream as soon as the file is known bad", async () => {
+  let pulls = 0;
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulls++;
+      controller.enqueue(
+        new TextEncoder().encode(pulls === 1 ? "<html>not found</html>" : "x".repeat(1000)),
+      );
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  await assert.rejects(readDeb(stream, { name: NAME }), DebFormatError);
+  assert.ok(cancelled, "the source stream was cancelled");
+  assert.ok(pulls <= 3, `read ${pulls} chunks of an endless stream`);
+});
+
+Deno.test("readDeb passes on the error of a failing stream unchanged", async () => {
+  const bytes = deb();
+  const failure = new Error("connection reset");
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.slice(0, 100));
+      controller.error(failure);
+    },
+  });
+  await assert.rejects(readDeb(stream, { name: NAME }), (error: unknown) => error === failure);
+});
+
 Deno.test("readDeb finds control without ./ and skips _ members and trailing members", async () => {
   const bytes = deb([
     { name: "debian-binary", data: encoder.encode("2.0\n") },
