@@ -14,7 +14,7 @@
 
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
@@ -161,16 +161,31 @@ async function fetchPackage(name: string, version: string, target: string): Prom
     );
     const tarballs = (await readdir(scratch)).filter((file) => file.endsWith(".tgz"));
     if (tarballs.length !== 1) throw new Error(`npm pack left ${tarballs.length} tarballs`);
-    await rm(target, { recursive: true, force: true });
-    await mkdir(target, { recursive: true });
-    // Every npm tarball has one top folder, `package/`.
-    await run("tar", [
-      "-xzf",
-      join(scratch, tarballs[0] as string),
-      "-C",
-      target,
-      "--strip-components=1",
-    ]);
+    // Unpack beside the target, then move it into place: another bundle run
+    // (a parallel test, a second pulumi up) never sees a half-written package.
+    const unpacked = `${target}.${process.pid}.${Date.now()}.tmp`;
+    await mkdir(unpacked, { recursive: true });
+    try {
+      // Every npm tarball has one top folder, `package/`.
+      await run("tar", [
+        "-xzf",
+        join(scratch, tarballs[0] as string),
+        "-C",
+        unpacked,
+        "--strip-components=1",
+      ]);
+      if ((await shippedVersion(target)) !== version) {
+        await rm(target, { recursive: true, force: true });
+        try {
+          await rename(unpacked, target);
+        } catch (error) {
+          // Someone else moved the same version into place first: keep theirs.
+          if ((await shippedVersion(target)) !== version) throw error;
+        }
+      }
+    } finally {
+      await rm(unpacked, { recursive: true, force: true });
+    }
   } catch (error) {
     const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new LambdaBundleError(
@@ -289,7 +304,9 @@ export async function bundleLambda(options: BundleLambdaOptions): Promise<Lambda
     ),
   ].sort();
   await mkdir(outDir, { recursive: true });
-  await writeFile(path, output.contents);
+  const partial = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(partial, output.contents);
+  await rename(partial, path);
   const nativePackages: ShippedNativePackage[] = [];
   for (const name of used) {
     nativePackages.push(
