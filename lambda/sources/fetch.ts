@@ -43,6 +43,33 @@ export const FETCH_DEFAULTS = {
 
 const USER_AGENT = "kiro-apt-repo-manager (+https://kiro.dev)";
 
+const CREDENTIAL_PARAMETER =
+  /^(x-amz-|x-goog-)|signature|token|credential|policy|key-pair-id|^sig$|^se$|^sp$|^sv$/i;
+
+/**
+ * `url` for logs and messages: user info removed, and the values of query
+ * parameters that carry credentials (pre-signed S3/CloudFront/GitHub download
+ * URLs: `X-Amz-Signature`, `token`, `Policy`, …) replaced by `REDACTED`.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  parsed.username = "";
+  parsed.password = "";
+  let changed = false;
+  for (const key of [...parsed.searchParams.keys()]) {
+    if (CREDENTIAL_PARAMETER.test(key)) {
+      parsed.searchParams.set(key, "REDACTED");
+      changed = true;
+    }
+  }
+  return changed || url.includes("@") ? parsed.href : url;
+}
+
 /** Whether `hostname` (as `URL.hostname` gives it) is a loopback address: 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(hostname: string): boolean {
   if (hostname === "[::1]" || hostname === "::1") return true;
@@ -65,11 +92,15 @@ export function checkUrl(url: string, options: { what: string }): URL {
   if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return parsed;
   if (parsed.protocol === "http:") {
     throw new UnsafeUrlError(
-      `Refusing ${options.what} ${url}: plain http:// is only allowed to loopback hosts; use https://`,
+      `Refusing ${options.what} ${
+        redactUrl(url)
+      }: plain http:// is only allowed to loopback hosts; use https://`,
     );
   }
   throw new UnsafeUrlError(
-    `Refusing ${options.what} ${url}: scheme ${parsed.protocol} is not allowed; use https://`,
+    `Refusing ${options.what} ${
+      redactUrl(url)
+    }: scheme ${parsed.protocol} is not allowed; use https://`,
   );
 }
 
@@ -167,8 +198,10 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
     } catch (error) {
       throw new FetchError(
         timedOut
-          ? `Cannot fetch ${options.what} ${current.href}: no response within ${timeoutMs / 1000} s`
-          : `Cannot fetch ${options.what} ${current.href}: ${describe(error)}`,
+          ? `Cannot fetch ${options.what} ${redactUrl(current.href)}: no response within ${
+            timeoutMs / 1000
+          } s`
+          : `Cannot fetch ${options.what} ${redactUrl(current.href)}: ${describe(error)}`,
         { cause: error },
       );
     } finally {
@@ -179,24 +212,28 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
       const location = response.headers.get("location");
       if (location === null) {
         throw new FetchError(
-          `Cannot fetch ${options.what} ${current.href}: HTTP ${response.status} without a Location`,
+          `Cannot fetch ${options.what} ${
+            redactUrl(current.href)
+          }: HTTP ${response.status} without a Location`,
           { status: response.status },
         );
       }
       if (hop >= maxRedirects) {
         throw new FetchError(
-          `Cannot fetch ${options.what} ${url}: more than ${maxRedirects} redirects`,
+          `Cannot fetch ${options.what} ${redactUrl(url)}: more than ${maxRedirects} redirects`,
         );
       }
       current = checkUrl(new URL(location, current).href, {
-        what: `${options.what} (redirected from ${current.href})`,
+        what: `${options.what} (redirected from ${redactUrl(current.href)})`,
       });
       continue;
     }
     if (response.status < 200 || response.status > 299) {
       await response.body?.cancel();
       throw new FetchError(
-        `Cannot fetch ${options.what} ${current.href}: HTTP ${response.status} ${response.statusText}`
+        `Cannot fetch ${options.what} ${
+          redactUrl(current.href)
+        }: HTTP ${response.status} ${response.statusText}`
           .trimEnd(),
         { status: response.status },
       );
@@ -212,7 +249,9 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
     ) {
       await response.body?.cancel();
       throw new SizeLimitError(
-        `Refusing ${options.what} ${current.href}: ${contentLength} bytes is over the limit of ${options.maxBytes} bytes (source.max_size)`,
+        `Refusing ${options.what} ${
+          redactUrl(current.href)
+        }: ${contentLength} bytes is over the limit of ${options.maxBytes} bytes (source.max_size)`,
       );
     }
     return {
@@ -221,7 +260,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
       headers: response.headers,
       contentLength,
       body: guardBody(response, abort, {
-        what: `${options.what} ${current.href}`,
+        what: `${options.what} ${redactUrl(current.href)}`,
         timeoutMs,
         contentLength,
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),

@@ -40,7 +40,7 @@ import { DEB_CONTENT_TYPE, headersFor } from "../publish/object_headers.ts";
 import type { ObjectStore } from "../publish/object_store.ts";
 import type { SignatureVerifier } from "./certificate.ts";
 import type { PackageConfig } from "./config.ts";
-import { debFilename, safeFetch } from "./fetch.ts";
+import { debFilename, redactUrl, safeFetch } from "./fetch.ts";
 import { fanOut } from "./stream_fanout.ts";
 
 /** Where downloads wait for their checks (expired by the bucket's staging/ lifecycle rule). */
@@ -134,7 +134,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
   log?.info("Downloading", {
     package: name,
     version: release.version,
-    url: fetched.url,
+    url: redactUrl(fetched.url),
     contentLength: fetched.contentLength,
   });
 

@@ -5,6 +5,7 @@ import {
   fetchBytes,
   FetchError,
   isLoopbackHost,
+  redactUrl,
   safeFetch,
   SizeLimitError,
   UnsafeUrlError,
@@ -192,5 +193,35 @@ Deno.test("no response, or a stalled body, times out", async () => {
   } finally {
     release();
     await server.shutdown();
+  }
+});
+
+Deno.test("credentials in pre-signed URLs never reach messages or logs", async () => {
+  assert.equal(
+    redactUrl(
+      "https://objects.githubusercontent.com/a/b.deb?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&response-content-type=x",
+    ),
+    "https://objects.githubusercontent.com/a/b.deb?X-Amz-Algorithm=REDACTED&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&response-content-type=x",
+  );
+  assert.equal(redactUrl("https://user:pw@x.dev/a?token=t"), "https://x.dev/a?token=REDACTED");
+  assert.equal(
+    redactUrl("https://x.dev/a.deb?channel=stable"),
+    "https://x.dev/a.deb?channel=stable",
+  );
+  const server = FeedServer.start();
+  try {
+    server.set("/download", { location: "/signed.deb?X-Amz-Signature=secret123&Expires=1" });
+    server.set("/signed.deb", { status: 403 });
+    await assert.rejects(
+      fetchBytes(`${server.url}/download`, { what: "the .deb" }),
+      (error: unknown) => {
+        assert.ok(error instanceof FetchError);
+        assert.ok(!error.message.includes("secret123"), error.message);
+        assert.match(error.message, /HTTP 403/);
+        return true;
+      },
+    );
+  } finally {
+    await server.close();
   }
 });
