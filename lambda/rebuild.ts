@@ -14,6 +14,7 @@ import type { StackOutputs } from "./environment/outputs.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
 import { type CdnInvalidator, CloudFrontInvalidator } from "./publish/invalidation.ts";
 import { type ObjectStore, S3ObjectStore } from "./publish/object_store.ts";
+import type { PoolCheckStrategy } from "./publish/pool_check.ts";
 import {
   type PublishProgress,
   publishRepository,
@@ -51,6 +52,8 @@ export interface RebuildDependencies {
   now?: () => Date;
   /** Parallel requests to the object store. */
   concurrency?: number;
+  /** How the pool objects are checked (see {@linkcode poolCheckFor}). */
+  poolCheck?: PoolCheckStrategy;
   /** Told what is happening. */
   onProgress?: (event: RebuildProgress) => void;
   /** Told about problems that do not stop the rebuild. */
@@ -112,6 +115,7 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
       ...(deps.invalidator === undefined ? {} : { invalidator: deps.invalidator }),
       ...(deps.retention === undefined ? {} : { retention: deps.retention }),
       ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
+      ...(deps.poolCheck === undefined ? {} : { poolCheck: deps.poolCheck }),
       ...(deps.onWarning === undefined ? {} : { onWarning: deps.onWarning }),
       signal: held.signal,
       onProgress: progress,
@@ -171,6 +175,7 @@ export function rebuildDependencies(
     objects: objectStoreFor(outputs, clients),
     keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
     repoUrl: outputs.repoUrl,
+    poolCheck: poolCheckFor(outputs),
     ...(outputs.distributionId === undefined
       ? {}
       : { invalidator: new CloudFrontInvalidator(clients.cloudfront, outputs.distributionId) }),
@@ -178,14 +183,18 @@ export function rebuildDependencies(
   };
 }
 
+/**
+ * How to check the pool of `outputs`' bucket: by listing on S3; by HEADs on
+ * the local stand-in, whose listings cannot be paged (it walks folders, so
+ * `kiro/…` comes before `kiro-cli/…`, and paging by key then skips keys).
+ */
+export function poolCheckFor(outputs: StackOutputs): PoolCheckStrategy {
+  return outputs.endpoints === undefined ? "list" : "head";
+}
+
 /** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */
 export function objectStoreFor(outputs: StackOutputs, clients: AwsClients): S3ObjectStore {
   if (outputs.endpoints === undefined) return new S3ObjectStore(clients.s3, outputs.bucketName);
-  return new S3ObjectStore(clients.s3, outputs.bucketName, {
-    // The local stand-in decodes x-amz-copy-source with decodeURI.
-    copySourceEncoding: "uri",
-    // It lists in folder-walk order ("kiro/…" before "kiro-cli/…"), not S3's key
-    // order, so paging by marker skips keys: ask for everything in one page.
-    pageSize: 2_000_000_000,
-  });
+  // The local stand-in decodes x-amz-copy-source with decodeURI.
+  return new S3ObjectStore(clients.s3, outputs.bucketName, { copySourceEncoding: "uri" });
 }

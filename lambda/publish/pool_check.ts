@@ -12,6 +12,13 @@ import { mapLimit } from "./limit.ts";
 import type { ObjectStore } from "./object_store.ts";
 
 /**
+ * How the pool is read: one listing of `pool/` (S3: a request per 1,000
+ * objects), or a HEAD per record (for stores whose listings cannot be paged,
+ * like the local stand-in's).
+ */
+export type PoolCheckStrategy = "list" | "head";
+
+/**
  * The problems with the pool objects of `records` (empty when every object is
  * there with the record's size and hash). Each problem names the record and
  * the key.
@@ -19,16 +26,21 @@ import type { ObjectStore } from "./object_store.ts";
 export async function verifyPool(
   records: readonly PackageRecord[],
   objects: ObjectStore,
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; strategy?: PoolCheckStrategy } = {},
 ): Promise<string[]> {
   if (records.length === 0) return [];
-  const listed = new Map<string, { size: number; etag: string }>();
-  for await (const object of objects.list("pool/")) {
-    listed.set(object.key, { size: object.size, etag: object.etag });
+  let listed: Map<string, { size: number; etag: string }> | undefined;
+  if ((options.strategy ?? "list") === "list") {
+    listed = new Map();
+    for await (const object of objects.list("pool/")) {
+      listed.set(object.key, { size: object.size, etag: object.etag });
+    }
   }
   const problems = await mapLimit(records, options.concurrency ?? 16, async (record) => {
     const what = `${record.package_id} (${record.pool_key})`;
-    const object = listed.get(record.pool_key);
+    const object = listed === undefined
+      ? await objects.head(record.pool_key)
+      : listed.get(record.pool_key);
     if (object === undefined) return `${what} is not in the bucket`;
     if (object.size !== record.file_size) {
       return `${what} has ${object.size} bytes, the record says ${record.file_size}`;

@@ -41,7 +41,7 @@ import { indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
 import { type CdnInvalidator, invalidationPaths } from "./invalidation.ts";
 import { headersFor, isByHashKey } from "./object_headers.ts";
 import { type ObjectStore, sha256Hex } from "./object_store.ts";
-import { verifyPool } from "./pool_check.ts";
+import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
 import { mapLimit } from "./limit.ts";
 import { nextReleaseDate, releaseDateOf } from "./release_date.ts";
 
@@ -108,6 +108,8 @@ export interface PublishOptions {
   retention?: RetentionOptions;
   /** Parallel requests to the object store. Default 16. */
   concurrency?: number;
+  /** How the pool objects are checked (default `list`). */
+  poolCheck?: PoolCheckStrategy;
   /** Told what is happening. */
   onProgress?: (event: PublishProgress) => void;
   /** Told about things that are wrong but do not stop the publish. */
@@ -227,7 +229,11 @@ export async function publishRepository(
   }
 
   progress({ phase: "verify", message: `Checking the pool objects of ${records.length} records` });
-  const problems = await time("verify", () => verifyPool(records, objects, { concurrency }));
+  const problems = await time("verify", () =>
+    verifyPool(records, objects, {
+      concurrency,
+      ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
+    }));
   if (problems.length > 0) throw new PoolVerificationError(problems);
 
   const distsPrefix = `dists/${distribution}/`;

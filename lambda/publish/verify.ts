@@ -19,7 +19,7 @@ import { splitClearsigned } from "../signing/clearsigned.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import { mapLimit } from "./limit.ts";
 import { type ObjectStore, sha256Hex } from "./object_store.ts";
-import { verifyPool } from "./pool_check.ts";
+import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
 import {
   generateRepositoryIndexes,
   INDEX_HTML_KEY,
@@ -47,6 +47,8 @@ export interface VerifyOptions {
   /** Warn when `Valid-Until` is closer than this many days. Default 2. */
   validUntilWarningDays?: number;
   concurrency?: number;
+  /** How the pool objects are checked (default `list`). */
+  poolCheck?: PoolCheckStrategy;
   /** Told what is being checked. */
   onProgress?: (message: string) => void;
 }
@@ -79,7 +81,12 @@ export async function verifyRepository(
   const dists = `dists/${distribution}/`;
 
   progress(`Checking the pool objects of ${records.length} records`);
-  problems.push(...await verifyPool(records, objects, { concurrency }));
+  problems.push(
+    ...await verifyPool(records, objects, {
+      concurrency,
+      ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
+    }),
+  );
 
   progress("Reading the live Release files");
   const [releaseBytes, inReleaseBytes, releaseGpgBytes, publishedKeyring] = await Promise.all([

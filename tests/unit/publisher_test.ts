@@ -10,6 +10,8 @@ import {
 import { invalidationPaths } from "../../lambda/publish/invalidation.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
 import { sha256Hex } from "../../lambda/publish/object_store.ts";
+import { verifyPool } from "../../lambda/publish/pool_check.ts";
+import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import {
   DEB_CONTENT_TYPE,
   headersFor,
@@ -530,4 +532,26 @@ Deno.test("old by-hash files are kept for a while, then pruned", async () => {
   for (const key of generations.slice(3).flat()) {
     if (!generations.slice(0, 3).flat().includes(key)) assert.ok(!present.has(key), key);
   }
+});
+
+Deno.test("the pool check finds the same problems by listing or by HEADs", async () => {
+  const { memory, records } = await scene();
+  const [first, second] = records as [PackageRecord, PackageRecord];
+  await memory.delete(first.pool_key);
+  const broken = [...records, {
+    ...second,
+    package_id: "x#1",
+    sha256_hash: "f".repeat(64),
+    md5_hash: "0".repeat(32),
+  }];
+  const listed = await verifyPool(broken, memory, { strategy: "list" });
+  const headed = await verifyPool(broken, memory, { strategy: "head" });
+  assert.deepEqual(headed, listed);
+  assert.equal(listed.length, 2);
+  assert.match(listed.join("\n"), /is not in the bucket/);
+  assert.match(listed.join("\n"), /x#1 .* has SHA-256 .* the record says ffff/);
+  const store = new InstrumentedObjectStore(memory);
+  await verifyPool(records, store, { strategy: "head" });
+  assert.equal(store.reads.list, 0);
+  assert.equal(store.reads.head, records.length);
 });
