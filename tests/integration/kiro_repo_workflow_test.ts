@@ -424,3 +424,23 @@ Deno.test("build-kiro-repo refuses a dev configuration whose repo_url is not the
     assert.deepEqual(await bucketKeys(stack), []);
   });
 });
+
+Deno.test("build-kiro-repo --help explains the workflow and exit codes; bad options are usage errors", async () => {
+  const out: string[] = [];
+  const log: string[] = [];
+  const io = { out: (line: string) => out.push(line), log: (line: string) => log.push(line) };
+  assert.equal(await runBuildKiroRepo(["--help"], io), 0);
+  const help = out.join("\n");
+  for (
+    const text of ["--env ENV", "--version V", "--dry-run", "--keyring FILE", "Exit codes: 0 done"]
+  ) {
+    assert.ok(help.includes(text), `${text} in\n${help}`);
+  }
+  for (
+    const args of [["--bogus"], ["--env", "staging"], ["--verify-timeout", "soon"], ["extra"]]
+  ) {
+    log.length = 0;
+    assert.equal(await runBuildKiroRepo(args, io), codes.usage, args.join(" "));
+    assert.ok(log.length > 0, "says what is wrong");
+  }
+});

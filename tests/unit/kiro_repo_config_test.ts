@@ -146,6 +146,8 @@ Deno.test("malformed maintainer, description and enumerated fields are refused",
     ["description", "x".repeat(81), /^description is not valid/],
     ["description_long", [], /^description_long is not valid/],
     ["description_long", [" leading space"], /^description_long\[0\] is not valid/],
+    ["description_long", ["ok", "trailing space "], /^description_long\[1\] is not valid/],
+    ["description_long", [".hidden"], /^description_long\[0\] is not valid/],
     ["architecture", "amd64", /^architecture must be all \(got "amd64"\)/],
     ["package_name", "kiro", /^package_name must be kiro-repo \(got "kiro"\)/],
     [

@@ -4,11 +4,13 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
 import { ChangelogError } from "../../lambda/kiro_repo/changelog.ts";
-import type { KiroRepoConfig } from "../../lambda/kiro_repo/config.ts";
+import { configProblems, type KiroRepoConfig } from "../../lambda/kiro_repo/config.ts";
+import { compareVersions } from "../../lambda/domain/version.ts";
 import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../lambda/kiro_repo/files.ts";
 import {
   buildKiroRepo,
@@ -265,5 +267,58 @@ Deno.test("a template with an unknown placeholder or a broken control paragraph 
       inputs({ templates: { ...templates, control: `${templates.control}\nPackage: x\n` } }),
     ),
     /Cannot build kiro-repo: .*templates\/control/,
+  );
+});
+
+Deno.test("for any valid configuration the build is deterministic and says what the configuration says", async () => {
+  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+  const url = fc.tuple(
+    fc.constantFrom("http", "https"),
+    fc.array(label, { minLength: 1, maxLength: 3 }),
+    fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+    fc.array(fc.stringMatching(/^[A-Za-z0-9._~+-]{1,12}$/), { maxLength: 3 }),
+  ).map(([scheme, labels, port, path]) =>
+    `${scheme}://${labels.join(".")}${port === undefined ? "" : `:${port}`}${
+      path.map((part) => `/${part}`).join("")
+    }`
+  );
+  const version = fc.tuple(
+    fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
+    fc.integer({ min: 1, max: 99 }),
+    fc.integer({ min: 0, max: 999 }),
+    fc.stringMatching(/^([~+][a-z0-9]{1,6})?$/),
+  ).map(([epoch, major, minor, suffix]) =>
+    `${epoch === undefined ? "" : `${epoch}:`}${major}.${minor}${suffix}`
+  ).filter((value) => compareVersions(value, "1.0") >= 0);
+  const line = fc.oneof(
+    fc.constant(""),
+    fc.stringMatching(/^[A-Za-z0-9(]([A-Za-z0-9 ,()/.'-]{0,70}[A-Za-z0-9).])?$/),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      url,
+      version,
+      fc.array(line, { minLength: 1, maxLength: 4 }),
+      async (repoUrl, v, long) => {
+        const candidate = { ...config, repo_url: repoUrl, version: v, description_long: long };
+        assert.deepEqual(configProblems(candidate), [], JSON.stringify(candidate));
+        const first = await buildKiroRepo(inputs({ config: candidate, repoUrl }));
+        const second = await buildKiroRepo(inputs({ config: structuredClone(candidate), repoUrl }));
+        assert.deepEqual(second.bytes, first.bytes);
+        const info = await readDebBytes(first.bytes, { name: first.fileName });
+        assert.equal(info.control.Version, v);
+        assert.equal(
+          info.control.Description,
+          `${config.description}\n${
+            long.map((text) => text === "" ? " ." : ` ${text}`).join("\n")
+          }`,
+        );
+        const sources = new TextDecoder().decode(first.files[KIRO_REPO_PATHS.sources]);
+        assert.ok(sources.includes(`\nURIs: ${repoUrl}\n`), sources);
+        const postinst = first.scripts.postinst;
+        assert.ok(postinst.includes(`KIRO_REPO_URL='${repoUrl}'`));
+      },
+    ),
+    { numRuns: 100 },
   );
 });
