@@ -12,7 +12,7 @@ import type { ExternalDownloadSource, LoadedPackageConfig } from "./config.ts";
 import { type FeedRelease, parseFeed, selectRelease } from "./feed.ts";
 import { fetchBytes, FetchError } from "./fetch.ts";
 import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
-import { fetchLimits } from "./handler_types.ts";
+import { fetchLimits, retryOptions } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
 
 /** Largest certificate or signature accepted. */
@@ -40,6 +40,7 @@ export class ExternalDownloadHandler implements SourceHandler {
   #limits() {
     return {
       ...fetchLimits(this.#source),
+      ...retryOptions(this.#deps),
       ...(this.#deps.fetch === undefined ? {} : { fetch: this.#deps.fetch }),
     };
   }

@@ -340,8 +340,21 @@ function guardBody(
   }, { highWaterMark: 0 });
 }
 
-/** Reads a whole (small) body, guarded by `maxBytes` (default 1 MiB). */
-export async function fetchBytes(url: string, options: SafeFetchOptions): Promise<FetchedBytes> {
+/** Options of {@linkcode fetchBytes}. */
+export interface FetchBytesOptions extends SafeFetchOptions {
+  /** Further attempts after a network error, a timeout, HTTP 429 or 5xx. Default 0. */
+  retries?: number;
+  /** Wait before the first retry, doubled for each next one (ms). Default 1000. */
+  retryDelayMs?: number;
+}
+
+/** Whether a failed fetch may succeed if tried again. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof FetchError) || error instanceof SizeLimitError) return false;
+  return error.status === undefined || error.status === 429 || error.status >= 500;
+}
+
+async function readWhole(url: string, options: SafeFetchOptions): Promise<FetchedBytes> {
   const fetched = await safeFetch(url, { maxBytes: 1024 * 1024, ...options });
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -356,6 +369,22 @@ export async function fetchBytes(url: string, options: SafeFetchOptions): Promis
     offset += chunk.byteLength;
   }
   return { url: fetched.url, headers: fetched.headers, bytes };
+}
+
+/**
+ * Reads a whole (small) body, guarded by `maxBytes` (default 1 MiB), trying
+ * again after transient failures ({@linkcode isTransient}) when `retries` is set.
+ */
+export async function fetchBytes(url: string, options: FetchBytesOptions): Promise<FetchedBytes> {
+  const { retries = 0, retryDelayMs = 1000, ...fetchOptions } = options;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await readWhole(url, fetchOptions);
+    } catch (error) {
+      if (attempt >= retries || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** attempt));
+    }
+  }
 }
 
 /** A small body read whole. */

@@ -15,7 +15,7 @@ import type { GitHubReleaseSource, LoadedPackageConfig } from "./config.ts";
 import { FeedError } from "./feed.ts";
 import { fetchBytes } from "./fetch.ts";
 import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
-import { fetchLimits } from "./handler_types.ts";
+import { fetchLimits, retryOptions } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
 
 /** The GitHub API when the config names none. */
@@ -163,6 +163,7 @@ export class GitHubReleaseHandler implements SourceHandler {
   #limits() {
     return {
       ...fetchLimits(this.#source),
+      ...retryOptions(this.#deps),
       ...(this.#deps.fetch === undefined ? {} : { fetch: this.#deps.fetch }),
     };
   }

@@ -41,6 +41,21 @@ export interface HandlerDeps {
   logger?: Logger;
   now?: () => Date;
   fetch?: typeof fetch;
+  /**
+   * Further attempts for the small files (feed, certificate, signature,
+   * release list, checksums) after a transient failure. Default 2.
+   */
+  retries?: number;
+  /** Wait before the first retry, doubled each time (ms). Default 1000. */
+  retryDelayMs?: number;
+}
+
+/** The retry options of the small fetches, from the deps. */
+export function retryOptions(deps: HandlerDeps): { retries: number; retryDelayMs?: number } {
+  return {
+    retries: deps.retries ?? 2,
+    ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
+  };
 }
 
 /** Options shared by the network sources: limits from the config, in the units fetch wants. */

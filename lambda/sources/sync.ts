@@ -52,6 +52,9 @@ export interface SyncDeps {
   metrics?: Metrics;
   now?: () => Date;
   fetch?: typeof fetch;
+  /** Retries of the small fetches after transient failures (default 2), and the first wait (ms). */
+  retries?: number;
+  retryDelayMs?: number;
   /** The handlers (default: one per config, from the router). For tests. */
   handlers?: readonly SourceHandler[];
   /** The live Release's key (default {@linkcode DEFAULT_RELEASE_KEY}). */
@@ -175,6 +178,8 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
     ...(log === undefined ? {} : { logger: log }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    ...(deps.retries === undefined ? {} : { retries: deps.retries }),
+    ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
   });
 
   const notify = async (make: () => ReturnType<typeof newPackageNotification>) => {

@@ -56,6 +56,7 @@ async function acquireFromFeed(world: World, extra: Record<string, unknown> = {}
   const handler = createSourceHandler(kiroConfig(world.server.feedUrl, extra), {
     objects: world.objects,
     records: world.stack.store,
+    retryDelayMs: 10,
   });
   const candidate = await handler.checkNewVersion();
   assert.ok(candidate);
@@ -283,6 +284,7 @@ Deno.test({
           const handler = createSourceHandler(kiroConfig(server.feedUrl), {
             objects: world.objects,
             records: stack.store,
+            retryDelayMs: 10,
           });
           await assert.rejects(handler.checkNewVersion(), message);
           assert.equal(server.count(".deb"), before, "no .deb requested");

@@ -78,6 +78,7 @@ async function harness(): Promise<Harness> {
       },
       notifier,
       environment: "local",
+      retryDelayMs: 10,
       ...extra,
     }),
   };

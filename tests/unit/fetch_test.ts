@@ -5,6 +5,7 @@ import {
   fetchBytes,
   FetchError,
   isLoopbackHost,
+  isTransient,
   redactUrl,
   safeFetch,
   SizeLimitError,
@@ -223,5 +224,45 @@ Deno.test("credentials in pre-signed URLs never reach messages or logs", async (
     );
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("small fetches are tried again after a network error, 429 or 5xx, never after 4xx or a size refusal", async () => {
+  let calls = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    calls++;
+    const path = new URL(request.url).pathname;
+    if (path === "/flaky" && calls % 3 !== 0) return new Response("busy", { status: 503 });
+    if (path === "/missing") return new Response("no", { status: 404 });
+    if (path === "/big") return new Response(new Uint8Array(2000));
+    return new Response("ok");
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const ok = await fetchBytes(`${base}/flaky`, { what: "feed", retries: 2, retryDelayMs: 5 });
+    assert.equal(new TextDecoder().decode(ok.bytes), "ok");
+    assert.equal(calls, 3);
+    calls = 0;
+    await assert.rejects(
+      fetchBytes(`${base}/flaky`, { what: "feed", retries: 1, retryDelayMs: 5 }),
+      /HTTP 503/,
+    );
+    assert.equal(calls, 2);
+    calls = 0;
+    await assert.rejects(
+      fetchBytes(`${base}/missing`, { what: "feed", retries: 3, retryDelayMs: 5 }),
+      /HTTP 404/,
+    );
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(
+      fetchBytes(`${base}/big`, { what: "feed", retries: 3, retryDelayMs: 5, maxBytes: 100 }),
+      SizeLimitError,
+    );
+    assert.equal(calls, 1);
+    assert.equal(isTransient(new FetchError("x")), true);
+    assert.equal(isTransient(new UnsafeUrlError("x")), false);
+  } finally {
+    await server.shutdown();
   }
 });
