@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { parse, stringify } from "yaml";
 import { bundleLambda } from "../../infra/lambda_bundle.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
@@ -105,7 +106,13 @@ Deno.test({
         outDir: join(work, "lambda"),
         platform: { os: "linux", cpu: Deno.build.arch === "aarch64" ? "arm64" : "x64", abi: "gnu" },
       });
-      const deb = await makeTestDeb({ name: "kiro", version: "1.0.400", architecture: "amd64" });
+      // 20 MiB: more than one 8 MiB part, so Node runs lib-storage's multipart upload.
+      const deb = await makeTestDeb({
+        name: "kiro",
+        version: "1.0.400",
+        architecture: "amd64",
+        payloadSize: 20 * 1024 * 1024,
+      });
       server.setFeed(
         kiroFeed([await server.addRelease({ version: "1.0.400", deb, identity: ec })]),
       );
@@ -151,12 +158,21 @@ Deno.test({
       }
       const record = await stack.store.get("kiro", "1.0.400");
       assert.equal(record?.sha256_hash, summary.new_packages[0].sha256);
+      assert.equal(record?.file_size, deb.byteLength);
+      const pooled = await stack.clients.s3.send(
+        new GetObjectCommand({ Bucket: stack.outputs.bucketName, Key: record!.pool_key }),
+      );
+      assert.deepEqual(
+        await pooled.Body!.transformToByteArray(),
+        deb,
+        "the pool object is the feed's .deb",
+      );
 
       const rebuild = await invokeBundle(NODE, bundle.path, { force_rebuild: true }, env);
       assert.equal(rebuild.code, 0, rebuild.stderr);
       assert.equal(rebuild.response?.statusCode, 200, rebuild.response?.body ?? rebuild.stderr);
       const packages = await stack.clients.s3.send(
-        new (await import("@aws-sdk/client-s3")).GetObjectCommand({
+        new GetObjectCommand({
           Bucket: stack.outputs.bucketName,
           Key: "dists/stable/main/binary-amd64/Packages",
         }),
