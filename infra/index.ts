@@ -93,13 +93,15 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
   const caller = aws.getCallerIdentityOutput();
   const partition = aws.getPartitionOutput();
 
+  const account = {
+    accountId: caller.accountId,
+    partition: partition.partition,
+    region: settings.region,
+  };
+
   const encryption = new EncryptionKey("encryption", {
     environment,
-    account: {
-      accountId: caller.accountId,
-      partition: partition.partition,
-      region: settings.region,
-    },
+    account,
     logGroupName: publisherLogGroupName(environment),
     protect: settings.deletionProtection,
   });
@@ -120,6 +122,7 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
 
   const notifications = new Notifications("notifications", {
     environment,
+    account,
     kmsKeyArn: encryption.keyArn,
     ...(settings.alarmEmail === undefined ? {} : { email: settings.alarmEmail }),
   });

@@ -103,7 +103,7 @@ Deno.test({
         assert.equal(result.outputs.bucketName, `kiro-debian-repo-manager-repo-${stack}`);
         assert.equal(result.outputs.functionName, `kiro-debian-repo-manager-publisher-${stack}`);
         assert.match(result.outputs.repoUrl ?? "", /^https:\/\//);
-        assert.equal(result.types.filter((type) => type.startsWith("aws:")).length, 29);
+        assert.equal(result.types.filter((type) => type.startsWith("aws:")).length, 30);
         for (
           const type of [
             "aws:dynamodb/table:Table",

@@ -179,6 +179,7 @@ for (const stack of STACKS) {
       "aws:s3/bucketVersioning:BucketVersioning",
       "aws:secretsmanager/secret:Secret",
       "aws:sns/topic:Topic",
+      "aws:sns/topicPolicy:TopicPolicy",
       "aws:sqs/queue:Queue",
     ]);
     const componentTypes = result.resources
@@ -313,6 +314,33 @@ for (const stack of STACKS) {
       JSON.stringify(alarmGrant.Condition),
       new RegExp(`alarm:kiro-debian-repo-manager-\\*-${stack}"`),
     );
+  });
+
+  Deno.test(`${stack}: only the account and this environment's alarms may publish to the topic`, async () => {
+    const result = await deployed(stack);
+    const topicArn = arnOf(onlyResource(result, "aws:sns/topic:Topic"));
+    const policy = onlyResource(result, "aws:sns/topicPolicy:TopicPolicy");
+    assert.equal(policy.inputs.arn, topicArn);
+    const all = statements(policy.inputs.policy);
+    for (const statement of all) assert.deepEqual(list(statement.Resource), [topicArn]);
+    const allows = all.filter((s) => s.Effect === "Allow");
+    assert.deepEqual(allows.map((s) => s.Principal), [
+      { AWS: "arn:aws:iam::123456789012:root" },
+      { Service: "cloudwatch.amazonaws.com" },
+    ]);
+    assert.deepEqual(allows[1]?.Condition, {
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: {
+        "aws:SourceArn":
+          `arn:aws:cloudwatch:us-east-1:123456789012:alarm:kiro-debian-repo-manager-*-${stack}`,
+      },
+    });
+    const deny = all.find((s) => s.Effect === "Deny");
+    assert.deepEqual(deny?.Condition, { Bool: { "aws:SecureTransport": "false" } });
+    // Every alarm's name matches the pattern the topic and the key policy let publish.
+    for (const alarm of resourcesOfType(result, "aws:cloudwatch/metricAlarm:MetricAlarm")) {
+      assert.match(String(alarm.inputs.name), new RegExp(`^kiro-debian-repo-manager-.+-${stack}$`));
+    }
   });
 
   Deno.test(`${stack}: the table has its key, index, on-demand billing, PITR and the stack's deletion protection`, async () => {

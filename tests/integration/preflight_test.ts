@@ -46,7 +46,7 @@ Deno.test({
     ]]);
     assert.match(
       results[0]?.detail ?? "",
-      /^Node 22\.\d+\.\d+: 29 resources, outputs kiro-debian-repo-manager-packages-dev,/,
+      /^Node 22\.\d+\.\d+: 30 resources, outputs kiro-debian-repo-manager-packages-dev,/,
     );
     assert.match(results[1]?.detail ?? "", /kiro-debian-repo-manager-publisher-prod$/);
   },
