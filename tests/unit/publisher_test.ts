@@ -555,3 +555,31 @@ Deno.test("the pool check finds the same problems by listing or by HEADs", async
   assert.equal(store.reads.list, 0);
   assert.equal(store.reads.head, records.length);
 });
+
+Deno.test("each publish makes one CDN invalidation of the mutable paths it changed", async () => {
+  const { memory, records, keys, now } = await scene();
+  const calls: string[][] = [];
+  const invalidator = {
+    invalidate: (paths: readonly string[]) => {
+      calls.push([...paths]);
+      return Promise.resolve(`I${calls.length}`);
+    },
+  };
+  const first = await publishRepository(records, {
+    objects: memory,
+    keys,
+    repoUrl: REPO_URL,
+    now,
+    invalidator,
+  });
+  assert.deepEqual(calls, [[
+    "/dists/*",
+    "/index.html",
+    "/kiro-archive-keyring.pgp",
+    "/kiro-repo.deb",
+  ]]);
+  assert.deepEqual(first.invalidation, { id: "I1", paths: calls[0] });
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now, invalidator });
+  assert.deepEqual(calls[1], ["/dists/*"]);
+  assert.equal(calls.length, 2);
+});
