@@ -147,10 +147,10 @@ Deno.test({
       assert.ok(owned.includes("/etc/apt/sources.list.d/kiro.sources"), owned.join("\n"));
       assert.ok(owned.includes("/usr/share/keyrings/kiro-archive-keyring.pgp"), owned.join("\n"));
       await root.check("apt-get remove -y -q kiro-repo");
-      assert.ok(!(await exists(root, "/etc/apt/sources.list.d/kiro.sources")));
-      assert.ok(await exists(root, "/etc/apt/sources.list.d/kiro.sources.disabled"));
       const afterRemove = await update(root);
       assert.doesNotMatch(output(afterRemove), /127\.0\.0\.1/);
+      assert.ok(!(await exists(root, "/etc/apt/sources.list.d/kiro.sources")));
+      assert.ok(await exists(root, "/etc/apt/sources.list.d/kiro.sources.disabled"));
       assert.equal(
         (await root.check("dpkg-query -W -f='${Status}' kiro-repo")).stdout,
         "deinstall ok config-files",
@@ -172,8 +172,11 @@ Deno.test({
         status.stdout,
       );
       for (const path of owned) {
-        if (path === "/." || !path.includes("kiro")) continue; // shared folders (/usr, /etc/apt…)
-        assert.ok(!(await exists(root, path)), `${path} is left after purge`);
+        if (path === "/." || !(await exists(root, path))) continue;
+        // Only folders other packages also own may stay (/usr/share/doc, /etc/apt…).
+        const info = await Deno.lstat(root.path(path));
+        const shared = await root.sh(`dpkg-query -S '${path}'`);
+        assert.ok(info.isDirectory && shared.success, `${path} is left after purge`);
       }
       for (
         const path of ["/etc/apt/sources.list.d/kiro.sources.disabled", "/usr/share/doc/kiro-repo"]
