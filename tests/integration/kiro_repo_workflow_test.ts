@@ -444,3 +444,30 @@ Deno.test("build-kiro-repo --help explains the workflow and exit codes; bad opti
     assert.ok(log.length > 0, "says what is wrong");
   }
 });
+
+Deno.test("during a key rotation kiro-repo ships both keys and verifies against the doubly signed repository", async () => {
+  const generated = await Promise.all([
+    generateSigningKey({ name: "Kiro Old", email: "old@kiro.dev", type: "ed25519" }),
+    generateSigningKey({ name: "Kiro New", email: "new@kiro.dev", type: "rsa3072" }),
+  ]);
+  const stack = await startTestStack({
+    ensureSigningKey: (path) =>
+      Deno.writeTextFile(path, generated.map((key) => key.armoredPrivateKey).join("\n"), {
+        mode: 0o600,
+      }),
+  });
+  try {
+    const result = await run(stack, ["--env", "local"]);
+    assert.equal(result.code, 0, describe(result));
+    const fingerprints = generated.map((key) => key.fingerprint);
+    assert.match(result.log, new RegExp(`keys ${fingerprints.join(", ")}`));
+    assert.match(result.log, new RegExp(`signed by ${fingerprints.join(", ")}\\)`));
+    const keys = await readSigningKeys(generated.map((key) => key.armoredPrivateKey));
+    assert.deepEqual(
+      await get(`${stack.outputs.repoUrl}/kiro-archive-keyring.pgp`),
+      publicKeyring(keys),
+    );
+  } finally {
+    await stack.close();
+  }
+});
