@@ -292,7 +292,12 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  return await runBuildKiroRepo(args);
+  try {
+    return await runBuildKiroRepo(args);
+  } catch (error) {
+    console.error(`build-kiro-repo: ${error instanceof Error ? error.message : String(error)}`);
+    return KIRO_REPO_EXIT_CODES.failure;
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
