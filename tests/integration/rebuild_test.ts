@@ -9,6 +9,8 @@ import {
   rebuildDependencies,
 } from "../../lambda/rebuild.ts";
 import { acquireLease, LeaseBusyError, releaseLease } from "../../lambda/store/lease.ts";
+import { awsClients } from "../../lambda/aws/clients.ts";
+import { startLocalStack, writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -183,4 +185,49 @@ Deno.test("ten add-debs of different packages started at once all end up publish
     );
     for (const name of names) assert.ok(text.includes(`Package: ${name}\n`), name);
   });
+});
+
+Deno.test("ten add-deb processes started at once against a running stack all get published", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-concurrent-" });
+  const stack = await startLocalStack({
+    dir: `${dir}/state`,
+    persist: false,
+    ports: { dynamodb: 0, s3: 0 },
+  });
+  try {
+    await writeStackRecord(stack);
+    const names = Array.from({ length: 10 }, (_, i) => `proc${i}`);
+    const files = await Promise.all(names.map(async (name) => {
+      const path = `${dir}/${name}_1.0_amd64.deb`;
+      await Deno.writeFile(
+        path,
+        await makeTestDeb({ name, version: "1.0", architecture: "amd64" }),
+      );
+      return path;
+    }));
+    const runs = await Promise.all(files.map((file) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "tasks/add_deb.ts", file],
+        env: { KIRO_LOCAL_DIR: `${dir}/state`, KIRO_ENV: "local" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output()
+    ));
+    for (const run of runs) {
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    }
+    const clients = awsClients(stack.outputs);
+    try {
+      const objects = objectStoreFor(stack.outputs, clients);
+      const text = new TextDecoder().decode(
+        await objects.get("dists/stable/main/binary-amd64/Packages"),
+      );
+      for (const name of names) assert.ok(text.includes(`Package: ${name}\n`), name);
+    } finally {
+      clients.destroy();
+    }
+  } finally {
+    await stack.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
