@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  invokeForceRebuild,
+  readRebuildAnswer,
+  RebuildFailedError,
+} from "../../lambda/publish/remote_rebuild.ts";
+
+function fakeLambda(reply: () => Promise<unknown>) {
+  const sent: { FunctionName?: string; InvocationType?: string; Payload?: Uint8Array }[] = [];
+  const client = {
+    send: (command: { input: (typeof sent)[number] }) => {
+      sent.push(command.input);
+      return reply();
+    },
+  } as unknown as LambdaClient;
+  return { client, sent };
+}
+
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+Deno.test("the deployed Lambda is invoked synchronously with force_rebuild and its counts returned", async () => {
+  const { client, sent } = fakeLambda(() =>
+    Promise.resolve({
+      StatusCode: 200,
+      Payload: encode({
+        statusCode: 200,
+        body: JSON.stringify({
+          message: "Rebuilt",
+          packages: 5,
+          written: 3,
+          skipped: 9,
+          pruned: 0,
+        }),
+      }),
+    })
+  );
+  const answer = await invokeForceRebuild(client, "kiro-publisher-dev");
+  assert.equal(answer.packages, 5);
+  assert.equal(sent[0]?.FunctionName, "kiro-publisher-dev");
+  assert.equal(sent[0]?.InvocationType, "RequestResponse");
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(sent[0]?.Payload)), { force_rebuild: true });
+});
+
+Deno.test("a Lambda that throws fails the rebuild with its error type and message", async () => {
+  const { client } = fakeLambda(() =>
+    Promise.resolve({
+      StatusCode: 200,
+      FunctionError: "Unhandled",
+      Payload: encode({ errorType: "TypeError", errorMessage: "boom in the handler" }),
+    })
+  );
+  await assert.rejects(
+    () => invokeForceRebuild(client, "fn"),
+    (error: unknown) =>
+      error instanceof RebuildFailedError &&
+      /failed \(Unhandled\): TypeError: boom in the handler/.test(error.message),
+  );
+});
+
+Deno.test("a 500 answer fails the rebuild with the handler's error", async () => {
+  const { client } = fakeLambda(() =>
+    Promise.resolve({
+      StatusCode: 200,
+      Payload: encode({
+        statusCode: 500,
+        body: JSON.stringify({ error: "Force rebuild failed: pool object missing" }),
+      }),
+    })
+  );
+  await assert.rejects(
+    () => invokeForceRebuild(client, "fn"),
+    /failed \(status 500\): Force rebuild failed: pool object missing/,
+  );
+  assert.throws(() => readRebuildAnswer({ statusCode: 200 }, { where: "x" }), /without a body/);
+  assert.throws(
+    () => readRebuildAnswer({ statusCode: 200, body: "not json" }, { where: "x" }),
+    /not JSON/,
+  );
+});
+
+Deno.test("an invoke that cannot reach the Lambda says what to check", async () => {
+  const { client } = fakeLambda(() => {
+    const error = new Error("The security token included in the request is invalid");
+    error.name = "UnrecognizedClientException";
+    return Promise.reject(error);
+  });
+  await assert.rejects(
+    () => invokeForceRebuild(client, "fn"),
+    /Cannot invoke the Lambda fn \(UnrecognizedClientException: .*\): check your AWS credentials/,
+  );
+});
