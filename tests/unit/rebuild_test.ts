@@ -90,3 +90,61 @@ Deno.test("an invoke that cannot reach the Lambda says what to check", async () 
     /Cannot invoke the Lambda fn \(UnrecognizedClientException: .*\): check your AWS credentials/,
   );
 });
+
+// --- signing keys of an environment ----------------------------------------------------------
+
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { StackOutputs } from "../../lambda/environment/outputs.ts";
+import { loadSigningKeys } from "../../lambda/publish/signing_keys.ts";
+import { generateSigningKey } from "../../lambda/signing/keys.ts";
+
+function outputs(environment: "local" | "dev", signingKeySecretId: string): StackOutputs {
+  return {
+    environment,
+    tableName: "t",
+    legacyTableName: "l",
+    bucketName: "b",
+    functionName: "f",
+    repoUrl: "https://r",
+    signingKeySecretId,
+    region: "us-east-1",
+  };
+}
+
+Deno.test("signing keys come from the key file locally and from the secret on AWS", async () => {
+  const key = await generateSigningKey({ name: "T", email: "t@example.invalid", type: "ed25519" });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/key.asc`, key.armoredPrivateKey);
+    const noSecrets = {} as SecretsManagerClient;
+    const local = await loadSigningKeys(outputs("local", `${dir}/key.asc`), { secrets: noSecrets });
+    assert.equal(local[0]?.fingerprint, key.fingerprint);
+    await assert.rejects(
+      () => loadSigningKeys(outputs("local", `${dir}/missing.asc`), { secrets: noSecrets }),
+      /Cannot read the signing key file .*missing\.asc \(ENOENT\)/,
+    );
+
+    const asked: string[] = [];
+    const secrets = {
+      send: (command: { input: { SecretId: string } }) => {
+        asked.push(command.input.SecretId);
+        return Promise.resolve({ SecretString: key.armoredPrivateKey });
+      },
+    } as unknown as SecretsManagerClient;
+    const remote = await loadSigningKeys(outputs("dev", "kiro-signing-dev"), { secrets });
+    assert.equal(remote[0]?.fingerprint, key.fingerprint);
+    assert.deepEqual(asked, ["kiro-signing-dev"]);
+
+    const publicOnly = {
+      send: () => Promise.resolve({ SecretString: key.armoredPublicKey }),
+    } as unknown as SecretsManagerClient;
+    await assert.rejects(
+      () => loadSigningKeys(outputs("dev", "s"), { secrets: publicOnly }),
+      (error: unknown) =>
+        error instanceof Error && /Cannot use the Secrets Manager secret s: /.test(error.message) &&
+        !error.message.includes("BEGIN PGP"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
