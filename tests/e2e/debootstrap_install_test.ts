@@ -35,7 +35,12 @@ async function publishKiroRepo(stack: TestStack, args: string[] = []): Promise<v
 }
 
 async function publishSampleKiro(stack: TestStack): Promise<void> {
-  const bytes = await makeTestDeb({ name: "kiro", version: "1.0.337", architecture: "amd64" });
+  // The root is the host's architecture (debootstrap's default).
+  const arch = new TextDecoder().decode(
+    (await new Deno.Command("dpkg", { args: ["--print-architecture"], stdout: "piped" }).output())
+      .stdout,
+  ).trim();
+  const bytes = await makeTestDeb({ name: "kiro", version: "1.0.337", architecture: arch });
   const record = await recordFromDeb({ bytes, packageType: "external_download" });
   await objectStoreFor(stack.outputs, stack.clients).put(record.pool_key, bytes, {
     ...headersFor(record.pool_key),
