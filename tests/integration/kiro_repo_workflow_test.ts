@@ -336,7 +336,7 @@ Deno.test("build-kiro-repo reports a failed rebuild with its reason, and a re-ru
 Deno.test("build-kiro-repo fails verification when the repository URL does not serve the new version", async () => {
   await withStack(async (stack) => {
     let attempts = 0;
-    const failed = await run(stack, ["--env", "local", "--verify-timeout", "0.05"], {
+    const failed = await run(stack, ["--env", "local", "--verify-timeout", "2"], {
       wrapDeps: (deps) => ({
         ...deps,
         // A CDN still serving the old convenience copy.
