@@ -243,7 +243,15 @@ export async function publishRepository(
       const bytes = await objects.get(releaseKey);
       return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
     });
-  const date = nextReleaseDate(options.now ?? new Date(), releaseDateOf(liveRelease));
+  const now = options.now ?? new Date();
+  const liveDate = releaseDateOf(liveRelease);
+  const date = nextReleaseDate(now, liveDate);
+  if (liveDate !== undefined && date.getTime() < liveDate.getTime()) {
+    warn(
+      `The live ${releaseKey} is dated ${liveDate.toISOString()}, more than an hour ahead of ` +
+        `the clock (${now.toISOString()}): dating the new Release ${date.toISOString()} instead`,
+    );
+  }
   const validUntilDays = options.validUntilDays ?? 7;
   if (!(validUntilDays > 0)) {
     throw new Error(`Cannot publish: validUntilDays must be positive (got ${validUntilDays})`);

@@ -77,16 +77,22 @@ Deno.test("the Release date never goes backwards and moves at least one second",
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 4_000_000_000_000 }),
-      fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: undefined }),
-      (now, live) => {
+      fc.option(fc.integer({ min: -7_200_000, max: 7_200_000 }), { nil: undefined }),
+      (now, offset) => {
+        const live = offset === undefined ? undefined : Math.max(0, now + offset);
         const next = nextReleaseDate(
           new Date(now),
           live === undefined ? undefined : new Date(live),
         );
         assert.equal(next.getTime() % 1000, 0);
-        assert.ok(next.getTime() <= Math.max(now, (live ?? 0) + 1000));
         assert.ok(next.getTime() >= Math.floor(now / 1000) * 1000);
-        if (live !== undefined) assert.ok(next.getTime() >= Math.floor(live / 1000) * 1000 + 1000);
+        if (live === undefined || live - now > 3_600_000) {
+          // No live Release, or one dated far ahead (apt refuses it anyway): the clock.
+          assert.equal(next.getTime(), Math.floor(now / 1000) * 1000);
+        } else {
+          assert.ok(next.getTime() >= Math.floor(live / 1000) * 1000 + 1000);
+          assert.ok(next.getTime() <= Math.max(now, live + 1000));
+        }
       },
     ),
     { numRuns: 300 },
@@ -582,4 +588,19 @@ Deno.test("each publish makes one CDN invalidation of the mutable paths it chang
   await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now, invalidator });
   assert.deepEqual(calls[1], ["/dists/*"]);
   assert.equal(calls.length, 2);
+});
+
+Deno.test("a live Release dated far in the future is not followed, with a warning", async () => {
+  const { memory, records, keys, now } = await scene();
+  const warnings: string[] = [];
+  const result = await publishRepository(records, {
+    objects: memory,
+    keys,
+    repoUrl: REPO_URL,
+    now,
+    previousRelease: "Origin: Kiro\nDate: Sat, 01 Jan 2099 00:00:00 UTC\n",
+    onWarning: (message) => warnings.push(message),
+  });
+  assert.equal(result.date.toISOString(), now.toISOString());
+  assert.match(warnings.join("\n"), /dated 2099-01-01T00:00:00\.000Z, more than an hour ahead/);
 });
