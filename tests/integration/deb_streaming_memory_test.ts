@@ -62,13 +62,58 @@ async function hugeDeb() {
   };
 }
 
-Deno.test("readDeb streams a 256 MiB .deb with flat memory and hashes every byte", async () => {
+/** What the child process measured (its RSS is its own: `deno test --parallel` shares one). */
+interface Measured {
+  info: {
+    version: string;
+    dataMember: string;
+    size: number;
+    md5: string;
+    sha1: string;
+    sha256: string;
+  };
+  expected: { size: number; md5: string; sha1: string; sha256: string };
+  before: number;
+  samples: [number, number][];
+}
+
+async function measure(): Promise<Measured> {
   const deb = await hugeDeb();
   const before = Deno.memoryUsage().rss;
   const info = await readDeb(deb.stream, { name: "kiro_1.0.337_amd64.deb" });
-  assert.equal(info.control.Version, "1.0.337");
+  return {
+    info: {
+      version: info.control.Version ?? "",
+      dataMember: info.dataMember,
+      size: info.size,
+      md5: info.md5,
+      sha1: info.sha1,
+      sha256: info.sha256,
+    },
+    expected: deb.expected(),
+    before,
+    samples: [...deb.samples],
+  };
+}
+
+if (import.meta.main && Deno.args[0] === "--child") {
+  console.log(JSON.stringify(await measure()));
+}
+
+Deno.test("readDeb streams a 256 MiB .deb with flat memory and hashes every byte", async () => {
+  // Measured in a process of its own, so that other test files' memory is not counted.
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--child"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const { info, expected, before, samples: sampleList } = JSON.parse(
+    new TextDecoder().decode(stdout),
+  ) as Measured;
+  const samples = new Map(sampleList);
+  assert.equal(info.version, "1.0.337");
   assert.equal(info.dataMember, "data.tar.xz");
-  const expected = deb.expected();
   assert.ok(expected.size > DATA_SIZE);
   assert.deepEqual(
     { size: info.size, md5: info.md5, sha1: info.sha1, sha256: info.sha256 },
@@ -76,12 +121,10 @@ Deno.test("readDeb streams a 256 MiB .deb with flat memory and hashes every byte
   );
   // V8 lets garbage chunks pile up to its GC threshold (about 64 MiB here), then RSS is
   // flat. Buffering the data member would add 160 MiB between the 96 MiB mark and the end.
-  const at96 = deb.samples.get(96) as number;
-  const peak = Math.max(...deb.samples.values());
-  const peakAfter96 = Math.max(
-    ...[...deb.samples].filter(([mib]) => mib >= 96).map(([, rss]) => rss),
-  );
-  const shown = [...deb.samples].map(([mib, rss]) => `${mib}:${Math.round(rss / MiB)}`).join(" ");
+  const at96 = samples.get(96) as number;
+  const peak = Math.max(...samples.values());
+  const peakAfter96 = Math.max(...[...samples].filter(([mib]) => mib >= 96).map(([, rss]) => rss));
+  const shown = [...samples].map(([mib, rss]) => `${mib}:${Math.round(rss / MiB)}`).join(" ");
   assert.ok(
     peakAfter96 - at96 < 40 * MiB,
     `RSS kept growing after 96 MiB streamed (MiB:RSS ${shown})`,
