@@ -12,7 +12,7 @@ import type { ExternalDownloadSource, LoadedPackageConfig } from "./config.ts";
 import { type FeedRelease, parseFeed, selectRelease } from "./feed.ts";
 import { fetchBytes, FetchError } from "./fetch.ts";
 import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
-import { fetchLimits, retryOptions } from "./handler_types.ts";
+import { fetchLimits, smallFetchOptions } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
 
 /** Largest certificate or signature accepted. */
@@ -37,18 +37,10 @@ export class ExternalDownloadHandler implements SourceHandler {
     this.#deps = deps;
   }
 
-  #limits() {
-    return {
-      ...fetchLimits(this.#source),
-      ...retryOptions(this.#deps),
-      ...(this.#deps.fetch === undefined ? {} : { fetch: this.#deps.fetch }),
-    };
-  }
-
   /** Fetches the feed and returns its current release. */
   async checkNewVersion(): Promise<Candidate> {
     const url = this.#source.feed_url;
-    const limits = this.#limits();
+    const limits = smallFetchOptions(this.#source, this.#deps);
     const fetched = await fetchBytes(url, {
       what: "feed",
       ...limits,
@@ -75,7 +67,7 @@ export class ExternalDownloadHandler implements SourceHandler {
         } for ${name} ${release.version}: refusing an unsigned .deb`,
       );
     }
-    const limits = this.#limits();
+    const limits = smallFetchOptions(this.#source, this.#deps);
     const [certificate, signature] = await Promise.all([
       fetchBytes(release.certificate_url, {
         what: "certificate",

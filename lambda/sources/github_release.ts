@@ -15,7 +15,7 @@ import type { GitHubReleaseSource, LoadedPackageConfig } from "./config.ts";
 import { FeedError } from "./feed.ts";
 import { fetchBytes } from "./fetch.ts";
 import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
-import { fetchLimits, retryOptions } from "./handler_types.ts";
+import { fetchLimits, smallFetchOptions } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
 
 /** The GitHub API when the config names none. */
@@ -160,14 +160,6 @@ export class GitHubReleaseHandler implements SourceHandler {
     this.#deps = deps;
   }
 
-  #limits() {
-    return {
-      ...fetchLimits(this.#source),
-      ...retryOptions(this.#deps),
-      ...(this.#deps.fetch === undefined ? {} : { fetch: this.#deps.fetch }),
-    };
-  }
-
   /** The releases API URL. */
   get releasesUrl(): string {
     const base = (this.#source.api_url ?? DEFAULT_GITHUB_API).replace(/\/+$/, "");
@@ -179,7 +171,7 @@ export class GitHubReleaseHandler implements SourceHandler {
     const url = this.releasesUrl;
     const fetched = await fetchBytes(url, {
       what: "GitHub releases",
-      ...this.#limits(),
+      ...smallFetchOptions(this.#source, this.#deps),
       maxBytes: SMALL_FILE_LIMIT,
       headers: { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" },
     });
@@ -196,7 +188,7 @@ export class GitHubReleaseHandler implements SourceHandler {
       const url = chosen.checksumAsset.browser_download_url;
       const fetched = await fetchBytes(url, {
         what: "checksum file",
-        ...this.#limits(),
+        ...smallFetchOptions(this.#source, this.#deps),
         maxBytes: SMALL_FILE_LIMIT,
       });
       sha256 = checksumFor(new TextDecoder().decode(fetched.bytes), chosen.asset.name, { url });

@@ -8,6 +8,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { ObjectStore } from "../publish/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
+import type { FetchBytesOptions } from "./fetch.ts";
 import type { IngestResult, RecordStore } from "./ingest.ts";
 
 /** A version a source offers, with what the handler needs to acquire it. */
@@ -58,13 +59,36 @@ export function retryOptions(deps: HandlerDeps): { retries: number; retryDelayMs
   };
 }
 
+/** The download limits a network source's configuration may set. */
+export interface SourceFetchLimits {
+  max_size?: number;
+  timeout_seconds?: number;
+  max_redirects?: number;
+}
+
 /** Options shared by the network sources: limits from the config, in the units fetch wants. */
 export function fetchLimits(
-  source: { max_size?: number; timeout_seconds?: number; max_redirects?: number },
+  source: SourceFetchLimits,
 ): { maxBytes?: number; timeoutMs?: number; maxRedirects?: number } {
   return {
     ...(source.max_size === undefined ? {} : { maxBytes: source.max_size }),
     ...(source.timeout_seconds === undefined ? {} : { timeoutMs: source.timeout_seconds * 1000 }),
     ...(source.max_redirects === undefined ? {} : { maxRedirects: source.max_redirects }),
+  };
+}
+
+/**
+ * The options of a network source's small fetches (feed, certificate,
+ * signature, release list, checksums): the source's limits, the retries and
+ * the injected `fetch` of the deps. Each call adds its own `what` and `maxBytes`.
+ */
+export function smallFetchOptions(
+  source: SourceFetchLimits,
+  deps: HandlerDeps,
+): Omit<FetchBytesOptions, "what"> {
+  return {
+    ...fetchLimits(source),
+    ...retryOptions(deps),
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
   };
 }
