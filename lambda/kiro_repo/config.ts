@@ -8,9 +8,15 @@
  * @module
  */
 
-import Ajv, { type ErrorObject } from "ajv";
-import addFormats from "ajv-formats";
 import schema from "../../kiro-repo-deb/config/schema.json" with { type: "json" };
+import {
+  allowedProperties,
+  fieldPath,
+  lazySchemaValidator,
+  schemaDescription,
+  type SchemaError,
+  shownValue,
+} from "../config/schema_errors.ts";
 import { versionError } from "../domain/version.ts";
 import type { EnvironmentName } from "../environment/outputs.ts";
 
@@ -56,49 +62,18 @@ export class KiroRepoConfigError extends Error {
 /** The fields every configuration must have, in the schema's order. */
 export const REQUIRED_CONFIG_FIELDS: readonly string[] = schema.required;
 
-// deno-lint-ignore no-explicit-any
-const AjvClass = Ajv as unknown as typeof Ajv.default & (new (options?: any) => Ajv.default);
-// deno-lint-ignore no-explicit-any
-const addFormatsFn = addFormats as unknown as (ajv: any) => void;
+const validator = lazySchemaValidator(schema);
 
-let compiled: Ajv.ValidateFunction | undefined;
-
-function validator(): Ajv.ValidateFunction {
-  if (compiled !== undefined) return compiled;
-  const ajv = new AjvClass({ allErrors: true, verbose: true, strict: true });
-  addFormatsFn(ajv);
-  compiled = ajv.compile(schema);
-  return compiled;
-}
-
-function fieldPath(instancePath: string, child?: string): string {
-  const parts = instancePath.split("/").filter((part) => part !== "").map((part) =>
-    part.replaceAll("~1", "/").replaceAll("~0", "~")
-  );
-  if (child !== undefined) parts.push(child);
-  return parts.map((part, index) =>
-    /^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`
-  )
-    .join("");
-}
-
-function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 70 ? `${text.slice(0, 67)}...` : text;
-}
-
-function describe(error: ErrorObject): string {
+function describe(error: SchemaError): string {
   const path = fieldPath(error.instancePath);
   const where = path === "" ? "the configuration" : path;
   const params = error.params as Record<string, unknown>;
-  const description = (error.parentSchema as { description?: string } | undefined)?.description;
+  const description = schemaDescription(error);
   switch (error.keyword) {
     case "required":
       return `${fieldPath(error.instancePath, String(params.missingProperty))} is required`;
     case "additionalProperties": {
-      const allowed = Object.keys(
-        (error.parentSchema as { properties?: Record<string, unknown> }).properties ?? {},
-      ).filter((name) => name !== "$schema");
+      const allowed = allowedProperties(error).filter((name) => name !== "$schema");
       return `${
         fieldPath(error.instancePath, String(params.additionalProperty))
       } is not a known field: remove it (known fields: ${allowed.join(", ")})`;
@@ -106,7 +81,7 @@ function describe(error: ErrorObject): string {
     case "enum":
       return `${where} must be ${
         (params.allowedValues as unknown[]).map((value) => String(value)).join(" or ")
-      } (got ${shown(error.data)})`;
+      } (got ${shownValue(error.data)})`;
     case "type":
       return `${where} must be ${
         params.type === "object"
@@ -114,13 +89,13 @@ function describe(error: ErrorObject): string {
           : params.type === "array"
           ? "a list"
           : `a ${String(params.type)}`
-      } (got ${shown(error.data)})`;
+      } (got ${shownValue(error.data)})`;
     case "pattern":
     case "format":
     case "minLength":
     case "maxLength":
     case "minItems":
-      return `${where} is not valid (got ${shown(error.data)}): must be ${
+      return `${where} is not valid (got ${shownValue(error.data)}): must be ${
         description ?? error.message ?? "valid"
       }`;
     default:
@@ -159,19 +134,19 @@ export function configProblems(
   const badVersion = versionError(config.version);
   if (badVersion !== null) {
     problems.push(
-      `version is not a valid Debian version (got ${shown(config.version)}): ${badVersion}`,
+      `version is not a valid Debian version (got ${shownValue(config.version)}): ${badVersion}`,
     );
   }
   for (const field of ["repo_url", "homepage"] as const) {
     try {
       new URL(config[field]);
     } catch {
-      problems.push(`${field} is not a valid URL (got ${shown(config[field])})`);
+      problems.push(`${field} is not a valid URL (got ${shownValue(config[field])})`);
     }
   }
   if (options.environment !== undefined && config.environment !== options.environment) {
     problems.push(
-      `environment is ${shown(config.environment)} but the file is used for ` +
+      `environment is ${shownValue(config.environment)} but the file is used for ` +
         `${options.environment}: use kiro-repo-deb/config/${options.environment}.json`,
     );
   }

@@ -11,10 +11,16 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import Ajv, { type ErrorObject } from "ajv";
-import addFormats from "ajv-formats";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import schema from "../../config/packages/schema.json" with { type: "json" };
+import {
+  allowedProperties,
+  fieldPath,
+  lazySchemaValidator,
+  schemaDescription,
+  type SchemaError,
+  shownValue,
+} from "../config/schema_errors.ts";
 import type { PackageType } from "../domain/package_record.ts";
 
 /** `external_download`: Kiro's release feed. */
@@ -105,35 +111,7 @@ export const DEFAULT_CONFIG_DIR = "config/packages";
 export const SOURCE_TYPES: readonly PackageType[] = schema.properties.source.properties.type
   .enum as PackageType[];
 
-// deno-lint-ignore no-explicit-any
-const AjvClass = Ajv as unknown as typeof Ajv.default & (new (options?: any) => Ajv.default);
-// deno-lint-ignore no-explicit-any
-const addFormatsFn = addFormats as unknown as (ajv: any) => void;
-
-let compiled: Ajv.ValidateFunction | undefined;
-
-function validator(): Ajv.ValidateFunction {
-  if (compiled) return compiled;
-  const ajv = new AjvClass({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    strictTypes: false,
-    strictRequired: false,
-  });
-  addFormatsFn(ajv);
-  compiled = ajv.compile(schema);
-  return compiled;
-}
-
-/** `/source/feed_url` → `source.feed_url`; empty → the whole file. */
-function fieldPath(instancePath: string, child?: string): string {
-  const parts = instancePath.split("/").filter((part) => part !== "").map((part) =>
-    part.replaceAll("~1", "/").replaceAll("~0", "~")
-  );
-  if (child !== undefined) parts.push(child);
-  return parts.join(".");
-}
+const validator = lazySchemaValidator(schema, { strictTypes: false, strictRequired: false });
 
 function sourceTypeOf(data: unknown): string | undefined {
   if (typeof data !== "object" || data === null) return undefined;
@@ -144,17 +122,15 @@ function sourceTypeOf(data: unknown): string | undefined {
 }
 
 function describeValue(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return shownValue(value, { maxLength: 60 });
 }
 
 /** One readable sentence per ajv error (`undefined` for the noise ajv adds around it). */
-function describeError(error: ErrorObject, data: unknown): string | undefined {
+function describeError(error: SchemaError, data: unknown): string | undefined {
   const path = fieldPath(error.instancePath);
   const where = path === "" ? "the file" : path;
   const params = error.params as Record<string, unknown>;
-  const description = (error.parentSchema as { description?: string } | undefined)?.description;
+  const description = schemaDescription(error);
   const inType = error.schemaPath.includes("/allOf/")
     ? ` for source.type ${sourceTypeOf(data)}`
     : "";
@@ -167,9 +143,7 @@ function describeError(error: ErrorObject, data: unknown): string | undefined {
         fieldPath(error.instancePath, String(params.missingProperty))
       } is required${inType}`;
     case "additionalProperties": {
-      const allowed = Object.keys(
-        (error.parentSchema as { properties?: Record<string, unknown> }).properties ?? {},
-      );
+      const allowed = allowedProperties(error);
       return `${
         fieldPath(error.instancePath, String(params.additionalProperty))
       } is not a known field (allowed: ${allowed.join(", ")})`;
