@@ -1,17 +1,17 @@
 /**
  * Compression of index files: gzip (`Packages.gz`) and xz (`Packages.xz`).
  *
- * **gzip** uses `node:zlib` at level 6 with no file name and mtime 0 in the
- * header, so the same input always gives the same bytes on a given runtime.
- * Measured on a 7.3 MB `Packages` (10,000-file bench corpus) and on 7.4 MB of
- * Debian bookworm's own `Packages`: under Node 20 (the Lambda runs Node 22,
- * same zlib family) level 9 is only 0.4–0.7% smaller than level 6 at the same
- * time (0.3–0.6 s); under Deno, whose `node:zlib` is another implementation,
- * level 9 is ~5% larger than 6 and twice as slow. Level 6 is therefore the
- * choice. The bytes differ between Deno and Node, but each runtime is
- * deterministic, and the Lambda (Node) is the one that publishes. (fflate, a
- * pure-JS gzip that gives the same bytes everywhere, was measured too: 2–4×
- * slower and 5–7% larger.)
+ * **gzip** uses fflate (pure JavaScript) at level 6, with no file name and
+ * mtime 0 in the header, so the same input gives the same bytes on every
+ * runtime. That matters: the Lambda publishes under Node, while the operators'
+ * `verify` task regenerates the indexes under Deno and compares them byte for
+ * byte, and `node:zlib` output differs between Deno and Node (and may between
+ * Node releases). Measured on 6.4 MB of the bench corpus's `Packages` (CPU):
+ * fflate level 6 1.52 MB in 0.18–0.21 s; Node's zlib level 6 1.43 MB in
+ * 0.18 s; Deno's `node:zlib` level 6 1.43 MB in 0.17–0.25 s, level 9 larger
+ * than 6. So fflate costs about 6% in `.gz` size and nothing in time, and
+ * apt fetches the `.xz` when both are listed. Levels 7–9 gain nothing over 6
+ * in fflate; 4–5 are 4% larger and no faster.
  *
  * **xz** uses `@napi-rs/lzma` (a pure-Rust LZMA2 encoder behind N-API, with
  * prebuilt packages for linux-x64-gnu and linux-arm64-gnu — the Lambda's
@@ -52,8 +52,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { gzip as zlibGzip } from "node:zlib";
 import { Lzma2Compressor } from "@napi-rs/lzma";
+import { gzipSync } from "fflate";
 
 /** The gzip level of `Packages.gz`. */
 export const GZIP_LEVEL = 6;
@@ -90,31 +90,31 @@ export interface CompressOptions {
 
 /**
  * gzip of `data` at {@linkcode GZIP_LEVEL} (or `level`), deterministic: no
- * file name, mtime 0. Runs on the runtime's thread pool, so several can run
- * at once.
+ * file name, mtime 0, the same bytes on every runtime.
+ *
+ * @throws {RangeError} (as a rejection) when `level` is not an integer from 0 to 9
  *
  * @example
  * ```ts
  * const gz = await gzip(new TextEncoder().encode("Package: kiro\n"));
  * ```
  */
-export async function gzip(
+export function gzip(
   data: Uint8Array,
   options: CompressOptions & { level?: number } = {},
 ): Promise<Uint8Array> {
   const level = options.level ?? GZIP_LEVEL;
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    return Promise.reject(
+      new RangeError(`Invalid gzip level ${level}: use an integer from 0 to 9`),
+    );
+  }
   const key = memoKey("gz", level, data, options.sha256);
   const hit = remembered(key);
-  if (hit !== undefined) return hit;
-  const out = await new Promise<Uint8Array>((resolve, reject) =>
-    zlibGzip(
-      data,
-      { level },
-      (error, result) => error ? reject(error) : resolve(new Uint8Array(result)),
-    )
-  );
+  if (hit !== undefined) return Promise.resolve(hit);
+  const out = gzipSync(data, { level: level as 6, mtime: 0 });
   remember(key, out);
-  return out;
+  return Promise.resolve(out);
 }
 
 /**
