@@ -32,7 +32,7 @@ import {
   type SigningKeyType,
 } from "../lambda/signing/keys.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
-import { EnvironmentError, environmentName, readStackOutputs } from "./lib/env.ts";
+import { environmentName, readStackOutputs, taskFailureCode } from "./lib/env.ts";
 import { localPorts, localStackOutputs, localStateDir } from "./lib/local_stack.ts";
 
 /** The key types keygen offers (DESIGN.md §6: Ed25519 or RSA ≥ 3072). */
@@ -348,18 +348,7 @@ export async function main(args: string[]): Promise<number> {
       clients?.destroy();
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`keygen: ${error.message}`);
-      return 2;
-    }
-    if (
-      error instanceof EnvironmentError || error instanceof KeygenError ||
-      error instanceof SigningKeyError
-    ) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "keygen", { failures: [KeygenError, SigningKeyError] });
   }
 }
 

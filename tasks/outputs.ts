@@ -8,8 +8,8 @@
  * @module
  */
 
-import { EnvironmentError, environmentName, readStackOutputs } from "./lib/env.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { environmentName, readStackOutputs, taskFailureCode } from "./lib/env.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import {
   localPorts,
   localStackOutputs,
@@ -46,15 +46,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(JSON.stringify(outputs, null, 2));
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`outputs: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof EnvironmentError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "outputs");
   }
 }
 

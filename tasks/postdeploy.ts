@@ -28,8 +28,8 @@ import type { StackOutputs } from "../lambda/environment/outputs.ts";
 import { loadSigningKeys } from "../lambda/publish/signing_keys.ts";
 import { splitClearsigned } from "../lambda/signing/clearsigned.ts";
 import type { SigningKey } from "../lambda/signing/keys.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
-import { EnvironmentError, withEnvironment } from "./lib/env.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./rebuild.ts";
 
 /** The repository's suite (DESIGN.md §6). */
@@ -439,15 +439,7 @@ export async function main(args: string[]): Promise<number> {
       },
     );
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`postdeploy: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof EnvironmentError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "postdeploy");
   }
 }
 

@@ -278,3 +278,33 @@ export async function withEnvironment<T>(
     await resolved.close();
   }
 }
+
+/**
+ * The exit code of a task that failed in an expected way, after printing the
+ * error's message to stderr: 2 for a {@linkcode UsageError} (prefixed by the
+ * task's name), 1 for an {@linkcode EnvironmentError} or an instance of one of
+ * `options.failures` (the task's own error classes). Anything else is rethrown.
+ *
+ * @example
+ * ```ts
+ * } catch (error) {
+ *   return taskFailureCode(error, "keygen", { failures: [KeygenError] });
+ * }
+ * ```
+ */
+export function taskFailureCode(
+  error: unknown,
+  task: string,
+  options: { failures?: readonly (abstract new (...args: never[]) => Error)[] } = {},
+): 1 | 2 {
+  if (error instanceof UsageError) {
+    console.error(`${task}: ${error.message}`);
+    return 2;
+  }
+  const failures = [EnvironmentError, ...(options.failures ?? [])];
+  if (failures.some((failure) => error instanceof failure)) {
+    console.error((error as Error).message);
+    return 1;
+  }
+  throw error;
+}

@@ -6,6 +6,7 @@ import {
   environmentName,
   readStackOutputs,
   resolveEnvironment,
+  taskFailureCode,
 } from "../../tasks/lib/env.ts";
 import { UsageError } from "../../tasks/lib/cli.ts";
 
@@ -78,6 +79,34 @@ Deno.test("an unknown or doubly given environment is a usage error", () => {
     () => environmentName({ env: "dev", positional: "prod" }, { env: {} }),
     /given twice/,
   );
+});
+
+Deno.test("a task's expected failures print their message and give exit 2 or 1; others are rethrown", () => {
+  class TaskError extends Error {}
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => printed.push(args.join(" "));
+  try {
+    assert.equal(taskFailureCode(new UsageError("Give --env once"), "outputs"), 2);
+    assert.equal(
+      taskFailureCode(new EnvironmentError("not_deployed", "Cannot read the dev stack"), "outputs"),
+      1,
+    );
+    assert.equal(
+      taskFailureCode(new TaskError("The key exists"), "keygen", { failures: [TaskError] }),
+      1,
+    );
+    const other = new Error("disk on fire");
+    assert.throws(() => taskFailureCode(other, "outputs"), (error) => error === other);
+    assert.throws(() => taskFailureCode(new TaskError("not declared"), "outputs"), TaskError);
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(printed, [
+    "outputs: Give --env once",
+    "Cannot read the dev stack",
+    "The key exists",
+  ]);
 });
 
 Deno.test("dev outputs come from pulumi stack output with the stack's name", async () => {
