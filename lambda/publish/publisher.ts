@@ -115,6 +115,14 @@ export interface PublishOptions {
   /** Told about things that are wrong but do not stop the publish. */
   onWarning?: (message: string) => void;
   /**
+   * Wait, before replacing the Release files, until the clock is past the
+   * second in which the live ones were written (default true). apt
+   * revalidates InRelease with If-Modified-Since, and Last-Modified has
+   * one-second resolution: a Release replaced within the second it was
+   * written would look unmodified to a client that fetched it.
+   */
+  sameSecondGuard?: boolean;
+  /**
    * When aborted (the publisher lease was lost), no further write starts and
    * the publish throws the abort reason.
    */
@@ -165,6 +173,17 @@ export class PoolVerificationError extends Error {
     this.name = "PoolVerificationError";
     this.problems = problems;
   }
+}
+
+/**
+ * Resolves once the clock is in a later second than every time in `times`
+ * (at most about one second from now; at once when they are older).
+ */
+async function nextSecondAfter(times: readonly Date[]): Promise<void> {
+  const latest = Math.max(0, ...times.map((time) => time.getTime()));
+  const due = (Math.floor(latest / 1000) + 1) * 1000 + 20;
+  const wait = Math.min(due - Date.now(), 1100);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 /** One object the publish wants in the store. */
@@ -339,6 +358,7 @@ export async function publishRepository(
       }
     }
   });
+  const liveModified = new Map<string, Date>();
   const changed = await time("compare", () =>
     mapLimit(desired, concurrency, async (object) => {
       if (isByHashKey(object.key)) {
@@ -347,6 +367,7 @@ export async function publishRepository(
           !object.key.endsWith(`/${object.sha256}`);
       }
       const head = await objects.head(object.key);
+      if (head?.lastModified !== undefined) liveModified.set(object.key, head.lastModified);
       return head?.sha256 !== object.sha256 || head.size !== object.size ||
         head.contentType !== object.contentType || head.cacheControl !== object.cacheControl;
     }));
@@ -361,6 +382,15 @@ export async function publishRepository(
   await time("upload", async () => {
     const phases = [...new Set(toWrite.map((object) => object.phase))].sort((a, b) => a - b);
     for (const phase of phases) {
+      if (phase === PHASE.releaseGpg && options.sameSecondGuard !== false) {
+        await nextSecondAfter(
+          [...liveModified.entries()]
+            .filter(([key]) =>
+              key.startsWith(distsPrefix) && /(^|\/)(In)?Release(\.gpg)?$/.test(key)
+            )
+            .map(([, modified]) => modified),
+        );
+      }
       options.signal?.throwIfAborted();
       const batch = toWrite.filter((object) => object.phase === phase);
       await mapLimit(batch, concurrency, async (object) => {

@@ -604,3 +604,19 @@ Deno.test("a live Release dated far in the future is not followed, with a warnin
   assert.equal(result.date.toISOString(), now.toISOString());
   assert.match(warnings.join("\n"), /dated 2099-01-01T00:00:00\.000Z, more than an hour ahead/);
 });
+
+Deno.test("a new InRelease is never written in the same second as the one it replaces", async () => {
+  const memory = new MemoryObjectStore();
+  const records = await seedPool(memory, [
+    syntheticRecord({ name: "kiro", version: "1", architecture: "amd64" }),
+  ]);
+  const keys = await testSigningKeys();
+  const stamps: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL });
+    stamps.push(
+      Math.floor(memory.objects.get("dists/stable/InRelease")!.lastModified.getTime() / 1000),
+    );
+  }
+  assert.ok(stamps[0]! < stamps[1]! && stamps[1]! < stamps[2]!, stamps.join(", "));
+});
