@@ -26,8 +26,16 @@ export async function main(args: string[]): Promise<number> {
     options: {
       env: ENV_OPTION,
       json: { type: "boolean", description: "print the report as JSON on stdout" },
+      deep: {
+        type: "boolean",
+        description: "also download every pool file and check its size and SHA-256 in full",
+      },
     },
-    examples: ["deno task verify prod", "deno task verify --env dev --json"],
+    examples: [
+      "deno task verify prod",
+      "deno task verify --env dev --json",
+      "deno task verify prod --deep",
+    ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
@@ -41,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
           const report = await verifyRepository(records, {
             objects: objectStoreFor(outputs, clients),
             poolCheck: poolCheckFor(outputs),
+            deep: cli.values.deep === true,
             onProgress: (message) => console.error(`  ${message}`),
           });
           if (cli.values.json === true) console.log(JSON.stringify(report, null, 2));

@@ -77,6 +77,20 @@ export class MemoryObjectStore implements ObjectStore {
     return Promise.resolve(this.objects.get(key)?.bytes.slice());
   }
 
+  read(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    const object = this.objects.get(key);
+    if (object === undefined) return Promise.resolve(undefined);
+    const bytes = object.bytes.slice();
+    return Promise.resolve(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      }),
+    );
+  }
+
   async *list(prefix: string): AsyncIterable<ListedObject> {
     const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
     for (const key of keys) {
@@ -193,6 +207,12 @@ export class InstrumentedObjectStore implements ObjectStore {
     this.reads.get++;
     this.gets.push(key);
     return this.#inner.get(key);
+  }
+
+  read(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    this.reads.get++;
+    this.gets.push(key);
+    return this.#inner.read(key);
   }
 
   async *list(prefix: string): AsyncIterable<ListedObject> {

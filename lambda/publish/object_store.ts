@@ -76,6 +76,8 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** The object's bytes, or `undefined` when there is no such object. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** The object's bytes as a stream (for large objects), or `undefined` when there is none. */
+  read(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
   /** Every object whose key starts with `prefix`, in key order, page by page. */
   list(prefix: string): AsyncIterable<ListedObject>;
   /** Deletes the object at `key` (no error when there is none). */
@@ -208,6 +210,21 @@ export class S3ObjectStore implements ObjectStore {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (out.Body === undefined) return new Uint8Array();
       return await out.Body.transformToByteArray();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new ObjectStoreError(
+        `Cannot read s3://${this.bucket}/${key}: ${describe(error)}`,
+        key,
+        { cause: error },
+      );
+    }
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (out.Body === undefined) return new Blob([]).stream();
+      return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new ObjectStoreError(

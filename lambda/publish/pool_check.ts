@@ -7,6 +7,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
 import { mapLimit } from "./limit.ts";
 import type { ObjectStore } from "./object_store.ts";
@@ -53,6 +54,39 @@ export async function verifyPool(
     }
     if (head.sha256.toLowerCase() !== record.sha256_hash.toLowerCase()) {
       return `${what} has SHA-256 ${head.sha256}, the record says ${record.sha256_hash}`;
+    }
+    return undefined;
+  });
+  return problems.filter((problem): problem is string => problem !== undefined);
+}
+
+/**
+ * The problems found by reading every record's pool object to its end and
+ * hashing it (size and SHA-256): the check that does not trust metadata or
+ * ETags. Costs one full download per record; `onProgress` is told each file.
+ */
+export async function verifyPoolContents(
+  records: readonly PackageRecord[],
+  objects: ObjectStore,
+  options: { concurrency?: number; onProgress?: (record: PackageRecord) => void } = {},
+): Promise<string[]> {
+  const problems = await mapLimit(records, options.concurrency ?? 4, async (record) => {
+    options.onProgress?.(record);
+    const what = `${record.package_id} (${record.pool_key})`;
+    const stream = await objects.read(record.pool_key);
+    if (stream === undefined) return `${what} is not in the bucket`;
+    const hash = createHash("sha256");
+    let size = 0;
+    for await (const chunk of stream) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+    }
+    const sha256 = hash.digest("hex");
+    if (size !== record.file_size) {
+      return `${what} has ${size} bytes, the record says ${record.file_size}`;
+    }
+    if (sha256 !== record.sha256_hash.toLowerCase()) {
+      return `${what} has SHA-256 ${sha256} (read in full), the record says ${record.sha256_hash}`;
     }
     return undefined;
   });

@@ -19,7 +19,7 @@ import { splitClearsigned } from "../signing/clearsigned.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import { mapLimit } from "./limit.ts";
 import { type ObjectStore, sha256Hex } from "./object_store.ts";
-import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
+import { type PoolCheckStrategy, verifyPool, verifyPoolContents } from "./pool_check.ts";
 import {
   generateRepositoryIndexes,
   INDEX_HTML_KEY,
@@ -49,6 +49,8 @@ export interface VerifyOptions {
   concurrency?: number;
   /** How the pool objects are checked (default `list`). */
   poolCheck?: PoolCheckStrategy;
+  /** Also read every pool object in full and hash it (one download per record). */
+  deep?: boolean;
   /** Told what is being checked. */
   onProgress?: (message: string) => void;
 }
@@ -87,6 +89,14 @@ export async function verifyRepository(
       ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
     }),
   );
+
+  if (options.deep === true) {
+    progress(`Reading and hashing the ${records.length} pool objects in full`);
+    const seen = new Set(problems);
+    for (const problem of await verifyPoolContents(records, objects)) {
+      if (!seen.has(problem)) problems.push(problem);
+    }
+  }
 
   progress("Reading the live Release files");
   const [releaseBytes, inReleaseBytes, releaseGpgBytes, publishedKeyring] = await Promise.all([

@@ -81,3 +81,17 @@ Deno.test("a large streamed body goes up in parts and keeps the given SHA-256", 
     await stack.close();
   }
 });
+
+Deno.test("the S3 store streams an object back", async () => {
+  const stack = await startTestStack();
+  try {
+    const store = new S3ObjectStore(stack.clients.s3, stack.outputs.bucketName);
+    await store.put("s/k", new TextEncoder().encode("over the wire"), opts);
+    const stream = await store.read("s/k");
+    assert.ok(stream !== undefined);
+    assert.equal(await new Response(stream).text(), "over the wire");
+    assert.equal(await store.read("s/none"), undefined);
+  } finally {
+    await stack.close();
+  }
+});

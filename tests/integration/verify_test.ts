@@ -107,6 +107,33 @@ Deno.test("verify reports an expired Release, and warns before it expires", asyn
   });
 });
 
+Deno.test("a deep verify reads every pool file and finds content that metadata hides", async () => {
+  await published(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const records = await stack.store.listAll();
+    const shallow = await verifyRepository(records, { objects, deep: true });
+    assert.deepEqual(shallow.problems, []);
+    // Same size, other bytes, but the metadata still claims the record's hash.
+    const victim = records[0]!;
+    const original = (await objects.get(victim.pool_key))!;
+    const forged = original.slice();
+    forged[0] = forged[0]! ^ 0xff;
+    await objects.put(victim.pool_key, forged, {
+      ...headersFor(victim.pool_key),
+      sha256: victim.sha256_hash,
+    });
+    assert.deepEqual(
+      (await verifyRepository(records, { objects, poolCheck: "head" })).problems,
+      [],
+    );
+    const deep = await verifyRepository(records, { objects, deep: true });
+    assert.match(
+      deep.problems.join("\n"),
+      new RegExp(`${victim.package_id} .* has SHA-256 [0-9a-f]{64} \\(read in full\\)`),
+    );
+  });
+});
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;

@@ -71,3 +71,13 @@ Deno.test("copy sources are URL-encoded segment by segment", () => {
   );
   assert.equal(encodeKey("pool/a b:c+d", "uri"), "pool/a%20b:c+d");
 });
+
+Deno.test("read streams an object's bytes, or undefined when there is none", async () => {
+  const store = new InstrumentedObjectStore(new MemoryObjectStore());
+  await store.put("k", text("streamed bytes"), opts);
+  const stream = await store.read("k");
+  assert.ok(stream !== undefined);
+  assert.equal(await new Response(stream).text(), "streamed bytes");
+  assert.equal(await store.read("missing"), undefined);
+  assert.deepEqual(store.gets, ["k", "missing"]);
+});
