@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readAllBytes } from "../bytes.ts";
 import { ArFormatError, readArMembers } from "./ar.ts";
 import { ControlSyntaxError, getField, parseControl } from "./control.ts";
 import type { ControlFields } from "./control.ts";
@@ -116,13 +117,16 @@ export async function readDeb(
               `${JSON.stringify(member.name)}, not "debian-binary"`,
           );
         }
-        const bytes = await collect(member.body(), 1024, () =>
-          new DebFormatError(
-            name,
-            "unsupported-version",
-            `${name}: the debian-binary member is ${member.size} bytes; ` +
-              `a .deb's holds the format version "2.0"`,
-          ));
+        const bytes = await readAllBytes(member.body(), {
+          maxBytes: 1024,
+          tooLarge: () =>
+            new DebFormatError(
+              name,
+              "unsupported-version",
+              `${name}: the debian-binary member is ${member.size} bytes; ` +
+                `a .deb's holds the format version "2.0"`,
+            ),
+        });
         const version = new TextDecoder().decode(bytes).split("\n")[0]?.trim() ?? "";
         if (!/^2\.[0-9]+$/.test(version)) {
           throw new DebFormatError(
@@ -150,13 +154,16 @@ export async function readDeb(
         if (compression === undefined) throw unknownCompression(name, member.name);
         controlMember = member.name;
         controlCompression = compression;
-        const packed = await collect(member.body(), maxControlBytes, () =>
-          new DebFormatError(
-            name,
-            "corrupt",
-            `${name}: the ${member.name} member is ${member.size} bytes, more than the ` +
-              `${maxControlBytes} bytes accepted for a control member`,
-          ));
+        const packed = await readAllBytes(member.body(), {
+          maxBytes: maxControlBytes,
+          tooLarge: () =>
+            new DebFormatError(
+              name,
+              "corrupt",
+              `${name}: the ${member.name} member is ${member.size} bytes, more than the ` +
+                `${maxControlBytes} bytes accepted for a control member`,
+            ),
+        });
         controlText = await controlFromMember(packed, compression, {
           name,
           member: member.name,
@@ -262,27 +269,6 @@ function unknownCompression(name: string, member: string): DebFormatError {
     `${name}: the ar member ${member} uses an unknown compression; ` +
       `supported are none, .gz, .xz and .zst (and .bz2, .lzma for data.tar)`,
   );
-}
-
-async function collect(
-  body: AsyncIterable<Uint8Array>,
-  limit: number,
-  tooLarge: () => Error,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const slice of body) {
-    total += slice.byteLength;
-    if (total > limit) throw tooLarge();
-    parts.push(slice.slice());
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 async function controlFromMember(

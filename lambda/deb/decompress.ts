@@ -10,6 +10,7 @@
 import { gunzipSync } from "node:zlib";
 import { Decompress as ZstdDecompress } from "fzstd";
 import * as xzModule from "xz-decompress";
+import { concatBytes, readAllBytes } from "../bytes.ts";
 
 // xz-decompress is a webpack UMD bundle: Deno exposes its exports only as `default`,
 // esbuild and Node's ESM loader as named exports too. Accept both.
@@ -116,7 +117,7 @@ export async function decompress(
         throw corrupt(error);
       }
       if (overflow) throw tooLarge();
-      return concat(parts, total);
+      return concatBytes(parts);
     }
     case "xz": {
       const input = new ReadableStream<Uint8Array>({
@@ -125,36 +126,12 @@ export async function decompress(
           controller.close();
         },
       });
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      const reader = new XzReadableStream(input).getReader();
       try {
-        while (true) {
-          const next = await reader.read();
-          if (next.done) break;
-          total += next.value.byteLength;
-          if (total > maxBytes) {
-            await reader.cancel();
-            throw tooLarge();
-          }
-          parts.push(next.value);
-        }
+        return await readAllBytes(new XzReadableStream(input), { maxBytes, tooLarge });
       } catch (error) {
         if (error instanceof DecompressionError) throw error;
         throw corrupt(error);
       }
-      return concat(parts, total);
     }
   }
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
  */
 
 import { extract } from "tar-stream";
+import { readAllBytes } from "../bytes.ts";
 
 /** The kinds of entry {@linkcode writeTar} writes. */
 export type TarEntryType = "file" | "directory" | "symlink";
@@ -62,24 +63,13 @@ export async function readTar(tar: Uint8Array, options: ReadTarOptions): Promise
   })();
   try {
     for await (const entry of extractor) {
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      for await (const chunk of entry as AsyncIterable<Uint8Array>) {
-        parts.push(chunk);
-        total += chunk.byteLength;
-      }
-      const data = new Uint8Array(total);
-      let at = 0;
-      for (const part of parts) {
-        data.set(part, at);
-        at += part.byteLength;
-      }
+      const data = await readAllBytes(entry as AsyncIterable<Uint8Array>);
       const header = entry.header;
       entries.push({
         name: header.name,
         type: header.type ?? "file",
         mode: header.mode ?? 0,
-        size: header.size ?? total,
+        size: header.size ?? data.byteLength,
         uid: header.uid ?? 0,
         gid: header.gid ?? 0,
         uname: header.uname ?? "",

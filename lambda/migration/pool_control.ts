@@ -15,6 +15,7 @@
  */
 
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
+import { readAllBytes } from "../bytes.ts";
 import { readArMembers } from "../deb/ar.ts";
 import { parseControl } from "../deb/control.ts";
 import { compressionOf, decompress } from "../deb/decompress.ts";
@@ -72,14 +73,7 @@ export async function readControlFromStream(
       if (member.size > MAX_CONTROL_BYTES) {
         throw new PoolControlError(options.name, `${options.name}: ${member.name} is too large`);
       }
-      const parts: Uint8Array[] = [];
-      for await (const part of member.body()) parts.push(part.slice());
-      const bytes = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-      let at = 0;
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.byteLength;
-      }
+      const bytes = await readAllBytes(member.body());
       const what = `${options.name}: ${member.name}`;
       const tar = await decompress(bytes, compression, { name: what });
       const entries = await readTar(tar, { name: what });

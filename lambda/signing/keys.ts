@@ -14,6 +14,7 @@
  */
 
 import * as openpgp from "openpgp";
+import { concatBytes } from "../bytes.ts";
 
 /** The kinds of key {@linkcode generateSigningKey} makes. */
 export type SigningKeyType = "ed25519" | "rsa3072" | "rsa4096";
@@ -328,14 +329,7 @@ export function publicKeyring(keys: readonly SigningKey[]): Uint8Array {
   if (keys.length === 0) {
     throw new RangeError("Cannot write the public keyring: no signing keys given");
   }
-  const parts = keys.map((key) => key.privateKey.toPublic().write());
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(keys.map((key) => key.privateKey.toPublic().write()));
 }
 
 /**

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { readAllBytes } from "../bytes.ts";
+
 /** A URL the sources refuse to fetch (scheme, host, or file name). */
 export class UnsafeUrlError extends Error {
   constructor(message: string) {
@@ -356,19 +358,7 @@ export function isTransient(error: unknown): boolean {
 
 async function readWhole(url: string, options: SafeFetchOptions): Promise<FetchedBytes> {
   const fetched = await safeFetch(url, { maxBytes: 1024 * 1024, ...options });
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of fetched.body) {
-    chunks.push(chunk);
-    length += chunk.byteLength;
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { url: fetched.url, headers: fetched.headers, bytes };
+  return { url: fetched.url, headers: fetched.headers, bytes: await readAllBytes(fetched.body) };
 }
 
 /**
