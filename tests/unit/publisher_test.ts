@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import * as openpgp from "openpgp";
+import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
+import { verifyRepository } from "../../lambda/publish/verify.ts";
 import {
   addGeneration,
   type GenerationManifest,
@@ -619,4 +622,34 @@ Deno.test("a new InRelease is never written in the same second as the one it rep
     );
   }
   assert.ok(stamps[0]! < stamps[1]! && stamps[1]! < stamps[2]!, stamps.join(", "));
+});
+
+Deno.test("during a key rotation both keys sign, the keyring holds both, and it verifies", async () => {
+  const { memory, records, now } = await scene();
+  const [current] = await testSigningKeys();
+  const next = await readSigningKeys(
+    (await generateSigningKey({
+      name: "Kiro Next Key",
+      email: "next@kiro.invalid",
+      type: "rsa3072",
+      date: new Date("2020-01-01T00:00:00Z"),
+    })).armoredPrivateKey,
+  );
+  const keys = [current!, ...next];
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
+  const keyring = await openpgp.readKeys({
+    binaryKeys: (await memory.get("kiro-archive-keyring.pgp"))!,
+  });
+  assert.deepEqual(
+    keyring.map((key) => key.getFingerprint().toUpperCase()).sort(),
+    keys.map((key) => key.fingerprint).sort(),
+  );
+  const html = decode(await memory.get("index.html"));
+  for (const key of keys) assert.ok(html.includes(key.fingerprint), key.fingerprint);
+  const report = await verifyRepository(records, {
+    objects: memory,
+    now: new Date(now.getTime() + 60_000),
+  });
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.checked.signatures, 4);
 });
