@@ -25,6 +25,7 @@ import { failureNotification, type Notifier } from "./notify/notifier.ts";
 import { createNotifier } from "./notify/notifier.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
+import type { RetentionOptions } from "./publish/generations.ts";
 import { forceRebuild, rebuildDependencies, type RebuildResult } from "./rebuild.ts";
 import { scheduledSyncForEnvironment } from "./sources/scheduled.ts";
 
@@ -216,6 +217,8 @@ async function notifyFailure(deps: HandlerDependencies, what: string, error: unk
 export interface LambdaConfig {
   outputs: StackOutputs;
   validUntilDays: number;
+  /** By-hash retention (`BY_HASH_KEEP_GENERATIONS`, `BY_HASH_KEEP_HOURS`; defaults 3 and 48). */
+  retention: RetentionOptions;
 }
 
 /**
@@ -257,7 +260,29 @@ export function configFromEnvironment(env: Record<string, string | undefined>): 
   };
   if (env.DISTRIBUTION_ID) outputs.distributionId = env.DISTRIBUTION_ID;
   if (env.NOTIFICATION_TOPIC_ARN) outputs.notificationTopicArn = env.NOTIFICATION_TOPIC_ARN;
-  return { outputs, validUntilDays: days };
+  const retention: RetentionOptions = {};
+  const generations = env.BY_HASH_KEEP_GENERATIONS;
+  if (generations !== undefined && generations !== "") {
+    const value = Number(generations);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(
+        "Cannot start the publisher: BY_HASH_KEEP_GENERATIONS must be a whole number >= 1 " +
+          `(got "${generations}")`,
+      );
+    }
+    retention.keepGenerations = value;
+  }
+  const hours = env.BY_HASH_KEEP_HOURS;
+  if (hours !== undefined && hours !== "") {
+    const value = Number(hours);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new Error(
+        `Cannot start the publisher: BY_HASH_KEEP_HOURS must be a number >= 0 (got "${hours}")`,
+      );
+    }
+    retention.keepSeconds = value * 3600;
+  }
+  return { outputs, validUntilDays: days, retention };
 }
 
 /**
@@ -290,6 +315,7 @@ export function dependenciesFromEnvironment(
   const clients = awsClients(config.outputs);
   const rebuild = rebuildDependencies(config.outputs, clients, {
     validUntilDays: config.validUntilDays,
+    retention: config.retention,
     // Reserved concurrency 1 makes a busy lease rare (a task's local publish):
     // wait for it rather than fail.
     leaseWaitMs: 5 * 60 * 1000,

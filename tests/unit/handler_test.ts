@@ -158,6 +158,23 @@ Deno.test("the Lambda's configuration comes from its environment variables", () 
   assert.equal(config.outputs.distributionId, "E123");
   assert.equal(config.outputs.region, "eu-west-1");
   assert.equal(config.validUntilDays, 10);
+  assert.deepEqual(config.retention, {});
+  const base = {
+    ENVIRONMENT: "prod",
+    TABLE_NAME: "t",
+    BUCKET_NAME: "b",
+    REPO_URL: "https://r",
+    SIGNING_KEY_SECRET_ID: "s",
+  };
+  assert.deepEqual(
+    configFromEnvironment({ ...base, BY_HASH_KEEP_GENERATIONS: "5", BY_HASH_KEEP_HOURS: "12" })
+      .retention,
+    { keepGenerations: 5, keepSeconds: 43200 },
+  );
+  assert.throws(
+    () => configFromEnvironment({ ...base, BY_HASH_KEEP_GENERATIONS: "0" }),
+    /BY_HASH_KEEP_GENERATIONS must be a whole number >= 1/,
+  );
   assert.throws(() => configFromEnvironment({ ENVIRONMENT: "dev" }), /TABLE_NAME is not set/);
   assert.throws(
     () =>
