@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseStackOutputs } from "../lambda/environment/outputs.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { type CommandResult, runCommand as runProgram } from "./lib/command.ts";
 import { projectRoot } from "./lib/local_stack.ts";
 
 /** The steps, in order. */
@@ -58,22 +59,20 @@ async function runCommand(
   cwd: string,
   env: Record<string, string> = {},
 ): Promise<{ ok: boolean; code: number; stdout: string; output: string }> {
-  let output: Deno.CommandOutput;
+  let result: CommandResult;
   try {
-    output = await new Deno.Command(command, { args, cwd, env, stdout: "piped", stderr: "piped" })
-      .output();
+    result = await runProgram(command, args, { cwd, env });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { ok: false, code: 127, stdout: "", output: `${command} is not on the PATH` };
     }
     throw error;
   }
-  const decoder = new TextDecoder();
   return {
-    ok: output.success,
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    output: `${decoder.decode(output.stdout)}${decoder.decode(output.stderr)}`,
+    ok: result.success,
+    code: result.code,
+    stdout: result.stdout,
+    output: `${result.stdout}${result.stderr}`,
   };
 }
 

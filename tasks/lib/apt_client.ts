@@ -13,6 +13,8 @@
  * @module
  */
 
+import { commandOutput, runCommand } from "./command.ts";
+
 /** Where the repository is and how apt should see it. */
 export interface AptSourceOptions {
   /** The repository's base URL, e.g. `http://127.0.0.1:PORT` (from `serveDirectory`). */
@@ -202,22 +204,11 @@ async function setUp(dir: string, options: AptSourceOptions): Promise<AptSession
 
   const aptGet = async (args: readonly string[], cwd = dir): Promise<AptRunResult> => {
     const all = [...baseArgs, ...args];
-    const output = await new Deno.Command("apt-get", {
-      args: all,
+    const result = await runCommand("apt-get", all, {
       cwd,
       env: { APT_CONFIG: `${dir}/apt.conf`, LC_ALL: "C.UTF-8", DEBIAN_FRONTEND: "noninteractive" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      success: output.success,
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-      args: ["apt-get", ...all],
-    };
+    });
+    return { ...result, args: ["apt-get", ...all] };
   };
 
   let downloads = 0;
@@ -313,18 +304,8 @@ async function storedLists(
 }
 
 /** A list file's text; apt may store lists compressed, apt-helper reads them all. */
-async function catFile(path: string): Promise<string> {
-  const output = await new Deno.Command(APT_HELPER, {
-    args: ["cat-file", path],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `apt-helper cat-file ${path} failed: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout);
+function catFile(path: string): Promise<string> {
+  return commandOutput(APT_HELPER, ["cat-file", path]);
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -24,6 +24,7 @@ import {
 } from "../../lambda/environment/outputs.ts";
 import { localStateDir, projectRoot, runningLocalStack, startLocalStack } from "./local_stack.ts";
 import { UsageError } from "./cli.ts";
+import { type CommandResult, runCommand } from "./command.ts";
 
 /** Why the outputs of an environment could not be read. */
 export type EnvironmentErrorReason =
@@ -130,16 +131,12 @@ export async function readStackOutputs(
 
   const command = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", env];
   const shown = command.join(" ");
-  let output: Deno.CommandOutput;
+  let output: CommandResult;
   try {
-    output = await new Deno.Command(command[0] as string, {
-      args: command.slice(1),
+    output = await runCommand(command[0] as string, command.slice(1), {
       cwd: options.cwd ?? projectRoot(),
       ...(options.env?.PATH !== undefined ? { env: { PATH: options.env.PATH } } : {}),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new EnvironmentError(
@@ -151,8 +148,7 @@ export async function readStackOutputs(
     }
     throw error;
   }
-  const stdout = new TextDecoder().decode(output.stdout);
-  const stderr = new TextDecoder().decode(output.stderr);
+  const { stdout, stderr } = output;
   if (!output.success) {
     if (
       /PULUMI_ACCESS_TOKEN|not logged in|pulumi login|unauthorized|invalid access token/i.test(

@@ -17,6 +17,7 @@ import {
 import { signRelease } from "../../lambda/signing/sign.ts";
 import { splitClearsigned } from "../../lambda/signing/clearsigned.ts";
 import { missingTools } from "../support/tools.ts";
+import { type CommandResult, runCommand } from "../../tasks/lib/command.ts";
 
 const ignore = missingTools(["gpgv", "sqv"]);
 
@@ -36,26 +37,12 @@ const RELEASE = [
   "",
 ].join("\n");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(command: string, args: string[], options: { cwd: string }): Promise<Run> {
-  const output = await new Deno.Command(command, {
-    args,
+/** Runs a verifier (or gpg) in `cwd`, which is also its GnuPG home. */
+function run(command: string, args: string[], options: { cwd: string }): Promise<CommandResult> {
+  return runCommand(command, args, {
     cwd: options.cwd,
     env: { LC_ALL: "C", GNUPGHOME: options.cwd },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 /** A temp folder with the keyring, Release, InRelease, Release.gpg and apt's split of InRelease. */
@@ -79,7 +66,7 @@ async function withFiles(
 }
 
 /** The primary fingerprints gpgv reports a valid signature for (VALIDSIG's last field). */
-function gpgvGood(result: Run): string[] {
+function gpgvGood(result: CommandResult): string[] {
   return result.stdout.split("\n")
     .filter((line) => line.startsWith("[GNUPG:] VALIDSIG "))
     .map((line) => line.trim().split(" ").at(-1)!);
@@ -90,7 +77,7 @@ function gpgvGood(result: Run): string[] {
  * missing key (ERRSIG with code 9, NO_PUBKEY) is no failure when another
  * signature is good — that is the rotation case.
  */
-function gpgvBad(result: Run): boolean {
+function gpgvBad(result: CommandResult): boolean {
   return result.stdout.split("\n").some((line) => {
     const [tag, status, ...fields] = line.trim().split(" ");
     if (tag !== "[GNUPG:]") return false;

@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import { debianPackagesMissing, fetchDebianPackages } from "../support/debian_packages.ts";
 import { missingTools } from "../support/tools.ts";
-
-const decoder = new TextDecoder();
-
-async function run(command: string, args: string[]): Promise<string> {
-  const { success, stdout, stderr } = await new Deno.Command(command, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, `${command} ${args.join(" ")}: ${decoder.decode(stderr)}`);
-  return decoder.decode(stdout);
-}
+import { commandOutput } from "../../tasks/lib/command.ts";
 
 async function readFile(path: string) {
   const file = await Deno.open(path);
@@ -30,12 +19,15 @@ Deno.test({
     for (const path of packages.paths) {
       const info = await readFile(path);
       // The field names, in order, from the raw control file.
-      const raw = await run("dpkg-deb", ["--field", path]);
+      const raw = await commandOutput("dpkg-deb", ["--field", path]);
       const names = raw.split("\n").filter((line) => /^[^ \t#][^:]*:/.test(line))
         .map((line) => line.slice(0, line.indexOf(":")));
       assert.deepEqual(Object.keys(info.control), names, path);
       for (const [name, value] of Object.entries(info.control)) {
-        const printed = (await run("dpkg-deb", ["--field", path, name])).replace(/\n$/, "");
+        const printed = (await commandOutput("dpkg-deb", ["--field", path, name])).replace(
+          /\n$/,
+          "",
+        );
         assert.equal(value, printed.replace(/[ \t]+$/gm, ""), `${path}: ${name}`);
       }
     }
@@ -51,9 +43,9 @@ Deno.test({
     for (const path of packages.paths) {
       const info = await readFile(path);
       assert.equal(info.size, (await Deno.stat(path)).size, path);
-      assert.equal(info.md5, (await run("md5sum", [path])).split(" ")[0], path);
-      assert.equal(info.sha1, (await run("sha1sum", [path])).split(" ")[0], path);
-      assert.equal(info.sha256, (await run("sha256sum", [path])).split(" ")[0], path);
+      assert.equal(info.md5, (await commandOutput("md5sum", [path])).split(" ")[0], path);
+      assert.equal(info.sha1, (await commandOutput("sha1sum", [path])).split(" ")[0], path);
+      assert.equal(info.sha256, (await commandOutput("sha256sum", [path])).split(" ")[0], path);
     }
   },
 });
@@ -73,7 +65,7 @@ Deno.test({
       none: packages.noneControl,
     };
     for (const [compression, path] of Object.entries(compressions)) {
-      const members = (await run("ar", ["t", path])).split("\n");
+      const members = (await commandOutput("ar", ["t", path])).split("\n");
       const suffix = { xz: ".xz", gzip: ".gz", zstd: ".zst", none: "" }[compression];
       assert.ok(
         members.includes(`control.tar${suffix}`),

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { buildDeb, type BuildDebOptions, gzip } from "../../lambda/deb/deb_writer.ts";
 import { missingTools } from "../support/tools.ts";
+import { commandOutput, runCommand } from "../../tasks/lib/command.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 const CHANGELOG = "kiro-sample (1.2.3) stable; urgency=medium\n\n  * Initial release.\n\n" +
   " -- Kiro Team <team@kiro.dev>  Tue, 14 Nov 2023 22:13:20 +0000\n";
@@ -44,16 +44,6 @@ const SAMPLE: BuildDebOptions = {
   mtime: 1700000000,
 };
 
-async function run(command: string, args: string[]): Promise<string> {
-  const { success, stdout, stderr } = await new Deno.Command(command, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, `${command} ${args.join(" ")}: ${decoder.decode(stderr)}`);
-  return decoder.decode(stdout);
-}
-
 async function withDeb(fn: (deb: string, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "deb-writer-" });
   try {
@@ -70,21 +60,24 @@ Deno.test({
   ignore: missingTools(["dpkg-deb"]),
   async fn() {
     await withDeb(async (deb) => {
-      const info = await run("dpkg-deb", ["--info", deb]);
+      const info = await commandOutput("dpkg-deb", ["--info", deb]);
       assert.match(info, /^ new Debian package, version 2\.0\.$/m);
       assert.match(info, /^ +\d+ bytes, +\d+ lines +conffiles *$/m);
       assert.match(info, /^ +\d+ bytes, +\d+ lines +\* +postinst +#!\/bin\/sh$/m);
       assert.match(info, /^ +\d+ bytes, +\d+ lines +\* +postrm +#!\/bin\/sh$/m);
-      assert.equal(await run("dpkg-deb", ["--field", deb, "Version"]), "1:1.2.3~rc1+b1\n");
+      assert.equal(
+        await commandOutput("dpkg-deb", ["--field", deb, "Version"]),
+        "1:1.2.3~rc1+b1\n",
+      );
       // dirs: ./ etc etc/kiro-sample usr usr/libexec usr/libexec/kiro-sample usr/share usr/share/doc
       // usr/share/doc/kiro-sample usr/share/kiro-sample = 10; files 1 each = 5; symlink 1.
-      assert.equal(await run("dpkg-deb", ["--field", deb, "Installed-Size"]), "16\n");
+      assert.equal(await commandOutput("dpkg-deb", ["--field", deb, "Installed-Size"]), "16\n");
       assert.equal(
-        await run("dpkg-deb", ["--field", deb, "Description"]),
+        await commandOutput("dpkg-deb", ["--field", deb, "Description"]),
         `${SAMPLE.control.Description}\n`,
       );
       assert.equal(
-        await run("dpkg-deb", ["--info", deb, "conffiles"]),
+        await commandOutput("dpkg-deb", ["--info", deb, "conffiles"]),
         "/etc/kiro-sample/sample.conf\n",
       );
     });
@@ -96,7 +89,7 @@ Deno.test({
   ignore: missingTools(["dpkg-deb"]),
   async fn() {
     await withDeb(async (deb) => {
-      const lines = (await run("dpkg-deb", ["--contents", deb])).trim().split("\n")
+      const lines = (await commandOutput("dpkg-deb", ["--contents", deb])).trim().split("\n")
         .map((line) => line.split(/\s+/))
         .map((cols) => [cols[0], cols[1], cols.slice(5).join(" ")]);
       assert.deepEqual(lines, [
@@ -126,7 +119,7 @@ Deno.test({
   ignore: missingTools(["dpkg-deb", "md5sum"]),
   async fn() {
     await withDeb(async (deb, dir) => {
-      await run("dpkg-deb", ["-x", deb, `${dir}/root`]);
+      await commandOutput("dpkg-deb", ["-x", deb, `${dir}/root`]);
       for (const file of SAMPLE.files) {
         const path = `${dir}/root${file.path}`;
         if (file.type === "symlink") {
@@ -140,15 +133,13 @@ Deno.test({
         );
         assert.equal((await Deno.stat(path)).mode! & 0o7777, file.mode ?? 0o644, file.path);
       }
-      await run("dpkg-deb", ["--control", deb, `${dir}/control`]);
-      const check = await new Deno.Command("md5sum", {
-        args: ["--check", "--strict", `${dir}/control/md5sums`],
+      await commandOutput("dpkg-deb", ["--control", deb, `${dir}/control`]);
+      const check = await runCommand("md5sum", ["--check", "--strict", `${dir}/control/md5sums`], {
         cwd: `${dir}/root`,
-        stdout: "piped",
-      }).output();
-      assert.ok(check.success, decoder.decode(check.stdout));
+      });
+      assert.ok(check.success, check.stdout);
       assert.equal(
-        decoder.decode(check.stdout).trim().split("\n").length,
+        check.stdout.trim().split("\n").length,
         4,
         "every file but the conffile",
       );
@@ -162,28 +153,22 @@ Deno.test({
   ignore: missingTools(["lintian"]),
   async fn() {
     await withDeb(async (deb) => {
-      const { stdout, stderr } = await new Deno.Command("lintian", {
-        args: [
-          "--no-cfg",
-          "--info",
-          "--display-experimental",
-          "--pedantic",
-          "--tag-display-limit",
-          "0",
-          deb,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const tags = decoder.decode(stdout).trim().split("\n").filter((line) =>
-        /^[EWIPX]: /.test(line)
-      );
+      const { stdout, stderr } = await runCommand("lintian", [
+        "--no-cfg",
+        "--info",
+        "--display-experimental",
+        "--pedantic",
+        "--tag-display-limit",
+        "0",
+        deb,
+      ]);
+      const tags = stdout.trim().split("\n").filter((line) => /^[EWIPX]: /.test(line));
       // Tags accepted, with the reason:
       const accepted: Record<string, string> = {};
       const unexpected = tags.filter((line) =>
         !Object.keys(accepted).some((tag) => line.includes(` ${tag}`))
       );
-      assert.deepEqual(unexpected, [], decoder.decode(stderr));
+      assert.deepEqual(unexpected, [], stderr);
     });
   },
 });
@@ -204,14 +189,15 @@ Deno.test({
         value !== null && typeof value === "object" && Array.isArray(value.u8) ? Uint8Array.from(value.u8) : value);
       console.log(createHash("sha256").update(buildDeb(options)).digest("hex"));
     `;
-    const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--config", new URL("../../deno.json", import.meta.url).pathname, script],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(success, decoder.decode(stderr));
+    const { success, stdout, stderr } = await runCommand(Deno.execPath(), [
+      "eval",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      script,
+    ]);
+    assert.ok(success, stderr);
     const { createHash } = await import("node:crypto");
     const here = createHash("sha256").update(buildDeb(SAMPLE)).digest("hex");
-    assert.equal(decoder.decode(stdout).trim(), here);
+    assert.equal(stdout.trim(), here);
   },
 });

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { commandOutput } from "../../tasks/lib/command.ts";
 import { missingTools } from "./tools.ts";
 
 /** The packages {@linkcode fetchDebianPackages} provides, as file paths. */
@@ -56,20 +57,11 @@ const REBUILT = ["gzip", "zstd", "none"] as const;
 
 const defaultCacheDir = new URL("../../.local/cache/debian-debs/", import.meta.url).pathname;
 
-async function run(command: string, args: string[], cwd?: string): Promise<string> {
-  const { success, stdout, stderr } = await new Deno.Command(command, {
-    args,
+function run(command: string, args: string[], cwd?: string): Promise<string> {
+  return commandOutput(command, args, {
     ...(cwd !== undefined ? { cwd } : {}),
-    stdout: "piped",
-    stderr: "piped",
     env: { DEBIAN_FRONTEND: "noninteractive" },
-  }).output();
-  if (!success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed: ${new TextDecoder().decode(stderr).trim()}`,
-    );
-  }
-  return new TextDecoder().decode(stdout);
+  });
 }
 
 async function existing(dir: string, prefix: string): Promise<string | undefined> {

@@ -18,6 +18,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandOutput, runCommand } from "../../tasks/lib/command.ts";
 
 /** The outcome of a command run inside the root. */
 export interface RootRunResult {
@@ -56,37 +57,6 @@ export interface DebianRootOptions {
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-async function run(
-  command: string,
-  args: string[],
-  options: { cwd?: string } = {},
-): Promise<{ success: boolean; code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    success: output.success,
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-async function mustRun(command: string, args: string[]): Promise<void> {
-  const result = await run(command, args);
-  if (!result.success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed with exit code ${result.code}:\n` +
-        `${result.stdout}\n${result.stderr}`,
-    );
-  }
-}
-
 /** The machine's Debian mirror: the first `URIs:` of its `debian.sources`. */
 export async function debianMirror(): Promise<string> {
   const text = await Deno.readTextFile("/etc/apt/sources.list.d/debian.sources").catch(() => "");
@@ -116,17 +86,17 @@ export async function cachedRootTarball(options: DebianRootOptions = {}): Promis
   const build = await Deno.makeTempDir({ prefix: "kiro-debootstrap-" });
   try {
     log(`Creating a ${suite} minbase root with debootstrap from ${mirror} (cached afterwards)`);
-    await mustRun("debootstrap", ["--variant=minbase", suite, build, mirror]);
+    await commandOutput("debootstrap", ["--variant=minbase", suite, build, mirror]);
     // Only the sources a test adds; no downloaded packages in the cache.
     await Deno.writeTextFile(join(build, "etc/apt/sources.list"), "");
-    await mustRun("sh", [
+    await commandOutput("sh", [
       "-c",
       `rm -rf "${build}/var/cache/apt/archives/"*.deb "${build}/var/lib/apt/lists/"*_* ` +
       `"${build}/etc/apt/sources.list.d/"*`,
     ]);
     await Deno.chmod(build, 0o755);
     const partial = `${tarball}.${Deno.pid}.partial`;
-    await mustRun("tar", ["--zstd", "-C", build, "--numeric-owner", "-cf", partial, "."]);
+    await commandOutput("tar", ["--zstd", "-C", build, "--numeric-owner", "-cf", partial, "."]);
     await Deno.rename(partial, tarball);
     return tarball;
   } finally {
@@ -144,24 +114,24 @@ export async function createDebianRoot(options: DebianRootOptions = {}): Promise
   let mounted = false;
   const close = async () => {
     if (mounted) {
-      const result = await run("umount", [join(dir, "proc")]);
-      if (!result.success) await run("umount", ["-l", join(dir, "proc")]);
+      const result = await runCommand("umount", [join(dir, "proc")]);
+      if (!result.success) await runCommand("umount", ["-l", join(dir, "proc")]);
       mounted = false;
     }
     await Deno.remove(dir, { recursive: true });
   };
   try {
-    await mustRun("tar", ["--zstd", "-C", dir, "--numeric-owner", "-xpf", tarball]);
+    await commandOutput("tar", ["--zstd", "-C", dir, "--numeric-owner", "-xpf", tarball]);
     // Temp folders are 0700: as the root's "/", apt's _apt user could not enter it.
     await Deno.chmod(dir, 0o755);
-    await mustRun("mount", ["-t", "proc", "proc", join(dir, "proc")]);
+    await commandOutput("mount", ["-t", "proc", "proc", join(dir, "proc")]);
     mounted = true;
   } catch (error) {
     await close();
     throw error;
   }
   const sh = async (script: string): Promise<RootRunResult> => {
-    const result = await run("chroot", [
+    const result = await runCommand("chroot", [
       dir,
       "/usr/bin/env",
       "-i",

@@ -15,6 +15,7 @@
  */
 
 import { join } from "node:path";
+import { commandOutput } from "../../tasks/lib/command.ts";
 
 /** A key and its self-signed certificate. */
 export interface SigningIdentity {
@@ -27,21 +28,6 @@ export interface SigningIdentity {
   fingerprint256: string;
   /** Removes the key's folder. */
   remove(): Promise<void>;
-}
-
-async function run(command: string, args: string[], options: { cwd?: string } = {}) {
-  const out = await new Deno.Command(command, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return out;
 }
 
 const CA_CONFIG = `[ca]
@@ -75,7 +61,7 @@ export async function makeSigningIdentity(
   try {
     const keyPath = join(dir, "key.pem");
     if (options.type === "rsa") {
-      await run("openssl", [
+      await commandOutput("openssl", [
         "genpkey",
         "-algorithm",
         "RSA",
@@ -85,7 +71,7 @@ export async function makeSigningIdentity(
         keyPath,
       ]);
     } else {
-      await run("openssl", [
+      await commandOutput("openssl", [
         "ecparam",
         "-name",
         "prime256v1",
@@ -105,10 +91,19 @@ export async function makeSigningIdentity(
     await Deno.writeTextFile(join(dir, "index.txt"), "");
     await Deno.writeTextFile(join(dir, "serial"), "01\n");
     const subject = `/CN=${options.name ?? "Kiro test signing"}`;
-    await run("openssl", ["req", "-new", "-key", "key.pem", "-subj", subject, "-out", "req.csr"], {
+    await commandOutput("openssl", [
+      "req",
+      "-new",
+      "-key",
+      "key.pem",
+      "-subj",
+      subject,
+      "-out",
+      "req.csr",
+    ], {
       cwd: dir,
     });
-    await run("openssl", [
+    await commandOutput("openssl", [
       "ca",
       "-batch",
       "-config",
@@ -127,11 +122,10 @@ export async function makeSigningIdentity(
       opensslTime(to),
     ], { cwd: dir });
     const certificatePem = await Deno.readTextFile(join(dir, "cert.pem"));
-    const fingerprint = new TextDecoder().decode(
-      (await run("openssl", ["x509", "-in", "cert.pem", "-noout", "-fingerprint", "-sha256"], {
-        cwd: dir,
-      }))
-        .stdout,
+    const fingerprint = await commandOutput(
+      "openssl",
+      ["x509", "-in", "cert.pem", "-noout", "-fingerprint", "-sha256"],
+      { cwd: dir },
     );
     const hex = /=([0-9A-F:]+)/.exec(fingerprint)?.[1];
     if (hex === undefined) throw new Error(`Cannot read the fingerprint from ${fingerprint}`);
@@ -161,7 +155,15 @@ export async function signWithOpenssl(
       await Deno.writeFile(path, data);
     } else path = data.path;
     const out = join(dir, "signature.bin");
-    await run("openssl", ["dgst", "-sha256", "-sign", identity.keyPath, "-out", out, path]);
+    await commandOutput("openssl", [
+      "dgst",
+      "-sha256",
+      "-sign",
+      identity.keyPath,
+      "-out",
+      out,
+      path,
+    ]);
     return await Deno.readFile(out);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -21,6 +21,7 @@ import {
 import { TemplateError } from "../../lambda/kiro_repo/templates.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { missingTools } from "../support/tools.ts";
+import { runCommand } from "../../tasks/lib/command.ts";
 
 const root = new URL("../../kiro-repo-deb/", import.meta.url).pathname;
 const config: KiroRepoConfig = await loadKiroRepoConfig(join(root, "config/prod.json"));
@@ -45,16 +46,6 @@ async function inTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-async function command(cmd: string, args: string[]) {
-  const output = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
 }
 
 Deno.test("two builds from the same inputs are byte-identical", async () => {
@@ -117,7 +108,7 @@ Deno.test("dpkg-deb --info and --contents show the package as built", {
   await inTemp(async (dir) => {
     const file = join(dir, pkg.fileName);
     await Deno.writeFile(file, pkg.bytes);
-    const info = await command("dpkg-deb", ["--info", file]);
+    const info = await runCommand("dpkg-deb", ["--info", file]);
     assert.equal(info.code, 0, info.stderr);
     for (
       const expected of [
@@ -136,10 +127,10 @@ Deno.test("dpkg-deb --info and --contents show the package as built", {
         /^ Installed-Size: \d+$/m,
       ]
     ) assert.match(info.stdout, expected);
-    const conffiles = await command("dpkg-deb", ["--info", file, "conffiles"]);
+    const conffiles = await runCommand("dpkg-deb", ["--info", file, "conffiles"]);
     assert.equal(conffiles.stdout, "/etc/apt/sources.list.d/kiro.sources\n");
 
-    const contents = await command("dpkg-deb", ["--contents", file]);
+    const contents = await runCommand("dpkg-deb", ["--contents", file]);
     assert.equal(contents.code, 0, contents.stderr);
     const listed = contents.stdout.trim().split("\n").map((line) => {
       const [mode, owner, size, date, time, path] = line.split(/\s+/);
@@ -158,7 +149,7 @@ Deno.test("dpkg-deb --info and --contents show the package as built", {
     );
     // dpkg-deb reads the keyring back byte for byte.
     const extracted = join(dir, "root");
-    const unpacked = await command("dpkg-deb", ["-x", file, extracted]);
+    const unpacked = await runCommand("dpkg-deb", ["-x", file, extracted]);
     assert.equal(unpacked.code, 0, unpacked.stderr);
     assert.deepEqual(await Deno.readFile(join(extracted, KIRO_REPO_PATHS.keyring)), keyring);
   });
@@ -175,7 +166,7 @@ Deno.test(
       const file = join(dir, pkg.fileName);
       await Deno.writeFile(file, pkg.bytes);
       const flags = ["--display-info", "--display-experimental", "--pedantic"];
-      const result = await command("lintian", [
+      const result = await runCommand("lintian", [
         ...flags,
         "--fail-on",
         "error,warning,info,pedantic,experimental",
@@ -184,7 +175,7 @@ Deno.test(
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
       assert.deepEqual(result.stdout.split("\n").filter((line) => /^[A-Z]: /.test(line)), []);
       // The override is used, and lintian shows its reason (the comment above it).
-      const shown = await command("lintian", [...flags, "--show-overrides", file]);
+      const shown = await runCommand("lintian", [...flags, "--show-overrides", file]);
       const tags = shown.stdout.split("\n").filter((line) => /^[A-Z]: /.test(line));
       assert.deepEqual(tags.filter((line) => line.startsWith("O: ")), [
         "O: kiro-repo: package-installs-apt-sources [etc/apt/sources.list.d/kiro.sources]",
