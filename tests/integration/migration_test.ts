@@ -19,18 +19,10 @@ import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migr
 import { formatMigrationSummary } from "../../lambda/migration/report.ts";
 import { restoreBackup } from "../../lambda/migration/restore.ts";
 import { batchDelete, describeTableKey, scanAll } from "../../lambda/migration/table_ops.ts";
-import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
+import { transformAndValidate } from "../../lambda/migration/transform.ts";
+import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
-const defaults: LegacyDefaults = {
-  packageName: "kiro",
-  architecture: "amd64",
-  packageType: "external_download",
-  section: "editors",
-  priority: "optional",
-  maintainer: "Kiro Team <support@kiro.dev>",
-  homepage: "https://kiro.dev",
-  description: "Kiro IDE - AI-powered development environment",
-};
+const defaults = KIRO_LEGACY_DEFAULTS;
 
 function hex(n: number, length: number): string {
   return n.toString(16).padStart(length, "0").slice(-length);

@@ -34,16 +34,12 @@ import {
   scanAll,
 } from "../../lambda/migration/table_ops.ts";
 import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
+import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
+/** Kiro's defaults, with an extended description and a dependency to carry over too. */
 const defaults: LegacyDefaults = {
-  packageName: "kiro",
-  architecture: "amd64",
-  packageType: "external_download",
-  section: "editors",
-  priority: "optional",
-  maintainer: "Kiro Team <support@kiro.dev>",
-  homepage: "https://kiro.dev",
-  description: "Kiro IDE - AI-powered development environment\nAn editor with agents.",
+  ...KIRO_LEGACY_DEFAULTS,
+  description: `${KIRO_LEGACY_DEFAULTS.description}\nAn editor with agents.`,
   depends: "libgtk-3-0, libnss3",
 };
 

@@ -9,24 +9,15 @@ import {
 } from "../../lambda/migration/attribute_value.ts";
 import {
   controlDescription,
-  type LegacyDefaults,
   recordProblems,
   transformAndValidate,
   TransformError,
   transformLegacyItem,
 } from "../../lambda/migration/transform.ts";
 import { legacyItem } from "../../lambda/migration/legacy_table.ts";
+import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
-const defaults: LegacyDefaults = {
-  packageName: "kiro",
-  architecture: "amd64",
-  packageType: "external_download",
-  section: "editors",
-  priority: "optional",
-  maintainer: "Kiro Team <support@kiro.dev>",
-  homepage: "https://kiro.dev",
-  description: "Kiro IDE - AI-powered development environment",
-};
+const defaults = KIRO_LEGACY_DEFAULTS;
 
 const legacy = legacyItem({
   version: "0.2.13",
