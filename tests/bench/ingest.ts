@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { readArMembers } from "../../lambda/deb/ar.ts";
 import { arHeader } from "../../lambda/deb/ar.ts";
 import { awsClients } from "../../lambda/aws/clients.ts";
+import { readAllBytes } from "../../lambda/bytes.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { checkCertificate, SignatureVerifier } from "../../lambda/sources/certificate.ts";
@@ -33,7 +34,7 @@ import { ingestDeb } from "../../lambda/sources/ingest.ts";
 import { safeFetch } from "../../lambda/sources/fetch.ts";
 import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";
-import { makeTestDeb } from "../support/deb_fixtures.ts";
+import { makeTestDeb, pseudoRandomBytes } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
 import { startTestStack } from "../support/stack.ts";
 
@@ -76,15 +77,7 @@ async function writeBigDeb(path: string, version: string, size: number): Promise
   for await (
     const member of readArMembers(ReadableStream.from([small]), { name: "fixture.deb" })
   ) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of member.body()) chunks.push(chunk);
-    const data = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      data.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    members.push({ name: member.name, data });
+    members.push({ name: member.name, data: await readAllBytes(member.body()) });
   }
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   const write = async (bytes: Uint8Array) => {
@@ -103,14 +96,7 @@ async function writeBigDeb(path: string, version: string, size: number): Promise
     const tarSize = 512 + padded + 1024;
     await write(arHeader("data.tar", tarSize, { mtime: 1_700_000_000 }));
     await write(ustarHeader("./opt/kiro/blob.bin", payload, 1_700_000_000));
-    const block = new Uint8Array(MiB);
-    let x = 2463534242;
-    for (let i = 0; i < block.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      block[i] = x & 0xff;
-    }
+    const block = pseudoRandomBytes(MiB, 2463534242);
     let left = payload;
     while (left > 0) {
       const n = Math.min(left, block.length);

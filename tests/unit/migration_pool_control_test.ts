@@ -5,18 +5,7 @@ import {
   poolControlReader,
   readControlFromStream,
 } from "../../lambda/migration/pool_control.ts";
-
-function pseudoRandom(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = 2463534242;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { pseudoRandomBytes } from "../support/deb_fixtures.ts";
 
 const control = {
   Package: "kiro",
@@ -52,7 +41,7 @@ function countingStream(bytes: Uint8Array, chunk: number) {
 Deno.test("the control paragraph is read from the head of a .deb and the rest is not downloaded", async () => {
   const deb = buildDeb({
     control,
-    files: [{ path: "/usr/share/kiro/blob", data: pseudoRandom(4 * 1024 * 1024) }],
+    files: [{ path: "/usr/share/kiro/blob", data: pseudoRandomBytes(4 * 1024 * 1024, 2463534242) }],
     mtime: 1_750_000_000,
   });
   assert.ok(deb.byteLength > 4 * 1024 * 1024);
