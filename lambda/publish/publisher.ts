@@ -416,7 +416,7 @@ export async function publishRepository(
   }
 
   options.signal?.throwIfAborted();
-  progress({ phase: "prune", message: "Pruning by-hash files no kept Release names" });
+  progress({ phase: "prune", message: "Pruning by-hash files that no kept generation names" });
   const pruned = await time("prune", async () => {
     const listed = [...listedByHash].map(([key, value]) => ({
       key,
