@@ -24,6 +24,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
 import {
   compareParsedVersions,
@@ -101,10 +102,12 @@ export interface GeneratedIndexes {
   counts: Record<string, number>;
   skipped: SkippedRecord[];
   /**
-   * Milliseconds: writing the stanzas; compressing (wall time, gzip and xz of
-   * every architecture running at once); within it, the time each of gzip and
-   * xz took (summed over architectures, overlapping); hashing and writing the
-   * Release text.
+   * Milliseconds: `stanzas`, sorting the records and writing and encoding
+   * every `Packages` text; `compress`, wall time from the first compression's
+   * start until every compressed file is done and hashed (the `Packages`
+   * files are hashed meanwhile); `gzip` and `xz`, from each compression's
+   * start to its end, summed over the files (they overlap); `release`,
+   * listing the files and writing the Release text.
    */
   timings: { stanzas: number; compress: number; gzip: number; xz: number; release: number };
 }
@@ -121,6 +124,14 @@ const NAME = /^[a-z0-9][a-z0-9.+-]*$/;
 
 function byteCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** MD5 and SHA-1 of `bytes` (the SHA-256 is taken first, as the compression memo's key). */
+function otherDigests(bytes: Uint8Array): { md5: string; sha1: string } {
+  return {
+    md5: createHash("md5").update(bytes).digest("hex"),
+    sha1: createHash("sha1").update(bytes).digest("hex"),
+  };
 }
 
 /** The order of records in a `Packages` file: name, dpkg version, architecture, then ties. */
@@ -231,58 +242,68 @@ export async function generateIndexes(
     unique.push(record);
   }
 
-  const stanzas = unique.map((record) => packagesStanza(record) + "\n");
+  // Each stanza is written once (an `all` record appears in every
+  // architecture's file); each file's text is joined once, as a flat string.
+  const stanzas = unique.map(packagesStanza);
   const encoder = new TextEncoder();
   const component = components[0]!;
-  const plain = new Map<string, Uint8Array>();
+  const plain: [string, Uint8Array][] = [];
   const counts: Record<string, number> = {};
   for (const comp of components) {
     for (const arch of architectures) {
-      let text = "";
-      let count = 0;
+      // Every stanza followed by a blank line: the trailing "" gives the last "\n".
+      const parts: string[] = [];
       if (comp === component) {
         for (let i = 0; i < unique.length; i++) {
           const a = unique[i]!.architecture;
-          if (a === arch || a === "all") {
-            text += stanzas[i];
-            count++;
-          }
+          if (a === arch || a === "all") parts.push(stanzas[i]!);
         }
-        counts[arch] = count;
+        counts[arch] = parts.length;
       }
-      plain.set(`${comp}/binary-${arch}`, encoder.encode(text));
+      parts.push("");
+      plain.push([`${comp}/binary-${arch}`, encoder.encode(parts.join("\n"))]);
     }
   }
   timings.stanzas = performance.now() - t;
 
+  // Each file's compression starts as soon as its SHA-256 (the memo key) is
+  // known. xz (both runtimes) and gzip (Node) run off the main thread, so the
+  // remaining digests of every Packages are taken while they work.
   t = performance.now();
   const compression = new Set(options.compression ?? ["gzip", "xz"]);
   const xzOptions = options.xzPreset === undefined ? {} : { preset: options.xzPreset };
-  const timed = async (kind: "gzip" | "xz", work: Promise<Uint8Array>) => {
-    const start = performance.now();
-    const bytes = await work;
-    timings[kind] += performance.now() - start;
-    return bytes;
+  const timed = (kind: "gzip" | "xz", start: () => Promise<Uint8Array>) => {
+    const begin = performance.now();
+    return start().then((bytes) => {
+      timings[kind] += performance.now() - begin;
+      return bytes;
+    });
   };
-  const groups = await Promise.all([...plain].map(async ([dir, bytes]) => {
-    const digests = fileDigests(bytes);
-    const group: { name: string; bytes: Uint8Array; digests?: FileDigests }[] = [
-      { name: `${dir}/Packages`, bytes, digests },
-    ];
-    const [gz, xz] = await Promise.all([
-      compression.has("gzip") ? timed("gzip", gzip(bytes, { sha256: digests.sha256 })) : undefined,
-      compression.has("xz")
-        ? timed("xz", xzCompress(bytes, { ...xzOptions, sha256: digests.sha256 }))
-        : undefined,
-    ]);
-    if (gz !== undefined) group.push({ name: `${dir}/Packages.gz`, bytes: gz });
-    if (xz !== undefined) group.push({ name: `${dir}/Packages.xz`, bytes: xz });
-    return group;
-  }));
+  const pending = plain.map(([dir, bytes]) => {
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const gz = compression.has("gzip") ? timed("gzip", () => gzip(bytes, { sha256 })) : undefined;
+    const xz = compression.has("xz")
+      ? timed("xz", () => xzCompress(bytes, { ...xzOptions, sha256 }))
+      : undefined;
+    return { dir, bytes, sha256, gz, xz };
+  });
+  const others = pending.map(({ bytes }) => otherDigests(bytes));
+  // Per directory: Packages, .gz, .xz. Each compressed file is hashed once:
+  // its Release lines and its by-hash name share the digests.
+  const packed = await Promise.all(pending.map(({ gz, xz }) => Promise.all([gz, xz])));
+  const entries: { name: string; bytes: Uint8Array; digests: FileDigests }[] = [];
+  for (const [i, { dir, bytes, sha256 }] of pending.entries()) {
+    entries.push({ name: `${dir}/Packages`, bytes, digests: { ...others[i]!, sha256 } });
+    const [gz, xz] = packed[i]!;
+    for (const [suffix, out] of [[".gz", gz], [".xz", xz]] as const) {
+      if (out !== undefined) {
+        entries.push({ name: `${dir}/Packages${suffix}`, bytes: out, digests: fileDigests(out) });
+      }
+    }
+  }
   timings.compress = performance.now() - t;
 
   t = performance.now();
-  const entries = groups.flat().map((e) => ({ ...e, digests: e.digests ?? fileDigests(e.bytes) }));
   const files: IndexFile[] = [];
   for (const { name, bytes, digests } of entries) {
     const sha256 = digests.sha256;

@@ -227,3 +227,16 @@ Deno.test("compression chooses the variants written and listed", async () => {
   assert.doesNotMatch(out.release, /Packages\.xz/);
   assert.equal(out.timings.xz, 0);
 });
+
+Deno.test("gzip writes no file name and mtime 0 and decompresses to its input at every level", async () => {
+  const input = new TextEncoder().encode("Package: kiro\nVersion: 1.0\n\n".repeat(500));
+  for (let level = 0; level <= 9; level++) {
+    const gz = await gzip(input, { level });
+    assert.deepEqual([...gz.subarray(0, 4)], [0x1f, 0x8b, 0x08, 0x00], `level ${level}: FLG 0`);
+    assert.deepEqual([...gz.subarray(4, 8)], [0, 0, 0, 0], `level ${level}: MTIME 0`);
+    assert.deepEqual(new Uint8Array(gunzipSync(gz)), input);
+    assert.equal(Object.getPrototypeOf(gz), Uint8Array.prototype);
+  }
+  await assert.rejects(gzip(input, { level: 10 }), RangeError);
+  await assert.rejects(gzip(input, { level: 1.5 }), RangeError);
+});
