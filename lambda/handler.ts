@@ -26,7 +26,12 @@ import { createNotifier } from "./notify/notifier.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
-import { forceRebuild, rebuildDependencies, type RebuildResult } from "./rebuild.ts";
+import {
+  forceRebuild,
+  type RebuildDependencies,
+  rebuildDependencies,
+  type RebuildResult,
+} from "./rebuild.ts";
 import { scheduledSyncForEnvironment } from "./sources/scheduled.ts";
 
 /** The parts of the Lambda context the handler reads. */
@@ -286,19 +291,21 @@ export function configFromEnvironment(env: Record<string, string | undefined>): 
 }
 
 /**
- * The scheduled sync for the environment, or `undefined` while this build
- * has none. (The `sources` module binds `runScheduledSync` here.)
+ * The scheduled sync for the environment (`runScheduledSync` of the `sources`
+ * module, bound to its table, bucket and notifier). Given `rebuild`, its
+ * publish step shares the force rebuild's dependencies (retention included).
  */
 export function scheduledSyncFor(
   config: LambdaConfig,
   clients: ReturnType<typeof awsClients>,
-  logger: Logger,
-): ((event: unknown) => Promise<ScheduledRunSummary>) | undefined {
+  options: { logger: Logger; rebuild?: RebuildDependencies },
+): (event: unknown) => Promise<ScheduledRunSummary> {
   return scheduledSyncForEnvironment(config.outputs, clients, {
-    logger,
+    logger: options.logger,
     validUntilDays: config.validUntilDays,
     leaseLabel: `lambda ${config.outputs.functionName}`,
     localNotificationsFile: "/tmp/kiro-notifications.jsonl",
+    ...(options.rebuild === undefined ? {} : { rebuild: options.rebuild }),
   });
 }
 
@@ -323,10 +330,10 @@ export function dependenciesFromEnvironment(
     onWarning: (message) => logger.warn(message),
     onProgress: (event) => logger.info(event.message, { phase: event.phase }),
   });
-  const scheduledSync = scheduledSyncFor(config, clients, logger);
+  const scheduledSync = scheduledSyncFor(config, clients, { logger, rebuild });
   return {
     forceRebuild: () => forceRebuild(rebuild),
-    ...(scheduledSync === undefined ? {} : { scheduledSync }),
+    scheduledSync,
     logger,
     metrics,
     notifier: createNotifier({ sns: clients.sns, topicArn: config.outputs.notificationTopicArn }, {

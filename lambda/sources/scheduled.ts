@@ -13,7 +13,12 @@ import type { StackOutputs } from "../environment/outputs.ts";
 import { createNotifier, type Notifier } from "../notify/notifier.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../rebuild.ts";
+import {
+  forceRebuild,
+  objectStoreFor,
+  type RebuildDependencies,
+  rebuildDependencies,
+} from "../rebuild.ts";
 import { PackageStore } from "../store/package_store.ts";
 import { BUNDLED_CONFIG_FILES } from "./bundled_configs.ts";
 import {
@@ -48,6 +53,12 @@ export interface ScheduledSyncOptions {
   leaseLabel?: string;
   /** How long to wait for a busy publisher lease (ms). Default 5 minutes. */
   leaseWaitMs?: number;
+  /**
+   * The publish step's dependencies, when the caller already has them (the
+   * Lambda handler shares its force rebuild's, with its retention settings).
+   * Default: built from `outputs` with the options above.
+   */
+  rebuild?: RebuildDependencies;
 }
 
 async function packageConfigs(
@@ -75,7 +86,7 @@ export function scheduledSyncForEnvironment(
   let configs: LoadedPackageConfig[] | undefined;
   const objects = objectStoreFor(outputs, clients);
   const records = new PackageStore(clients.dynamo, outputs.tableName);
-  const rebuild = rebuildDependencies(outputs, clients, {
+  const rebuild = options.rebuild ?? rebuildDependencies(outputs, clients, {
     ...(options.validUntilDays === undefined ? {} : { validUntilDays: options.validUntilDays }),
     leaseWaitMs: options.leaseWaitMs ?? 5 * 60 * 1000,
     ...(options.leaseLabel === undefined ? {} : { leaseLabel: options.leaseLabel }),
