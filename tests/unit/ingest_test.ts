@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import {
   InstrumentedObjectStore,
   MemoryObjectStore,
 } from "../../lambda/publish/memory_object_store.ts";
 import { checkCertificate, SignatureVerifier } from "../../lambda/sources/certificate.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
-import { checkControl, ingestDeb, type RecordStore } from "../../lambda/sources/ingest.ts";
+import { checkControl, ingestDeb } from "../../lambda/sources/ingest.ts";
 import { fanOut } from "../../lambda/sources/stream_fanout.ts";
 import { makeTestDeb, pseudoRandomBytes } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
+import { MemoryRecords } from "../support/publish_fixtures.ts";
 import { missingTools } from "../support/tools.ts";
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
@@ -145,17 +145,6 @@ Deno.test("the control paragraph must name the configured package, the feed's ve
   );
 });
 
-class MapRecords implements RecordStore {
-  readonly records = new Map<string, PackageRecord>();
-  get(name: string, version: string) {
-    return Promise.resolve(this.records.get(`${name}#${version}`));
-  }
-  put(record: PackageRecord) {
-    this.records.set(record.package_id, record);
-    return Promise.resolve("created" as const);
-  }
-}
-
 Deno.test({
   name:
     "the pool key is written only by one copy after every check passed, and never when a check fails",
@@ -179,7 +168,7 @@ Deno.test({
       const good = await signWithOpenssl(deb, identity);
       const run = (signature: Uint8Array) => {
         const objects = new InstrumentedObjectStore(new MemoryObjectStore());
-        const records = new MapRecords();
+        const records = new MemoryRecords();
         const result = ingestDeb({
           config,
           release: { version: "5.0", deb_url: urls.debUrl, pub_date: "2026-11-01" },

@@ -5,13 +5,9 @@ import { compareVersions } from "../../lambda/domain/version.ts";
 import type { Notification, Notifier } from "../../lambda/notify/notifier.ts";
 import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
-import {
-  releaseDates,
-  resignReason,
-  runScheduledSync,
-  type SyncRecordStore,
-} from "../../lambda/sources/sync.ts";
+import { releaseDates, resignReason, runScheduledSync } from "../../lambda/sources/sync.ts";
 import { FeedServer, kiroFeed, type ReleaseUrls } from "../support/feed_server.ts";
+import { MemoryRecords } from "../support/publish_fixtures.ts";
 
 function release(date: Date, days: number): string {
   const fmt = (d: Date) => d.toUTCString().replace("GMT", "UTC");
@@ -31,20 +27,6 @@ Deno.test("a Release is re-signed once less than half of its validity is left", 
   assert.match(resignReason(text, new Date("2026-12-01T00:00:00Z")) ?? "", /less than half/);
   assert.match(resignReason("Origin: Kiro\n", date) ?? "", /no readable Date or Valid-Until/);
 });
-
-class MapRecords implements SyncRecordStore {
-  readonly records = new Map<string, PackageRecord>();
-  get(name: string, version: string) {
-    return Promise.resolve(this.records.get(`${name}#${version}`));
-  }
-  put(record: PackageRecord) {
-    this.records.set(record.package_id, record);
-    return Promise.resolve("created" as const);
-  }
-  listAll() {
-    return Promise.resolve([...this.records.values()]);
-  }
-}
 
 const quiet: Notifier = { notify: (_: Notification) => Promise.resolve() };
 
@@ -77,7 +59,7 @@ Deno.test("property 18: a version already recorded is skipped with no download a
             notes: "",
           }));
           server.setFeed(kiroFeed(urls, { currentRelease: current }));
-          const records = new MapRecords();
+          const records = new MemoryRecords();
           records.records.set(
             `kiro#${current}`,
             { package_id: `kiro#${current}` } as PackageRecord,
@@ -133,7 +115,7 @@ Deno.test("disabled and task-recorded sources are skipped without any request", 
   const summary = await runScheduledSync({
     configs: parsePackageConfigs(files),
     objects,
-    records: new MapRecords(),
+    records: new MemoryRecords(),
     publish: () => Promise.resolve(),
     notifier: quiet,
     environment: "test",
@@ -161,7 +143,7 @@ Deno.test("a failed publish fails the run and is notified", async () => {
     runScheduledSync({
       configs: parsePackageConfigs(files),
       objects: new MemoryObjectStore(),
-      records: new MapRecords(),
+      records: new MemoryRecords(),
       publish: () => Promise.reject(new Error("lease held by someone else")),
       notifier: { notify: (n) => Promise.resolve(void notes.push(n)) },
       environment: "test",
