@@ -28,14 +28,12 @@ export async function main(args: string[]): Promise<number> {
       "package name, version and architecture come from the file's control paragraph.\n" +
       "Adding the same file again changes nothing; a different file with a version that is\n" +
       "already recorded is refused (recorded versions are immutable).",
-    // One positional per file given (cli.ts has no variadic positional yet).
-    positionals: [
-      { name: "FILE...", description: "the .deb files", required: true },
-      ...args.filter((arg) => !arg.startsWith("-")).slice(1).map(() => ({
-        name: "FILE",
-        description: "another .deb file",
-      })),
-    ],
+    positionals: [{
+      name: "FILE...",
+      description: "the .deb files",
+      required: true,
+      variadic: true,
+    }],
     options: {
       env: ENV_OPTION,
       "no-rebuild": {

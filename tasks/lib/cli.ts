@@ -44,6 +44,8 @@ export interface PositionalSpec {
   description: string;
   /** Must be given (default false). */
   required?: boolean;
+  /** Takes every remaining argument (only the last positional may; default false). */
+  variadic?: boolean;
 }
 
 /** A command's declaration. */
@@ -203,7 +205,8 @@ function parseOrThrow<O extends Record<string, OptionSpec>>(
   }
   const declared = spec.positionals ?? [];
   if (!help) {
-    if (parsed.positionals.length > declared.length) {
+    const variadic = declared[declared.length - 1]?.variadic === true;
+    if (!variadic && parsed.positionals.length > declared.length) {
       const extra = parsed.positionals.slice(declared.length).map((p) => `"${p}"`).join(", ");
       throw new UsageError(
         declared.length === 0

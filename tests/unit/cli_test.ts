@@ -104,3 +104,20 @@ Deno.test("a command without positionals refuses any", () => {
   assert.equal(parsed.exitCode, 2);
   assert.match(err.join(""), /Unexpected argument "extra": dev takes no arguments/);
 });
+
+Deno.test("a variadic last positional takes every remaining argument, and still needs one", () => {
+  const spec = {
+    name: "add-deb",
+    summary: "Publish",
+    positionals: [{ name: "FILE...", description: "files", required: true, variadic: true }],
+    options: { env: { type: "string" as const, description: "environment" } },
+  };
+  const many = parseCommandLine(["a.deb", "--env", "dev", "b.deb", "c.deb"], spec);
+  assert.equal(many.exitCode, undefined);
+  assert.deepEqual(many.positionals, ["a.deb", "b.deb", "c.deb"]);
+  assert.equal(many.values.env, "dev");
+  const err: string[] = [];
+  const none = parseCommandLine(["--env", "dev"], spec, { stderr: (t) => err.push(t) });
+  assert.equal(none.exitCode, 2);
+  assert.match(err.join(""), /Missing argument FILE\.\.\./);
+});
