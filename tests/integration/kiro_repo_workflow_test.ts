@@ -17,7 +17,7 @@ import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { type TestStack, withTestStack } from "../support/stack.ts";
 
 const codes = KIRO_REPO_EXIT_CODES;
 
@@ -75,17 +75,8 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
-
 Deno.test("build-kiro-repo builds, uploads, records, rebuilds and verifies kiro-repo on the local stack", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const started = new Date();
     const result = await run(stack, ["--env", "local"]);
     assert.equal(result.code, 0, describe(result));
@@ -149,7 +140,7 @@ Deno.test("build-kiro-repo builds, uploads, records, rebuilds and verifies kiro-
 });
 
 Deno.test("build-kiro-repo run again after success changes nothing and succeeds", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const first = await run(stack, ["--env", "local"]);
     assert.equal(first.code, 0, describe(first));
     const before = await kiroRepoRecords(stack);
@@ -176,7 +167,7 @@ Deno.test("build-kiro-repo run again after success changes nothing and succeeds"
 });
 
 Deno.test("build-kiro-repo --dry-run builds and checks but writes nothing", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const output = join(stack.dir, "built.deb");
     const result = await run(stack, ["--env", "local", "--dry-run", "--output", output]);
     assert.equal(result.code, 0, describe(result));
@@ -189,7 +180,7 @@ Deno.test("build-kiro-repo --dry-run builds and checks but writes nothing", asyn
 });
 
 Deno.test("build-kiro-repo --version builds and publishes a newer version over an older one", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     assert.equal((await run(stack, ["--env", "local"])).code, 0);
     const newer = await run(stack, ["--env", "local", "--version", "1.1"]);
     assert.equal(newer.code, 0, describe(newer));
@@ -208,7 +199,7 @@ Deno.test("build-kiro-repo --version builds and publishes a newer version over a
 });
 
 Deno.test("build-kiro-repo refuses a version recorded with other bytes before uploading anything", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     // kiro-repo 1.0 published with another keyring: the same version, other bytes.
     const other = await generateSigningKey({
       name: "Other",
@@ -259,7 +250,7 @@ Deno.test("build-kiro-repo refuses a version recorded with other bytes before up
 });
 
 Deno.test("build-kiro-repo stops at a failed upload with nothing recorded, and a re-run finishes", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const failed = await run(stack, ["--env", "local"], {
       wrapDeps: (deps) => ({
         ...deps,
@@ -284,7 +275,7 @@ Deno.test("build-kiro-repo stops at a failed upload with nothing recorded, and a
 });
 
 Deno.test("build-kiro-repo stops at a failed record with the upload kept, and a re-run records without uploading again", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const failed = await run(stack, ["--env", "local"], {
       wrapDeps: (deps) => ({
         ...deps,
@@ -311,7 +302,7 @@ Deno.test("build-kiro-repo stops at a failed record with the upload kept, and a 
 });
 
 Deno.test("build-kiro-repo reports a failed rebuild with its reason, and a re-run publishes", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const failed = await run(stack, ["--env", "local"], {
       wrapDeps: (deps) => ({
         ...deps,
@@ -334,7 +325,7 @@ Deno.test("build-kiro-repo reports a failed rebuild with its reason, and a re-ru
 });
 
 Deno.test("build-kiro-repo fails verification when the repository URL does not serve the new version", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     let attempts = 0;
     const failed = await run(stack, ["--env", "local", "--verify-timeout", "2"], {
       wrapDeps: (deps) => ({
@@ -360,7 +351,7 @@ Deno.test("build-kiro-repo fails verification when the repository URL does not s
 });
 
 Deno.test("build-kiro-repo verification waits for a repository that catches up", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     let stale = 3;
     const result = await run(stack, ["--env", "local", "--verify-timeout", "5"], {
       wrapDeps: (deps) => ({
@@ -381,7 +372,7 @@ Deno.test("build-kiro-repo verification waits for a repository that catches up",
 });
 
 Deno.test("build-kiro-repo stops on an invalid configuration before building anything", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const file = join(stack.dir, "bad.json");
     const output = join(stack.dir, "never.deb");
     const config = JSON.parse(
@@ -413,7 +404,7 @@ Deno.test("build-kiro-repo stops on an invalid configuration before building any
 });
 
 Deno.test("build-kiro-repo refuses a dev configuration whose repo_url is not the stack's repository URL", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const outputs: StackOutputs = { ...stack.outputs, environment: "dev" };
     const result = await run(stack, ["--env", "dev"], { outputs });
     assert.equal(result.code, codes.config, describe(result));
@@ -450,13 +441,7 @@ Deno.test("during a key rotation kiro-repo ships both keys and verifies against 
     generateSigningKey({ name: "Kiro Old", email: "old@kiro.dev", type: "ed25519" }),
     generateSigningKey({ name: "Kiro New", email: "new@kiro.dev", type: "rsa3072" }),
   ]);
-  const stack = await startTestStack({
-    ensureSigningKey: (path) =>
-      Deno.writeTextFile(path, generated.map((key) => key.armoredPrivateKey).join("\n"), {
-        mode: 0o600,
-      }),
-  });
-  try {
+  await withTestStack(async (stack) => {
     const result = await run(stack, ["--env", "local"]);
     assert.equal(result.code, 0, describe(result));
     const fingerprints = generated.map((key) => key.fingerprint);
@@ -467,7 +452,10 @@ Deno.test("during a key rotation kiro-repo ships both keys and verifies against 
       await get(`${stack.outputs.repoUrl}/kiro-archive-keyring.pgp`),
       publicKeyring(keys),
     );
-  } finally {
-    await stack.close();
-  }
+  }, {
+    ensureSigningKey: (path) =>
+      Deno.writeTextFile(path, generated.map((key) => key.armoredPrivateKey).join("\n"), {
+        mode: 0o600,
+      }),
+  });
 });

@@ -10,16 +10,7 @@ import {
   withLease,
 } from "../../lambda/store/lease.ts";
 import { packageId } from "../../lambda/domain/package_record.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
+import { type TestStack, withTestStack } from "../support/stack.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,7 +25,7 @@ Deno.test("the lease key cannot collide with a package key", () => {
 });
 
 Deno.test("a second holder is refused while the first holds the lease, with who and until when", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const first = await acquireLease(table, { label: "alice" });
     const error = await acquireLease(table, { label: "bob" }).then(
@@ -52,7 +43,7 @@ Deno.test("a second holder is refused while the first holds the lease, with who 
   }));
 
 Deno.test("of many concurrent takers exactly one gets the lease", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, (_, i) => acquireLease(table, { label: `p${i}` })),
@@ -65,7 +56,7 @@ Deno.test("of many concurrent takers exactly one gets the lease", () =>
   }));
 
 Deno.test("an expired lease is taken over, and its old holder can neither renew nor release it", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const old = await acquireLease(table, { label: "crashed", durationMs: 50 });
     await sleep(80);
@@ -79,7 +70,7 @@ Deno.test("an expired lease is taken over, and its old holder can neither renew 
   }));
 
 Deno.test("renewing keeps the lease past its first expiry", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const lease = await acquireLease(table, { label: "long", durationMs: 1000 });
     await sleep(600);
@@ -91,7 +82,7 @@ Deno.test("renewing keeps the lease past its first expiry", () =>
   }));
 
 Deno.test("withLease waits for a busy lease and then runs", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const first = await acquireLease(table, { label: "first" });
     let busy = 0;
@@ -108,7 +99,7 @@ Deno.test("withLease waits for a busy lease and then runs", () =>
   }));
 
 Deno.test("withLease gives up after its wait with LeaseBusyError", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const first = await acquireLease(table, { label: "holder" });
     let ran = false;
@@ -126,7 +117,7 @@ Deno.test("withLease gives up after its wait with LeaseBusyError", () =>
   }));
 
 Deno.test("withLease releases the lease when its function throws", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     await assert.rejects(
       () => withLease(table, () => Promise.reject(new Error("boom")), { label: "x" }),
@@ -136,7 +127,7 @@ Deno.test("withLease releases the lease when its function throws", () =>
   }));
 
 Deno.test("withLease renews in the background so a long run keeps its lease", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     await withLease(table, async (held) => {
       await sleep(900); // three lease lengths
@@ -147,7 +138,7 @@ Deno.test("withLease renews in the background so a long run keeps its lease", ()
   }));
 
 Deno.test("withLease aborts its signal and fails when the lease is lost", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const table = tableOf(stack);
     const error = await withLease(table, async (held) => {
       await sleep(120); // no renewal in time: expires and is taken over

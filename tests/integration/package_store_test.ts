@@ -7,7 +7,7 @@ import {
   PackageStore,
   RecordConflictError,
 } from "../../lambda/store/package_store.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { withTestStack } from "../support/stack.ts";
 
 function record(
   name: string,
@@ -46,17 +46,8 @@ function record(
   };
 }
 
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
-
 Deno.test("a recorded version reads back exactly as written", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     const written = record("kiro", "1.0.337", { notes: "first", certificate_url: "https://c" });
     assert.equal(await store.put(written), "created");
     assert.deepEqual(await store.get("kiro", "1.0.337"), written);
@@ -66,7 +57,7 @@ Deno.test("a recorded version reads back exactly as written", () =>
   }));
 
 Deno.test("optional fields that are absent are not stored", () =>
-  withStack(async ({ store, clients, outputs }) => {
+  withTestStack(async ({ store, clients, outputs }) => {
     const { depends: _, ...rest } = record("kiro-cli", "0.1");
     const written: PackageRecord = { ...rest, notes: undefined } as unknown as PackageRecord;
     await store.put(written);
@@ -78,7 +69,7 @@ Deno.test("optional fields that are absent are not stored", () =>
   }));
 
 Deno.test("re-recording the same content is a no-op that keeps the first record", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     const first = record("kiro", "2.0");
     await store.put(first);
     const again = {
@@ -92,7 +83,7 @@ Deno.test("re-recording the same content is a no-op that keeps the first record"
   }));
 
 Deno.test("recording different bytes under a recorded version is refused and names the fields", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     const first = record("kiro", "3.0");
     await store.put(first);
     const other = { ...first, sha256_hash: "f".repeat(64), file_size: 99 };
@@ -110,7 +101,7 @@ Deno.test("recording different bytes under a recorded version is refused and nam
   }));
 
 Deno.test("a changed control paragraph under a recorded version is refused", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     const first = record("kiro", "3.1");
     await store.put(first);
     const other = { ...first, control: { ...first.control, Depends: "libc6" } };
@@ -118,7 +109,7 @@ Deno.test("a changed control paragraph under a recorded version is refused", () 
   }));
 
 Deno.test("a record whose package_id does not match its name and version is refused", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     await assert.rejects(
       () => store.put({ ...record("kiro", "1.0"), package_id: "kiro#1.1" }),
       (e: unknown) =>
@@ -128,7 +119,7 @@ Deno.test("a record whose package_id does not match its name and version is refu
   }));
 
 Deno.test("listAll reads every page of a table larger than one 1 MB scan page", () =>
-  withStack(async ({ store, clients, outputs }) => {
+  withTestStack(async ({ store, clients, outputs }) => {
     const big = "x".repeat(8_000);
     const count = 300; // ≈ 2.4 MB
     for (let start = 0; start < count; start += 25) {
@@ -154,7 +145,7 @@ Deno.test("listAll reads every page of a table larger than one 1 MB scan page", 
   }));
 
 Deno.test("listAll skips non-package items such as the lease", () =>
-  withStack(async ({ store, clients, outputs }) => {
+  withTestStack(async ({ store, clients, outputs }) => {
     await store.put(record("kiro", "1.0"));
     await clients.dynamo.send(
       new PutCommand({
@@ -166,7 +157,7 @@ Deno.test("listAll skips non-package items such as the lease", () =>
   }));
 
 Deno.test("listByName returns only that name's versions, in dpkg order", () =>
-  withStack(async ({ store }) => {
+  withTestStack(async ({ store }) => {
     for (const v of ["1.10", "1:0.1", "1.9", "1.9~rc1", "1.9+b1"]) {
       await store.put(record("kiro", v));
     }
@@ -180,14 +171,16 @@ Deno.test("listByName returns only that name's versions, in dpkg order", () =>
   }));
 
 Deno.test("listByName pages through the index", () =>
-  withStack(async ({ clients, outputs }) => {
+  withTestStack(async ({ clients, outputs }) => {
     // A store whose Query pages hold 1 MB: 200 items of 8 kB need two pages.
     const store = new PackageStore(clients.dynamo, outputs.tableName);
     const big = "y".repeat(8_000);
     for (let start = 0; start < 200; start += 25) {
       await Promise.all(
-        Array.from({ length: 25 }, (_, i) =>
-          store.put(record("kiro", `2.${start + i}`, { description: big }))),
+        Array.from(
+          { length: 25 },
+          (_, i) => store.put(record("kiro", `2.${start + i}`, { description: big })),
+        ),
       );
     }
     assert.equal((await store.listByName("kiro")).length, 200);
@@ -203,7 +196,7 @@ const recordsArb = fc.uniqueArray(fc.tuple(names, versions), {
 }).map((pairs) => pairs.map(([n, v]) => record(n, v)));
 
 Deno.test("property 1: records of every package type are retrievable and keep their type", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const types = fc.constantFrom("external_download", "build_script", "github_release", "upload");
     await fc.assert(
       fc.asyncProperty(
@@ -228,7 +221,7 @@ Deno.test("property 1: records of every package type are retrievable and keep th
   }));
 
 Deno.test("property 2: every stored record keeps every required field", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     const required = [
       "package_name",
       "version",
@@ -262,7 +255,7 @@ Deno.test("property 2: every stored record keeps every required field", () =>
   }));
 
 Deno.test("property 3: listAll returns exactly the N records stored", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     await fc.assert(
       fc.asyncProperty(recordsArb, async (rs) => {
         await stack.clearTable();
@@ -279,7 +272,7 @@ Deno.test("property 3: listAll returns exactly the N records stored", () =>
   }));
 
 Deno.test("property 5: listByName returns exactly the records with that name", () =>
-  withStack(async (stack) => {
+  withTestStack(async (stack) => {
     await fc.assert(
       fc.asyncProperty(recordsArb, names, async (rs, name) => {
         await stack.clearTable();

@@ -95,3 +95,19 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
   };
 }
+
+/**
+ * Runs `fn` with a fresh test stack ({@linkcode startTestStack}) and closes
+ * the stack afterwards, also when `fn` throws.
+ */
+export async function withTestStack<T>(
+  fn: (stack: TestStack) => Promise<T>,
+  options: TestStackOptions = {},
+): Promise<T> {
+  const stack = await startTestStack(options);
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
