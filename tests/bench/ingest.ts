@@ -302,27 +302,19 @@ async function main(): Promise<void> {
       const sha256 = await timeCommand("openssl", ["dgst", "-sha256", path]);
       const all = await timeCommand("openssl", ["dgst", "-md5", path]) +
         await timeCommand("openssl", ["dgst", "-sha1", path]) + sha256;
-      const result = await runChild({
-        BENCH_INPUT: JSON.stringify({
-          outputs: stack.outputs,
-          version,
-          debUrl: urls.debUrl,
-          certificatePem: identity.certificatePem,
-          signatureB64: btoa(String.fromCharCode(...signature)),
-          configText,
-        }),
-      }, values["heap-limit"] === undefined ? undefined : Number(values["heap-limit"]));
-      const pipeline = await runChild({
-        BENCH_MODE: "pipeline",
-        BENCH_INPUT: JSON.stringify({
-          outputs: stack.outputs,
-          version,
-          debUrl: urls.debUrl,
-          certificatePem: identity.certificatePem,
-          signatureB64: btoa(String.fromCharCode(...signature)),
-          configText,
-        }),
-      }, values["heap-limit"] === undefined ? undefined : Number(values["heap-limit"]));
+      const input = JSON.stringify({
+        outputs: stack.outputs,
+        version,
+        debUrl: urls.debUrl,
+        certificatePem: identity.certificatePem,
+        signatureB64: btoa(String.fromCharCode(...signature)),
+        configText,
+      });
+      const heapLimit = values["heap-limit"] === undefined
+        ? undefined
+        : Number(values["heap-limit"]);
+      const result = await runChild({ BENCH_INPUT: input }, heapLimit);
+      const pipeline = await runChild({ BENCH_MODE: "pipeline", BENCH_INPUT: input }, heapLimit);
       const mb = size / MiB;
       console.log(
         `${sizeMiB} MiB .deb (${size} bytes): ingest ${result.seconds.toFixed(2)} s = ${

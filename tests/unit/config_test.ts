@@ -176,6 +176,17 @@ const sourceArb = fc.oneof(
   fc.constant({ type: "upload" as const }),
 );
 
+const TOP_REQUIRED = [
+  "package_name",
+  "description",
+  "maintainer",
+  "homepage",
+  "section",
+  "priority",
+  "architecture",
+  "source",
+] as const;
+
 const configArb: fc.Arbitrary<PackageConfig> = fc.record({
   package_name: fc.stringMatching(/^[a-z0-9][a-z0-9+.-]{1,20}$/),
   description: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => /^\S([^\n]*\S)?$/u.test(s)),
@@ -188,29 +199,7 @@ const configArb: fc.Arbitrary<PackageConfig> = fc.record({
   depends: fc.constantFrom("libc6 (>= 2.31)", "kiro (>= 1.0), curl"),
   enabled: fc.boolean(),
   source: sourceArb,
-}, {
-  requiredKeys: [
-    "package_name",
-    "description",
-    "maintainer",
-    "homepage",
-    "section",
-    "priority",
-    "architecture",
-    "source",
-  ],
-}) as fc.Arbitrary<PackageConfig>;
-
-const TOP_REQUIRED = [
-  "package_name",
-  "description",
-  "maintainer",
-  "homepage",
-  "section",
-  "priority",
-  "architecture",
-  "source",
-] as const;
+}, { requiredKeys: [...TOP_REQUIRED] }) as fc.Arbitrary<PackageConfig>;
 
 Deno.test("property 21: any valid config round-trips through YAML unchanged", () => {
   fc.assert(
