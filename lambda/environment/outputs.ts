@@ -83,7 +83,7 @@ function isHttpUrl(value: string): boolean {
  *
  * @example
  * ```ts
- * const outputs = parseStackOutputs(await Deno.readTextFile(file), { source: file });
+ * const outputs = parseStackOutputs(await readFile(file, "utf8"), { source: file });
  * ```
  */
 export function parseStackOutputs(

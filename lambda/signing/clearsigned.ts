@@ -5,7 +5,7 @@
  * armor headers, no line may start with `-` unless dash-escaped, and nothing
  * but signature blocks may follow the text. Used to check what apt will see.
  *
- * Runs under Deno and Node: no `Deno.*` here.
+ * Runs under Deno and Node: no Deno-only APIs here.
  *
  * @module
  */

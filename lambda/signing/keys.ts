@@ -8,7 +8,7 @@
  * Ed25519 (EdDSA) key, an RSA key of at least 3072 bits, or an ECDSA key on a
  * NIST curve; signatures use SHA-256 or stronger (see `sign.ts`).
  *
- * Runs under Deno and Node: no `Deno.*` here.
+ * Runs under Deno and Node: no Deno-only APIs here.
  *
  * @module
  */

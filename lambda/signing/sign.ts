@@ -16,7 +16,7 @@
  * - hashes are SHA-512 (SHA-256 or stronger is enforced, never SHA-1), and the
  *   `Hash:` header lists every hash used.
  *
- * Runs under Deno and Node: no `Deno.*` here.
+ * Runs under Deno and Node: no Deno-only APIs here.
  *
  * @module
  */
