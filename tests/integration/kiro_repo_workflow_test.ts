@@ -75,6 +75,20 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** A `wrapDeps` that lets every upload through and notes its key in `puts`. */
+function recordingPuts(puts: string[]): (deps: KiroRepoWorkflowDeps) => KiroRepoWorkflowDeps {
+  return (deps) => ({
+    ...deps,
+    objects: {
+      head: (key) => deps.objects.head(key),
+      put: (key, body, options) => {
+        puts.push(key);
+        return deps.objects.put(key, body, options);
+      },
+    },
+  });
+}
+
 Deno.test("build-kiro-repo builds, uploads, records, rebuilds and verifies kiro-repo on the local stack", async () => {
   await withTestStack(async (stack) => {
     const started = new Date();
@@ -146,16 +160,7 @@ Deno.test("build-kiro-repo run again after success changes nothing and succeeds"
     const before = await kiroRepoRecords(stack);
     const puts: string[] = [];
     const second = await run(stack, ["--env", "local"], {
-      wrapDeps: (deps) => ({
-        ...deps,
-        objects: {
-          head: (key) => deps.objects.head(key),
-          put: (key, body, options) => {
-            puts.push(key);
-            return deps.objects.put(key, body, options);
-          },
-        },
-      }),
+      wrapDeps: recordingPuts(puts),
     });
     assert.equal(second.code, 0, describe(second));
     assert.deepEqual(puts, [], "nothing uploaded again");
@@ -227,16 +232,7 @@ Deno.test("build-kiro-repo refuses a version recorded with other bytes before up
 
     const puts: string[] = [];
     const second = await run(stack, ["--env", "local"], {
-      wrapDeps: (deps) => ({
-        ...deps,
-        objects: {
-          head: (key) => deps.objects.head(key),
-          put: (key, body, options) => {
-            puts.push(key);
-            return deps.objects.put(key, body, options);
-          },
-        },
-      }),
+      wrapDeps: recordingPuts(puts),
     });
     assert.equal(second.code, codes.check, describe(second));
     assert.match(
