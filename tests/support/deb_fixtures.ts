@@ -8,6 +8,7 @@
  * @module
  */
 
+import { readAllBytes } from "../../lambda/bytes.ts";
 import { readArMembers, writeAr } from "../../lambda/deb/ar.ts";
 import { fieldKey } from "../../lambda/deb/control.ts";
 import { buildDeb } from "../../lambda/deb/deb_writer.ts";
@@ -107,15 +108,7 @@ async function recompressControl(
 ): Promise<Uint8Array> {
   const members: { name: string; data: Uint8Array }[] = [];
   for await (const member of readArMembers([deb], { name: "fixture" })) {
-    const parts: Uint8Array[] = [];
-    for await (const slice of member.body()) parts.push(slice.slice());
-    const data = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-    let at = 0;
-    for (const part of parts) {
-      data.set(part, at);
-      at += part.byteLength;
-    }
-    members.push({ name: member.name, data });
+    members.push({ name: member.name, data: await readAllBytes(member.body()) });
   }
   return writeAr(
     await Promise.all(members.map(async (member) => {
