@@ -158,140 +158,187 @@ const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{
  * ```
  */
 export function packagesStanza(record: PackageRecord): string {
-  const what = `package record ${record.package_id || `${record.package_name}#${record.version}`}`;
-  // Values by canonical position; fields apt does not know, in paragraph order.
-  const slots: (string | undefined)[] = new Array(PACKAGE_FIELD_ORDER.length);
-  const unknown: [string, string][] = [];
+  // Values by canonical position (a scratch array, emptied before returning:
+  // this function never yields); fields apt does not know, in paragraph order.
+  const slots = SLOTS;
+  try {
+    return writeStanza(record, slots);
+  } finally {
+    slots.fill(undefined);
+  }
+}
+
+const SLOTS: (string | undefined)[] = new Array(PACKAGE_FIELD_ORDER.length).fill(undefined);
+/** `Name: ` and `Name:` of each canonical field, built once. */
+const WITH_SPACE = PACKAGE_FIELD_ORDER.map((name) => `${name}: `);
+const WITHOUT_SPACE = PACKAGE_FIELD_ORDER.map((name) => `${name}:`);
+
+/** How error messages name a record (built only when there is an error). */
+function describe(record: PackageRecord): string {
+  return `package record ${record.package_id || `${record.package_name}#${record.version}`}`;
+}
+
+/** Fills a slot the paragraph left empty from a record field. */
+function fill(
+  record: PackageRecord,
+  slots: (string | undefined)[],
+  index: number,
+  value: string | undefined,
+  multiline: boolean,
+): void {
+  if (slots[index] !== undefined || value === undefined || value.trim() === "") return;
+  slots[index] = multiline
+    ? foldDescription(value)
+    : oneLine(record, PACKAGE_FIELD_ORDER[index]!, value);
+}
+
+function writeStanza(record: PackageRecord, slots: (string | undefined)[]): string {
+  let unknown: [string, string][] | undefined;
 
   const control: ControlFields = record.control ?? {};
-  for (const name of Object.keys(control)) {
+  for (const name in control) {
+    if (!Object.hasOwn(control, name)) continue;
     const info = fieldInfo(name);
     if (info === undefined) {
-      throw new StanzaError(`Invalid ${what}: control field name ${JSON.stringify(name)}`);
+      throw new StanzaError(
+        `Invalid ${describe(record)}: control field name ${JSON.stringify(name)}`,
+      );
     }
     if (info.replaced) continue;
-    const value = checkValue(what, name, trimEnd(control[name]!));
+    const value = checkValue(record, name, trimEnd(control[name]!));
     if (info.index !== undefined) {
       if (slots[info.index] !== undefined) {
-        throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+        throw new StanzaError(`Invalid ${describe(record)}: control field ${name} appears twice`);
       }
       slots[info.index] = value;
     } else {
+      unknown ??= [];
       if (unknown.some(([n]) => n.toLowerCase() === info.lower)) {
-        throw new StanzaError(`Invalid ${what}: control field ${name} appears twice`);
+        throw new StanzaError(`Invalid ${describe(record)}: control field ${name} appears twice`);
       }
       unknown.push([name, value]);
     }
   }
 
   // What the paragraph lacks, from the record.
-  const fill = (index: number, value: string | undefined, multiline = false): void => {
-    if (slots[index] !== undefined || value === undefined || value.trim() === "") return;
-    const name = PACKAGE_FIELD_ORDER[index]!;
-    slots[index] = multiline ? foldDescription(value) : oneLine(what, name, value);
-  };
-  fill(AT.package, record.package_name);
-  fill(AT.version, record.version);
-  fill(AT.architecture, record.architecture);
-  fill(AT.maintainer, record.maintainer);
-  fill(AT.section, record.section);
-  fill(AT.priority, record.priority);
-  fill(AT.homepage, record.homepage);
-  fill(AT.depends, record.depends);
-  fill(AT.description, record.description, true);
+  fill(record, slots, AT.package, record.package_name, false);
+  fill(record, slots, AT.version, record.version, false);
+  fill(record, slots, AT.architecture, record.architecture, false);
+  fill(record, slots, AT.maintainer, record.maintainer, false);
+  fill(record, slots, AT.section, record.section, false);
+  fill(record, slots, AT.priority, record.priority, false);
+  fill(record, slots, AT.homepage, record.homepage, false);
+  fill(record, slots, AT.depends, record.depends, false);
+  fill(record, slots, AT.description, record.description, true);
 
-  const field = (name: string): string | undefined => slots[ORDER.get(name.toLowerCase())!];
-  const pkg = field("Package");
-  const version = field("Version");
-  const arch = field("Architecture");
+  const pkg = slots[AT.package];
+  const version = slots[AT.version];
+  const arch = slots[AT.architecture];
   if (pkg !== record.package_name) {
     throw new StanzaError(
-      `Invalid ${what}: control Package ${JSON.stringify(pkg)} differs from package_name ` +
-        `${JSON.stringify(record.package_name)}`,
+      `Invalid ${describe(record)}: control Package ${JSON.stringify(pkg)} differs from ` +
+        `package_name ${JSON.stringify(record.package_name)}`,
     );
   }
   if (version === undefined || !validVersion(version)) {
-    throw new StanzaError(`Invalid ${what}: Version ${JSON.stringify(version)} is not valid`);
+    throw new StanzaError(
+      `Invalid ${describe(record)}: Version ${JSON.stringify(version)} is not valid`,
+    );
   }
   if (
     version !== record.version &&
     (!validVersion(record.version) || compareVersions(version, record.version) !== 0)
   ) {
     throw new StanzaError(
-      `Invalid ${what}: control Version ${JSON.stringify(version)} differs from version ` +
-        `${JSON.stringify(record.version)}`,
+      `Invalid ${describe(record)}: control Version ${JSON.stringify(version)} differs from ` +
+        `version ${JSON.stringify(record.version)}`,
     );
   }
   if (arch !== record.architecture) {
     throw new StanzaError(
-      `Invalid ${what}: control Architecture ${JSON.stringify(arch)} differs from architecture ` +
-        `${JSON.stringify(record.architecture)}`,
+      `Invalid ${describe(record)}: control Architecture ${JSON.stringify(arch)} differs from ` +
+        `architecture ${JSON.stringify(record.architecture)}`,
     );
   }
-  for (const name of ["Maintainer", "Description"]) {
-    if (field(name) === undefined) {
+  for (const [index, name] of [[AT.maintainer, "Maintainer"], [AT.description, "Description"]]) {
+    if (slots[index as number] === undefined) {
       throw new StanzaError(
-        `Invalid ${what}: no ${name} in its control paragraph or record; add it to the record`,
+        `Invalid ${describe(record)}: no ${name} in its control paragraph or record; ` +
+          "add it to the record",
       );
     }
   }
 
-  if (!record.pool_key || /[\s]/.test(record.pool_key) || record.pool_key.startsWith("/")) {
-    throw new StanzaError(`Invalid ${what}: pool_key ${JSON.stringify(record.pool_key)}`);
+  const poolKey = record.pool_key;
+  if (!poolKey || WHITE_SPACE.test(poolKey) || poolKey[0] === "/") {
+    throw new StanzaError(`Invalid ${describe(record)}: pool_key ${JSON.stringify(poolKey)}`);
   }
   if (!Number.isSafeInteger(record.file_size) || record.file_size < 0) {
-    throw new StanzaError(`Invalid ${what}: file_size ${JSON.stringify(record.file_size)}`);
+    throw new StanzaError(
+      `Invalid ${describe(record)}: file_size ${JSON.stringify(record.file_size)}`,
+    );
   }
-  slots[AT.filename] = record.pool_key;
+  slots[AT.filename] = poolKey;
   slots[AT.size] = String(record.file_size);
-  slots[AT.md5sum] = checkHash(what, "md5_hash", record.md5_hash, HEX.md5);
-  slots[AT.sha1] = checkHash(what, "sha1_hash", record.sha1_hash, HEX.sha1);
-  slots[AT.sha256] = checkHash(what, "sha256_hash", record.sha256_hash, HEX.sha256);
+  slots[AT.md5sum] = checkHash(record, "md5_hash", record.md5_hash, HEX.md5);
+  slots[AT.sha1] = checkHash(record, "sha1_hash", record.sha1_hash, HEX.sha1);
+  slots[AT.sha256] = checkHash(record, "sha256_hash", record.sha256_hash, HEX.sha256);
 
   let out = "";
   for (let i = 0; i < slots.length; i++) {
     const value = slots[i];
-    if (value !== undefined) out += line(PACKAGE_FIELD_ORDER[i]!, value);
+    if (value === undefined) continue;
+    out += (startsOnNextLine(value) ? WITHOUT_SPACE[i]! : WITH_SPACE[i]!) + value + "\n";
   }
-  for (const [name, value] of unknown) out += line(name, value);
+  if (unknown !== undefined) { for (const [name, value] of unknown) out += line(name, value); }
   return out;
+}
+
+const WHITE_SPACE = /\s/;
+
+/** Whether apt writes the value right after the colon (empty, or starting with a space or line). */
+function startsOnNextLine(value: string): boolean {
+  const c = value.charCodeAt(0);
+  return value === "" || c === 32 || c === 9 || c === 10;
 }
 
 /** One field as apt's `WriteTag` writes it. */
 function line(name: string, value: string): string {
-  return value === "" || value[0] === " " || value[0] === "\t" || value[0] === "\n"
-    ? `${name}:${value}\n`
-    : `${name}: ${value}\n`;
+  return startsOnNextLine(value) ? `${name}:${value}\n` : `${name}: ${value}\n`;
 }
 
-const TRAILING_SPACE = /[ \t\r\n]$/;
 const BAD_CONTINUATION = /\n(?:[^ \t]|[ \t]*(?:\n|$))/;
 
 function trimEnd(value: string): string {
-  return TRAILING_SPACE.test(value) ? value.replace(/[ \t\r\n]+$/, "") : value;
+  const c = value.charCodeAt(value.length - 1);
+  return c === 32 || c === 9 || c === 13 || c === 10 ? value.replace(/[ \t\r\n]+$/, "") : value;
 }
 
 /** Refuses a value that would end the field or the stanza early. */
-function checkValue(what: string, name: string, value: string): string {
+function checkValue(record: PackageRecord, name: string, value: string): string {
   if (value.includes("\r")) {
-    throw new StanzaError(`Invalid ${what}: field ${name} contains a carriage return`);
+    throw new StanzaError(`Invalid ${describe(record)}: field ${name} contains a carriage return`);
   }
   if (!value.includes("\n")) return value;
   const bad = BAD_CONTINUATION.exec(value);
   if (bad !== null) {
     const line = value.slice(0, bad.index).split("\n").length + 1;
     throw new StanzaError(
-      `Invalid ${what}: field ${name} has a continuation line that is empty or does not ` +
+      `Invalid ${
+        describe(record)
+      }: field ${name} has a continuation line that is empty or does not ` +
         `start with a space (line ${line}); write empty lines as " ."`,
     );
   }
   return value;
 }
 
-function oneLine(what: string, name: string, value: string): string {
+function oneLine(record: PackageRecord, name: string, value: string): string {
   const text = value.trim();
   if (/[\r\n]/.test(text)) {
-    throw new StanzaError(`Invalid ${what}: ${name.toLowerCase()} must be a single line`);
+    throw new StanzaError(
+      `Invalid ${describe(record)}: ${name.toLowerCase()} must be a single line`,
+    );
   }
   return text;
 }
@@ -310,10 +357,16 @@ function foldDescription(text: string): string {
   return [synopsis, ...rest].join("\n");
 }
 
-function checkHash(what: string, field: string, value: string, pattern: RegExp): string {
+function checkHash(
+  record: PackageRecord,
+  field: string,
+  value: string,
+  pattern: RegExp,
+): string {
   if (typeof value !== "string" || !pattern.test(value)) {
     throw new StanzaError(
-      `Invalid ${what}: ${field} ${JSON.stringify(value)} is not a lowercase hex digest`,
+      `Invalid ${describe(record)}: ${field} ${JSON.stringify(value)} is not a lowercase hex ` +
+        "digest",
     );
   }
   return value;

@@ -298,3 +298,15 @@ Deno.test("property 8 and 22: every stanza has the required fields, whatever the
     { numRuns: 200 },
   );
 });
+
+Deno.test("a refused record leaves none of its fields in the next record's stanza", () => {
+  const refused = record({
+    package_name: "leaky",
+    control: { Package: "leaky", Depends: "libleak1", Conffiles: "\n /etc/leak 0123" },
+    sha256_hash: "not-a-digest",
+  });
+  assert.throws(() => packagesStanza(refused), StanzaError);
+  const stanza = packagesStanza(record({ homepage: "", section: "" }));
+  assert.doesNotMatch(stanza, /leak|Depends|Conffiles|Homepage|Section/);
+  assert.equal(parseStanzas(stanza)[0]!.Package, "kiro");
+});
