@@ -43,7 +43,8 @@
  * index: 1.5 ms instead of 15 ms; the property tests went from 42 s to 2 s).
  * It runs in Deno and in Node (same bytes in both). The encoder works off the
  * JavaScript thread (in both runtimes), so the architectures' `.xz` are
- * compressed in parallel, one core each, while the main thread goes on. Measured on 6.4 MB of
+ * compressed in parallel, one core each, while the main thread goes on.
+ * Measured (before the dictionary cap below) on 6.4 MB of
  * the bench corpus's `Packages` and on 7.4 MB of Debian bookworm's own
  * (2-core machine shared with other jobs: CPU seconds, which the load
  * distorts less than wall time):
@@ -61,9 +62,35 @@
  * which would make `Packages.xz` pointless; preset 4 is the first in normal
  * mode, 13–17% smaller than gzip, 7–10% larger than preset 6 for 12–40% less
  * CPU. {@linkcode DEFAULT_XZ_PRESET} is therefore 4; callers can ask for
- * another (`xzPreset`). At Kiro's scale (hundreds of versions, a `Packages`
- * of a few hundred KB) any preset takes well under a second; at 10,000
- * versions xz dominates the rebuild, as it does for the peers.
+ * another (`xzPreset`).
+ *
+ * The dictionary matters more than the preset. A `Packages` file's
+ * redundancy is mostly local (field names, a package's neighbouring
+ * versions), and the encoder's match finder slows down with the dictionary's
+ * size, so {@linkcode XZ_DICTIONARY_CAP} caps it at 256 KiB. Measured (perf
+ * pass) on 6.57 MB of the peer corpus's `Packages` (amd64) and on the first
+ * 6.50 MB of Debian bookworm's `main/binary-amd64/Packages`, CPU medians of 3,
+ * same shared machine (±20% between runs):
+ *
+ * | preset / dictionary | corpus size | CPU | Debian size | CPU |
+ * | --- | --- | --- | --- | --- |
+ * | 4 / 8 MiB (before) | 1.281 MB | 2.3–2.9 s | 1.339 MB | 2.6–2.7 s |
+ * | 4 / 1 MiB | 1.293 MB | 1.9–2.2 s | 1.365 MB | 1.8 s |
+ * | 4 / 512 KiB | 1.300 MB | 1.85 s | 1.386 MB | 1.4 s |
+ * | **4 / 256 KiB** | **1.304 MB** | **1.1–1.8 s** | **1.411 MB** | **0.9 s** |
+ * | 4 / 64 KiB | 1.298 MB | 0.9–1.2 s | 1.471 MB | 0.9 s |
+ * | 5 / 256 KiB | 1.221 MB | 2.4 s | 1.362 MB | 1.5 s |
+ * | 6 / 256 KiB | 1.194 MB | 2.5 s | 1.347 MB | 1.7 s |
+ * | 6 / 1 MiB | 1.169 MB | 3.7 s | 1.286 MB | 2.7 s |
+ * | `xz -6` (liblzma, 8 MiB) | 1.13 MB | 4.8 s | 1.248 MB | 3.3 s |
+ * | gzip -6 (Deno zlib) | 1.465 MB | 0.14 s | 1.613 MB | – |
+ *
+ * Preset 4 with 256 KiB costs a quarter to a third of `xz -6`'s CPU (what
+ * the peers run) for 13–15% more bytes, and is still 11–13% smaller than
+ * gzip; preset 6 with 256 KiB is the choice for smaller files at half of
+ * `xz -6`'s CPU. At Kiro's scale (hundreds of versions, a `Packages` of a
+ * few hundred KB) any choice takes well under a second; at 10,000 versions
+ * xz still dominates the rebuild, as it does for the peers.
  *
  * Both functions memoize their last results by the SHA-256 of the input: the
  * output is a pure function of input and level, so a warm Lambda that
@@ -81,6 +108,12 @@ import { Lzma2Compressor } from "@napi-rs/lzma";
 export const GZIP_LEVEL = 6;
 /** The xz preset of `Packages.xz` (see the module notes for the measurements). */
 export const DEFAULT_XZ_PRESET = 4;
+/**
+ * The largest xz dictionary (bytes) used by default, whatever the preset:
+ * 256 KiB (see the module notes: half the CPU or less of a dictionary sized
+ * to the input, for 2–5% more bytes).
+ */
+export const XZ_DICTIONARY_CAP = 256 * 1024;
 
 const MEMO_SIZE = 8;
 const memo = new Map<string, Uint8Array>();
@@ -149,10 +182,13 @@ export function gzip(
 }
 
 /**
- * xz of `data` at {@linkcode DEFAULT_XZ_PRESET} (or `preset`, 0–9): one
- * `.xz` stream with a CRC32 check, deterministic.
+ * xz of `data` at {@linkcode DEFAULT_XZ_PRESET} (or `preset`, 0–9), with a
+ * dictionary no larger than the input, the preset's, and
+ * {@linkcode XZ_DICTIONARY_CAP} (or `dictionaryCap`): one `.xz` stream with a
+ * CRC32 check, deterministic.
  *
- * @throws {RangeError} when `preset` is not an integer from 0 to 9
+ * @throws {RangeError} when `preset` is not an integer from 0 to 9, or
+ *   `dictionaryCap` not a power of two from 4 KiB to 1 GiB
  * @example
  * ```ts
  * const xz = await xzCompress(new TextEncoder().encode("Package: kiro\n"));
@@ -160,16 +196,22 @@ export function gzip(
  */
 export async function xzCompress(
   data: Uint8Array,
-  options: CompressOptions & { preset?: number } = {},
+  options: CompressOptions & { preset?: number; dictionaryCap?: number } = {},
 ): Promise<Uint8Array> {
   const preset = options.preset ?? DEFAULT_XZ_PRESET;
   if (!Number.isInteger(preset) || preset < 0 || preset > 9) {
     throw new RangeError(`Invalid xz preset ${preset}: use an integer from 0 to 9`);
   }
-  const key = memoKey("xz", preset, data, options.sha256);
+  const cap = options.dictionaryCap ?? XZ_DICTIONARY_CAP;
+  if (!Number.isInteger(Math.log2(cap)) || cap < 4096 || cap > 2 ** 30) {
+    throw new RangeError(
+      `Invalid xz dictionaryCap ${cap}: use a power of two from 4096 to 2 ** 30`,
+    );
+  }
+  const dictSize = dictionaryFor(data.length, preset, cap);
+  const key = memoKey(`xz/${dictSize}`, preset, data, options.sha256);
   const hit = remembered(key);
   if (hit !== undefined) return hit;
-  const dictSize = dictionaryFor(data.length, preset);
   const encoder = new Lzma2Compressor({ preset, dictSize });
   const head = encoder.update(data);
   const tail = await encoder.finish();
@@ -183,15 +225,16 @@ const PRESET_DICTIONARY = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26].map((bits) =>
 
 /**
  * The smallest power of two (at least 4 KiB) that holds the whole input,
- * capped at the preset's own dictionary. A dictionary larger than the input
- * cannot find more matches, but the encoder still allocates and clears it:
- * for a small index this is most of the time (3 KB at preset 4: 1.5 ms
+ * capped at the preset's own dictionary and at `cap`
+ * ({@linkcode XZ_DICTIONARY_CAP} by default). A dictionary larger than the
+ * input cannot find more matches, but the encoder still allocates and clears
+ * it: for a small index this is most of the time (3 KB at preset 4: 1.5 ms
  * instead of 15 ms).
  */
-function dictionaryFor(size: number, preset: number): number {
+function dictionaryFor(size: number, preset: number, cap: number): number {
   let dict = 4096;
-  const cap = PRESET_DICTIONARY[preset]!;
-  while (dict < size && dict < cap) dict *= 2;
+  const limit = Math.min(PRESET_DICTIONARY[preset]!, cap);
+  while (dict < size && dict < limit) dict *= 2;
   return dict;
 }
 

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { generateIndexes, IndexError, type IndexOptions } from "../../lambda/repo/indexes.ts";
-import { gzip, xzCompress } from "../../lambda/repo/compress.ts";
+import { gzip, XZ_DICTIONARY_CAP, xzCompress } from "../../lambda/repo/compress.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { missingTools } from "../support/tools.ts";
 
@@ -239,4 +239,38 @@ Deno.test("gzip writes no file name and mtime 0 and decompresses to its input at
   }
   await assert.rejects(gzip(input, { level: 10 }), RangeError);
   await assert.rejects(gzip(input, { level: 1.5 }), RangeError);
+});
+
+Deno.test({
+  name: "xz dictionaries are capped at XZ_DICTIONARY_CAP unless asked otherwise, and xz reads both",
+  ignore: missingTools(["xz"]),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      // 600 KB of varied stanzas: larger than the default cap, smaller than 1 MiB.
+      const text = Array.from(
+        { length: 6000 },
+        (_, i) => `Package: p${i % 977}\nVersion: ${i}.${i % 13}\nSize: ${i * 7919}\n\n`,
+      ).join("").padEnd(600_000, "x");
+      const input = new TextEncoder().encode(text);
+      // The block header's dictionary byte: size = 2 ** (12 + byte / 2).
+      const dictionary = (xz: Uint8Array) => 2 ** (12 + xz[16]! / 2);
+      const capped = await xzCompress(input);
+      const wide = await xzCompress(input, { dictionaryCap: 2 ** 20 });
+      assert.equal(XZ_DICTIONARY_CAP, 256 * 1024);
+      assert.equal(dictionary(capped), XZ_DICTIONARY_CAP);
+      assert.equal(dictionary(wide), 2 ** 20);
+      assert.equal(dictionary(await xzCompress(input.subarray(0, 5000))), 8192);
+      for (const [name, xz] of [["capped", capped], ["wide", wide]] as const) {
+        await Deno.writeFile(`${dir}/${name}.xz`, xz);
+        const out = await new Deno.Command("xz", { args: ["-dc", `${dir}/${name}.xz`] }).output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        assert.deepEqual(out.stdout, input);
+      }
+      await assert.rejects(xzCompress(input, { dictionaryCap: 3000 }), RangeError);
+      await assert.rejects(xzCompress(input, { dictionaryCap: 300_000 }), RangeError);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
