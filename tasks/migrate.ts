@@ -21,7 +21,7 @@ import { loadLegacyDefaults, poolChecker } from "../lambda/migration/wiring.ts";
 import { S3ObjectStore } from "../lambda/publish/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
-import { EnvironmentError, withEnvironment } from "./lib/env.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 const NAME = "migrate";
 
@@ -193,15 +193,11 @@ export async function main(args: string[]): Promise<number> {
       }
     });
   } catch (error) {
-    if (
-      error instanceof MigrationError || error instanceof ConfigError ||
-      error instanceof EnvironmentError
-    ) {
+    if (error instanceof MigrationError && error.kind === "usage") {
       console.error(`${NAME}: ${error.message}`);
-      if (error instanceof MigrationError && error.kind === "usage") return 2;
-      return 1;
+      return 2;
     }
-    throw error;
+    return taskFailureCode(error, NAME, { failures: [MigrationError, ConfigError], prefix: true });
   }
 }
 

@@ -11,7 +11,7 @@ import { MigrationError } from "../lambda/migration/errors.ts";
 import { formatRestoreSummary, progressPrinter } from "../lambda/migration/report.ts";
 import { restoreBackup } from "../lambda/migration/restore.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
-import { EnvironmentError, withEnvironment } from "./lib/env.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 const NAME = "restore";
 
@@ -83,11 +83,7 @@ export async function main(args: string[]): Promise<number> {
       }
     });
   } catch (error) {
-    if (error instanceof MigrationError || error instanceof EnvironmentError) {
-      console.error(`${NAME}: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, NAME, { failures: [MigrationError], prefix: true });
   }
 }
 

@@ -14,7 +14,7 @@ import { loadLegacyDefaults } from "../lambda/migration/wiring.ts";
 import { S3ObjectStore } from "../lambda/publish/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
-import { EnvironmentError, environmentName, withEnvironment } from "./lib/env.ts";
+import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 const NAME = "seed-legacy";
 
@@ -84,11 +84,7 @@ export async function main(args: string[]): Promise<number> {
       }
     });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof EnvironmentError) {
-      console.error(`${NAME}: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, NAME, { failures: [ConfigError], prefix: true });
   }
 }
 

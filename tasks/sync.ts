@@ -31,7 +31,7 @@ import {
 import { scheduledSyncForEnvironment } from "../lambda/sources/scheduled.ts";
 import { SyncFailedError } from "../lambda/sources/sync.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
-import { EnvironmentError, environmentName, withEnvironment } from "./lib/env.ts";
+import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { localStateDir } from "./lib/local_stack.ts";
 
 /** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
@@ -160,11 +160,7 @@ export async function main(args: string[]): Promise<number> {
       (outputs) => name === "local" ? runLocal(outputs, files) : invokeDeployed(outputs),
     );
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof EnvironmentError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "sync", { failures: [ConfigError] });
   }
 }
 

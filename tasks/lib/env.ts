@@ -291,7 +291,11 @@ export async function withEnvironment<T>(
 export function taskFailureCode(
   error: unknown,
   task: string,
-  options: { failures?: readonly (abstract new (...args: never[]) => Error)[] } = {},
+  options: {
+    failures?: readonly (abstract new (...args: never[]) => Error)[];
+    /** Print failures as `task: message` too (usage errors always are). */
+    prefix?: boolean;
+  } = {},
 ): 1 | 2 {
   if (error instanceof UsageError) {
     console.error(`${task}: ${error.message}`);
@@ -299,7 +303,8 @@ export function taskFailureCode(
   }
   const failures = [EnvironmentError, ...(options.failures ?? [])];
   if (failures.some((failure) => error instanceof failure)) {
-    console.error((error as Error).message);
+    const message = (error as Error).message;
+    console.error(options.prefix === true ? `${task}: ${message}` : message);
     return 1;
   }
   throw error;
