@@ -52,7 +52,7 @@ export interface RebuildDependencies {
   now?: () => Date;
   /** Parallel requests to the object store. */
   concurrency?: number;
-  /** How the pool objects are checked (see {@linkcode poolCheckFor}). */
+  /** How the pool objects are checked (default: by listing the pool). */
   poolCheck?: PoolCheckStrategy;
   /** Told what is happening. */
   onProgress?: (event: RebuildProgress) => void;
@@ -175,21 +175,11 @@ export function rebuildDependencies(
     objects: objectStoreFor(outputs, clients),
     keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
     repoUrl: outputs.repoUrl,
-    poolCheck: poolCheckFor(outputs),
     ...(outputs.distributionId === undefined
       ? {}
       : { invalidator: new CloudFrontInvalidator(clients.cloudfront, outputs.distributionId) }),
     ...rest,
   };
-}
-
-/**
- * How to check the pool of `outputs`' bucket: by listing on S3; by HEADs on
- * the local stand-in, whose listings cannot be paged (it walks folders, so
- * `kiro/…` comes before `kiro-cli/…`, and paging by key then skips keys).
- */
-export function poolCheckFor(outputs: StackOutputs): PoolCheckStrategy {
-  return outputs.endpoints === undefined ? "list" : "head";
 }
 
 /** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */

@@ -16,7 +16,7 @@ import { buildDeb } from "../lambda/deb/deb_writer.ts";
 import { addDeb } from "../lambda/publish/add_deb.ts";
 import { KEYRING_NAME, sourcesFile } from "../lambda/publish/index_html.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
-import { objectStoreFor, poolCheckFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/rebuild.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { describeRun, openApt } from "./lib/apt_client.ts";
 import { parseCommandLine } from "./lib/cli.ts";
@@ -158,7 +158,6 @@ export async function main(args: string[]): Promise<number> {
       say("4. Verifying the repository against the table");
       const report = await verifyRepository(await records.listAll(), {
         objects,
-        poolCheck: poolCheckFor(outputs),
       });
       if (report.problems.length > 0) {
         console.error(`demo: the published repository has problems:`);

@@ -8,7 +8,7 @@
 
 import { awsClients } from "../lambda/aws/clients.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
-import { objectStoreFor, poolCheckFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/rebuild.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { withEnvironment } from "./lib/env.ts";
@@ -48,7 +48,6 @@ export async function main(args: string[]): Promise<number> {
           const records = await new PackageStore(clients.dynamo, outputs.tableName).listAll();
           const report = await verifyRepository(records, {
             objects: objectStoreFor(outputs, clients),
-            poolCheck: poolCheckFor(outputs),
             deep: cli.values.deep === true,
             onProgress: (message) => console.error(`  ${message}`),
           });

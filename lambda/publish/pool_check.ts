@@ -14,8 +14,8 @@ import type { ObjectStore } from "./object_store.ts";
 
 /**
  * How the pool is read: one listing of `pool/` (S3: a request per 1,000
- * objects), or a HEAD per record (for stores whose listings cannot be paged,
- * like the local stand-in's).
+ * objects; the default), or a HEAD per record (cheaper when a few records are
+ * checked in a large pool).
  */
 export type PoolCheckStrategy = "list" | "head";
 

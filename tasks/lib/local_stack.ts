@@ -21,10 +21,13 @@
 
 import crypto from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
+import { Buffer } from "node:buffer";
+import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
+import S3Object from "s3rver/lib/models/object.js";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -238,6 +241,98 @@ async function createTable(endpoint: string, tableName: string): Promise<void> {
   }
 }
 
+/** The part of s3rver's filesystem store that {@linkcode installS3KeyOrderListing} uses. */
+interface FilesystemStoreLike {
+  getBucketPath(bucket: string): string;
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+  listObjects(bucket: string, options: ListObjectsOptions): Promise<unknown>;
+}
+
+interface ListObjectsOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
+const S3RVER_OBJECT_SUFFIX = "._S3rver_object";
+
+/** Every object key under `prefix` in the bucket folder `root`, in no order. */
+function walkKeys(root: string, prefix: string): string[] {
+  const keys: string[] = [];
+  const visit = (dir: string, rel: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const relPath = rel + entry.name;
+      if (entry.isDirectory()) {
+        const folder = `${relPath}/`;
+        // Descend only where keys with the prefix can be.
+        if (folder.startsWith(prefix) || prefix.startsWith(folder)) {
+          visit(join(dir, entry.name), folder);
+        }
+      } else if (relPath.endsWith(S3RVER_OBJECT_SUFFIX)) {
+        const key = relPath.slice(0, -S3RVER_OBJECT_SUFFIX.length);
+        if (key.startsWith(prefix)) keys.push(key);
+      }
+    }
+  };
+  try {
+    visit(root, "");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+  }
+  return keys;
+}
+
+/**
+ * Makes s3rver list keys in S3's order: by the UTF-8 bytes of the whole key.
+ * s3rver 3.7.1 lists in the order its folder walk meets the files, so
+ * `pool/main/k/kiro/…` can come before `pool/main/k/kiro-cli/…` (`-` sorts
+ * before `/`) and anything paged by marker (`Marker`, `StartAfter`, and the
+ * continuation token, which holds the last key) skips or repeats keys once a
+ * prefix holds more than a page. Otherwise the listing is s3rver's own
+ * (delimiter, prefix, page size, metadata).
+ */
+export function installS3KeyOrderListing(store: FilesystemStoreLike): void {
+  store.listObjects = async (bucket, options) => {
+    const { delimiter = "", startAfter = "", prefix = "", maxKeys = Infinity } = options;
+    const after = Buffer.from(startAfter);
+    const sorted = walkKeys(store.getBucketPath(bucket), prefix)
+      .map((key) => ({ key, bytes: Buffer.from(key) }))
+      .filter(({ bytes }) => Buffer.compare(bytes, after) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const commonPrefixes = new Set<string>();
+    const keys: string[] = [];
+    let isTruncated = false;
+    for (const { key } of sorted) {
+      if (delimiter !== "") {
+        const at = key.indexOf(delimiter, prefix.length);
+        if (at !== -1) {
+          commonPrefixes.add(key.slice(0, at + delimiter.length));
+          continue;
+        }
+      }
+      if (keys.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      keys.push(key);
+    }
+    const objects = await Promise.all(keys.map(async (key) => {
+      try {
+        return new S3Object(bucket, key, null, await store.getMetadata(bucket, key));
+      } catch (error) {
+        if ((error as { code?: string }).code === "ENOENT") return undefined;
+        throw error;
+      }
+    }));
+    return {
+      objects: objects.filter((object: unknown) => object !== undefined),
+      commonPrefixes: [...commonPrefixes].sort(),
+      isTruncated,
+    };
+  };
+}
+
 /**
  * Starts dynalite and s3rver in this process, creates the packages table and
  * the bucket (the legacy table is named in the outputs but not created), and
@@ -270,6 +365,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     silent: !(options.verbose ?? false),
     configureBuckets: [{ name: LOCAL_NAMES.bucketName, configs: [] }],
   });
+  installS3KeyOrderListing(s3.store);
   // Our own HTTP server over s3rver's Koa handler (what `S3rver#listen` does),
   // so that a taken port is a clear error and port 0 reports the chosen port.
   const s3Server = createHttpServer(s3.callback());

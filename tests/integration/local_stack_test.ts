@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   GetObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
@@ -76,6 +78,53 @@ Deno.test("the local S3 lists more than 1000 keys across pages (the DES token sh
     assert.equal(keys.length, count);
     assert.equal(new Set(keys).size, count);
     assert.equal(keys.at(-1), `pool/k${String(count - 1).padStart(5, "0")}`);
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("the local S3 pages by marker in S3's key order across folders (kiro-cli/ before kiro/)", async () => {
+  const stack = await startTestStack();
+  try {
+    const { s3 } = stack.clients;
+    const bucket = stack.outputs.bucketName;
+    // Folders whose walk order is not key order: "-" (0x2d) sorts before "/" (0x2f).
+    const names = ["kiro", "kiro-cli", "kiro-repo", "kirox", "libkiro1"];
+    const expected: string[] = [];
+    for (const name of names) {
+      const keys = Array.from(
+        { length: 30 },
+        (_, i) => `pool/main/k/${name}/${name}_1.${i}_amd64.deb`,
+      );
+      expected.push(...keys);
+      await Promise.all(
+        keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "x" }))),
+      );
+    }
+    expected.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const listed: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await s3.send(
+        new ListObjectsCommand({
+          Bucket: bucket,
+          Prefix: "pool/",
+          MaxKeys: 7,
+          ...(marker === undefined ? {} : { Marker: marker }),
+        }),
+      );
+      for (const object of page.Contents ?? []) listed.push(object.Key ?? "");
+      if (page.IsTruncated !== true) break;
+      marker = page.Contents?.at(-1)?.Key;
+    }
+    assert.deepEqual(listed, expected);
+    const folders = await s3.send(
+      new ListObjectsCommand({ Bucket: bucket, Prefix: "pool/main/k/", Delimiter: "/" }),
+    );
+    assert.deepEqual(
+      folders.CommonPrefixes?.map((p) => p.Prefix),
+      [...names.map((name) => `pool/main/k/${name}/`)].sort(),
+    );
   } finally {
     await stack.close();
   }
