@@ -169,7 +169,12 @@ export function gzip(
   const hit = remembered(key);
   if (hit !== undefined) return Promise.resolve(hit);
   return new Promise((resolve, reject) => {
-    zlibGzip(data, { level }, (error, buffer) => {
+    // Output chunks of up to 1 MiB rather than zlib's 16 KiB: in Node each
+    // chunk is one trip between the thread pool and the main thread (a 6.5 MB
+    // Packages: 2 arches 230-255 -> 170-190 ms wall). The chunk size is a
+    // function of the input's size only, so the output stays deterministic.
+    const chunkSize = Math.min(Math.max(data.length, 64 * 1024), 1024 * 1024);
+    zlibGzip(data, { level, chunkSize }, (error, buffer) => {
       if (error !== null) {
         reject(error);
         return;
