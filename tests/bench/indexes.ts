@@ -6,13 +6,19 @@
  * and times `generateIndexes` split into stanza writing, gzip, xz and the
  * Release text, then signing the Release with an Ed25519 key.
  *
- * Standalone: `deno run -A tests/bench/indexes.ts 1000 10000` (record counts).
+ * Standalone: `deno run -A tests/bench/indexes.ts 1000 10000` (record counts);
+ * `deno run -A tests/bench/indexes.ts --compression [FILE]` prints the
+ * size/CPU trade-off of the gzip levels and xz preset/dictionary choices on
+ * FILE (default: the amd64 `Packages` of 10,000 bench records).
  *
  * @module
  */
 
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
+import { createHash } from "node:crypto";
+import process from "node:process";
+import { gzip, xzCompress } from "../../lambda/repo/compress.ts";
 import { generateIndexes, type IndexOptions } from "../../lambda/repo/indexes.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
@@ -336,7 +342,91 @@ export function formatIndexesBench(rows: readonly IndexesBenchRow[]): string {
   return lines.join("\n");
 }
 
-if (import.meta.main) {
+/** One compression choice measured by {@linkcode benchCompression}. */
+export interface CompressionBenchRow {
+  /** e.g. `gzip 6` or `xz 4 / 256 KiB`. */
+  choice: string;
+  bytes: number;
+  /** Process CPU milliseconds (user + system, every thread), median of `repeat`. */
+  cpuMs: number;
+}
+
+/**
+ * CPU time and output size of gzip levels and xz preset/dictionary choices on
+ * `input` (CPU rather than wall time: the xz encoder works on its own thread).
+ */
+export async function benchCompression(
+  input: Uint8Array,
+  options: {
+    gzipLevels?: number[];
+    xz?: [preset: number, dictionaryCap: number][];
+    repeat?: number;
+  } = {},
+): Promise<CompressionBenchRow[]> {
+  const cpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const rows: CompressionBenchRow[] = [];
+  const measure = async (choice: string, run: (salt: number) => Promise<Uint8Array>) => {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < (options.repeat ?? 3); i++) {
+      const start = cpu();
+      bytes = (await run(i)).length;
+      times.push(cpu() - start);
+    }
+    rows.push({ choice, bytes, cpuMs: median(times) });
+  };
+  // A different memo key each run (the functions memoize by SHA-256), same input.
+  const key = (salt: number) =>
+    createHash("sha256").update(`${salt}:${Math.random()}`).digest("hex");
+  for (const level of options.gzipLevels ?? [1, 3, 4, 5, 6, 9]) {
+    await measure(`gzip ${level}`, (salt) => gzip(input, { level, sha256: key(salt) }));
+  }
+  const xzChoices = options.xz ?? [
+    [4, 2 ** 23],
+    [4, 2 ** 20],
+    [4, 2 ** 18],
+    [5, 2 ** 18],
+    [6, 2 ** 18],
+    [6, 2 ** 20],
+  ];
+  for (const [preset, dictionaryCap] of xzChoices) {
+    await measure(
+      `xz ${preset} / ${dictionaryCap / 1024} KiB`,
+      (salt) => xzCompress(input, { preset, dictionaryCap, sha256: key(salt) }),
+    );
+  }
+  return rows;
+}
+
+if (import.meta.main && Deno.args[0] === "--compression") {
+  let input: Uint8Array;
+  if (Deno.args[1]) input = await Deno.readFile(Deno.args[1]);
+  else {
+    const date = new Date();
+    const out = await generateIndexes(benchRecords(10000), {
+      suite: "stable",
+      codename: "stable",
+      architectures: ["amd64", "arm64"],
+      origin: "Bench",
+      label: "Bench",
+      description: "Bench",
+      version: "1",
+      date,
+      validUntil: new Date(date.getTime() + 86400e3),
+      compression: [],
+    });
+    input = out.files.find((f) => f.path === "dists/stable/main/binary-amd64/Packages")!.bytes;
+  }
+  console.log(`input ${(input.length / 1e6).toFixed(2)} MB`);
+  for (const row of await benchCompression(input)) {
+    console.log(
+      `${row.choice.padEnd(18)} ${(row.bytes / 1e6).toFixed(3)} MB  ${row.cpuMs.toFixed(0)} ms CPU`,
+    );
+  }
+} else if (import.meta.main) {
   const counts = Deno.args.length ? Deno.args.map(Number) : [1000, 10000];
   console.log(formatIndexesBench(await benchIndexes({ counts })));
 }
