@@ -15,6 +15,9 @@
 
 import * as openpgp from "openpgp";
 import type { PackageRecord } from "../domain/package_record.ts";
+import { parseControl } from "../deb/control.ts";
+import { decompress, DecompressionError } from "../deb/decompress.ts";
+import { hashBytes } from "../deb/hashing.ts";
 import { splitClearsigned } from "../signing/clearsigned.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import { mapLimit } from "./limit.ts";
@@ -151,28 +154,68 @@ export async function verifyRepository(
     );
     return { problems, warnings, checked };
   }
-  if (generated.release !== release) {
-    problems.push(
-      `${dists}Release differs from what the records give (${
-        firstDifference(release, generated.release)
-      }): run deno task rebuild`,
-    );
-  }
-  progress(`Comparing ${generated.files.length} index files`);
-  const fileProblems = await mapLimit(generated.files, concurrency, async (file) => {
+  problems.push(...compareReleases(release, generated.release, dists));
+  const live = releaseChecksums(release);
+  const uncompressed = new Map(
+    generated.files.filter((file) => file.kind === "index").map((file) => [file.path, file]),
+  );
+  const canonical = generated.files.filter((file) => file.kind === "index");
+  progress(`Comparing ${canonical.length} index files and their by-hash copies`);
+  const fileProblems = await mapLimit(canonical, concurrency, async (file) => {
+    const found: string[] = [];
     const stored = await objects.get(file.path);
-    if (stored === undefined) return `${file.path} is missing: run deno task rebuild`;
-    if (file.kind === "by-hash" && sha256Hex(stored) !== file.sha256) {
-      return `${file.path} does not have the SHA-256 its name says`;
+    if (stored === undefined) return [`${file.path} is missing: run deno task rebuild`];
+    const line = live.get(file.canonicalName);
+    if (line === undefined) return found; // compareReleases reported the missing line
+    const digests = hashBytes(stored);
+    if (
+      digests.size !== line.size || digests.md5 !== line.md5 || digests.sha1 !== line.sha1 ||
+      digests.sha256 !== line.sha256
+    ) {
+      found.push(
+        `${file.path} does not match its line in ${dists}Release (apt reports a Hash Sum ` +
+          `mismatch): run deno task rebuild`,
+      );
     }
-    if (!sameBytes(stored, file.bytes)) {
-      return `${file.path} differs from what the records give (${stored.byteLength} bytes, ` +
-        `expected ${file.bytes.byteLength}): run deno task rebuild`;
+    // The content, whatever compressor wrote it: gzip's bytes differ between Node (the
+    // Lambda) and Deno (this task), the uncompressed text must not.
+    const expected = uncompressed.get(file.path.replace(/\.(gz|xz)$/, ""))?.bytes;
+    const compression = file.path.endsWith(".gz")
+      ? "gzip"
+      : file.path.endsWith(".xz")
+      ? "xz"
+      : "none";
+    let content: Uint8Array | undefined;
+    try {
+      content = await decompress(stored, compression, {
+        name: file.path,
+        maxBytes: (expected?.byteLength ?? 0) + 1,
+      });
+    } catch (error) {
+      if (!(error instanceof DecompressionError)) throw error;
     }
-    return undefined;
+    if (expected === undefined || content === undefined || !sameBytes(content, expected)) {
+      found.push(
+        `${file.path} differs from what the records give (${
+          content === undefined ? "not readable" : `${content.byteLength} bytes`
+        } of ${compression === "none" ? "text" : `${compression} content`}, expected ${
+          expected?.byteLength ?? 0
+        }): run deno task rebuild`,
+      );
+    }
+    const byHashKey = `${
+      file.path.slice(0, file.path.lastIndexOf("/"))
+    }/by-hash/SHA256/${line.sha256}`;
+    const copy = await objects.get(byHashKey);
+    if (copy === undefined) {
+      found.push(`${byHashKey} is missing: apt fetches indexes by hash; run deno task rebuild`);
+    } else if (sha256Hex(copy) !== line.sha256) {
+      found.push(`${byHashKey} does not have the SHA-256 its name says`);
+    }
+    return found;
   });
-  checked.indexFiles = generated.files.length;
-  problems.push(...fileProblems.filter((p): p is string => p !== undefined));
+  checked.indexFiles = canonical.length * 2;
+  problems.push(...fileProblems.flat());
 
   progress("Checking the signatures");
   const keyringBytes = options.keyring ?? publishedKeyring;
@@ -223,6 +266,98 @@ export async function verifyRepository(
     problems.push(`${INDEX_HTML_KEY} is missing`);
   }
   return { problems, warnings, checked };
+}
+
+/** A `Release` checksum line's values for one file. */
+interface ReleaseLine {
+  size: number;
+  md5?: string;
+  sha1?: string;
+  sha256?: string;
+}
+
+const SUM_FIELDS: Readonly<Record<string, "md5" | "sha1" | "sha256">> = {
+  MD5Sum: "md5",
+  SHA1: "sha1",
+  SHA256: "sha256",
+};
+
+/** The `Release` text's fields other than the checksum lists. */
+function releaseHeader(release: string): Map<string, string> {
+  const header = new Map<string, string>();
+  for (const [name, value] of Object.entries(parseControl(release, { source: "Release" }))) {
+    if (!(name in SUM_FIELDS)) header.set(name, value);
+  }
+  return header;
+}
+
+/** The checksum lines of a `Release`, by file name (relative to `dists/{suite}/`). */
+function releaseChecksums(release: string): Map<string, ReleaseLine> {
+  const lines = new Map<string, ReleaseLine>();
+  for (const [name, value] of Object.entries(parseControl(release, { source: "Release" }))) {
+    const kind = SUM_FIELDS[name];
+    if (kind === undefined) continue;
+    for (const row of value.split("\n")) {
+      const [hash, size, path] = row.trim().split(/\s+/);
+      if (hash === undefined || size === undefined || path === undefined) continue;
+      const line = lines.get(path) ?? { size: Number(size) };
+      line[kind] = hash;
+      lines.set(path, line);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Compares the live `Release` with the one the records give: every field but the
+ * checksums must be equal, the same files must be listed, and the uncompressed
+ * indexes must have the same checksums. (A compressed index's checksums depend
+ * on the compressor, so the caller checks those against the stored files.)
+ */
+function compareReleases(live: string, expected: string, dists: string): string[] {
+  const problems: string[] = [];
+  const liveHeader = releaseHeader(live);
+  const expectedHeader = releaseHeader(expected);
+  for (const name of new Set([...liveHeader.keys(), ...expectedHeader.keys()])) {
+    const got = liveHeader.get(name);
+    const want = expectedHeader.get(name);
+    if (got !== want) {
+      problems.push(
+        `${dists}Release differs from what the records give: ${name} is ${
+          got === undefined ? "missing" : `"${got}"`
+        }, expected ${want === undefined ? "no such field" : `"${want}"`}: run deno task rebuild`,
+      );
+    }
+  }
+  const liveLines = releaseChecksums(live);
+  const expectedLines = releaseChecksums(expected);
+  for (const [path, want] of expectedLines) {
+    const got = liveLines.get(path);
+    if (got === undefined) {
+      problems.push(
+        `${dists}Release differs from what the records give: it does not list ${path}: ` +
+          "run deno task rebuild",
+      );
+    } else if (
+      !/\.(gz|xz)$/.test(path) &&
+      (got.size !== want.size || got.md5 !== want.md5 || got.sha1 !== want.sha1 ||
+        got.sha256 !== want.sha256)
+    ) {
+      problems.push(
+        `${dists}Release differs from what the records give: the checksums of ${path}: ` +
+          "run deno task rebuild",
+      );
+    }
+  }
+  for (const path of liveLines.keys()) {
+    if (!expectedLines.has(path)) {
+      problems.push(
+        `${dists}Release differs from what the records give: it lists ${path}, which the ` +
+          "records do not give: run deno task rebuild",
+      );
+    }
+  }
+  return problems;
 }
 
 async function checkInRelease(
@@ -303,15 +438,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function firstDifference(actual: string, expected: string): string {
-  const a = actual.split("\n");
-  const b = expected.split("\n");
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (a[i] !== b[i]) {
-      return `line ${i + 1}: "${a[i] ?? "(end)"}", expected "${b[i] ?? "(end)"}"`;
-    }
-  }
-  return "same lines";
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { hashBytes } from "../../lambda/deb/hashing.ts";
 import { headersFor } from "../../lambda/publish/object_headers.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
@@ -65,6 +66,65 @@ Deno.test("verify finds a changed index file, a missing pool object and an unpub
     );
     assert.match(text, new RegExp(`${record!.package_id} .* is not in the bucket`));
     assert.match(text, /dists\/stable\/Release differs from what the records give/);
+  });
+});
+
+Deno.test("indexes gzipped by another runtime verify by content and by their Release lines", async () => {
+  // The Lambda publishes under Node, verify runs under Deno: their gzip bytes differ.
+  // Recompress every Packages.gz differently, rewrite its Release lines and by-hash
+  // copy, re-sign: a repository as another compressor would have written it.
+  await published(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const decoder = new TextDecoder();
+    let release = decoder.decode(await objects.get("dists/stable/Release"));
+    for (const arch of ["amd64", "arm64"]) {
+      const dir = `dists/stable/main/binary-${arch}`;
+      const text = (await objects.get(`${dir}/Packages`))!;
+      const before = hashBytes((await objects.get(`${dir}/Packages.gz`))!);
+      const gz = new Uint8Array(gzipSync(text, { level: 1 }));
+      const after = hashBytes(gz);
+      assert.notEqual(after.sha256, before.sha256);
+      await objects.put(`${dir}/Packages.gz`, gz, headersFor(`${dir}/Packages.gz`));
+      await objects.put(
+        `${dir}/by-hash/SHA256/${after.sha256}`,
+        gz,
+        headersFor(`${dir}/by-hash/SHA256/${after.sha256}`),
+      );
+      for (
+        const [old, replacement] of [
+          [before.md5, after.md5],
+          [before.sha1, after.sha1],
+          [before.sha256, after.sha256],
+        ] as const
+      ) {
+        release = release.replace(
+          new RegExp(`${old} +${before.size} main/binary-${arch}/Packages.gz`),
+          `${replacement} ${String(after.size).padStart(16)} main/binary-${arch}/Packages.gz`,
+        );
+      }
+    }
+    const signed = await signRelease(release, await testSigningKeys());
+    const encode = (text: string) => new TextEncoder().encode(text);
+    await objects.put("dists/stable/Release", encode(release), headersFor("dists/stable/Release"));
+    await objects.put(
+      "dists/stable/InRelease",
+      encode(signed.inRelease),
+      headersFor("dists/stable/InRelease"),
+    );
+    await objects.put(
+      "dists/stable/Release.gpg",
+      encode(signed.releaseGpg),
+      headersFor("dists/stable/Release.gpg"),
+    );
+    assert.deepEqual((await verify(stack)).problems, []);
+
+    // Valid gzip of other content, listed honestly in the Release, is still found.
+    const dir = "dists/stable/main/binary-amd64";
+    const evil = new Uint8Array(gzipSync("Package: evil\n"));
+    await objects.put(`${dir}/Packages.gz`, evil, headersFor(`${dir}/Packages.gz`));
+    const problems = (await verify(stack)).problems.join("\n");
+    assert.match(problems, /Packages\.gz does not match its line in dists\/stable\/Release/);
+    assert.match(problems, /Packages\.gz differs from what the records give/);
   });
 });
 
