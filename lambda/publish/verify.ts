@@ -2,9 +2,13 @@
  * Verifying a published repository against the packages table:
  *
  * - every record's pool object exists with the record's size and hash;
- * - every index file under `dists/` (canonical names and by-hash copies) and
- *   the Release are exactly what the records give, generated with the live
- *   Release's own `Date` and `Valid-Until` (so only the records decide);
+ * - the Release is what the records give, generated with the live Release's
+ *   own `Date` and `Valid-Until` (so only the records decide): the same fields,
+ *   the same files listed, the same checksums of the uncompressed indexes;
+ * - every index file matches its Release line (size, MD5, SHA1, SHA256: what
+ *   apt checks), has the content the records give once decompressed (gzip's
+ *   bytes differ between Node, where the Lambda publishes, and Deno, where
+ *   this runs; the text may not), and has its by-hash copy;
  * - `InRelease` and `Release.gpg` carry valid signatures by the keys in the
  *   published keyring, and `InRelease` signs exactly `Release`;
  * - `Valid-Until` has not passed (a warning when it is near);
