@@ -158,13 +158,14 @@ const HEX = { md5: /^[0-9a-f]{32}$/, sha1: /^[0-9a-f]{40}$/, sha256: /^[0-9a-f]{
  * ```
  */
 export function packagesStanza(record: PackageRecord): string {
-  // Values by canonical position (a scratch array, emptied before returning:
-  // this function never yields); fields apt does not know, in paragraph order.
+  // Values by canonical position in a scratch array, emptied before returning
+  // (by the output loop, or here on an error; this function never yields).
   const slots = SLOTS;
   try {
     return writeStanza(record, slots);
-  } finally {
+  } catch (error) {
     slots.fill(undefined);
+    throw error;
   }
 }
 
@@ -285,9 +286,11 @@ function writeStanza(record: PackageRecord, slots: (string | undefined)[]): stri
   slots[AT.sha256] = checkHash(record, "sha256_hash", record.sha256_hash, HEX.sha256);
 
   let out = "";
+  // Written and emptied in one pass (see packagesStanza).
   for (let i = 0; i < slots.length; i++) {
     const value = slots[i];
     if (value === undefined) continue;
+    slots[i] = undefined;
     out += (startsOnNextLine(value) ? WITHOUT_SPACE[i]! : WITH_SPACE[i]!) + value + "\n";
   }
   if (unknown !== undefined) { for (const [name, value] of unknown) out += line(name, value); }
