@@ -17,8 +17,9 @@
 
 import * as openpgp from "openpgp";
 import { readDebBytes } from "../deb/deb_reader.ts";
-import { packageId, type PackageRecord } from "../domain/package_record.ts";
+import type { PackageRecord } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
+import { recordFromDeb } from "../domain/record_from_deb.ts";
 import { compareVersions } from "../domain/version.ts";
 import { headersFor } from "../publish/object_headers.ts";
 import { type ObjectStore, sha256Hex } from "../publish/object_store.ts";
@@ -144,29 +145,13 @@ export async function kiroRepoRecord(
     version: pkg.version,
     architecture: pkg.architecture,
   });
-  const field = (name: string) => info.control[name] ?? "";
-  return {
-    package_id: packageId(pkg.packageName, pkg.version),
-    package_name: pkg.packageName,
-    version: pkg.version,
-    architecture: pkg.architecture,
-    package_type: "build_script",
-    pub_date: pkg.buildDate.toISOString(),
-    processed_timestamp: options.now.toISOString(),
-    deb_url: `s3://${options.bucketName}/${key}`,
-    actual_filename: key.slice(key.lastIndexOf("/") + 1),
-    pool_key: key,
-    file_size: info.size,
-    md5_hash: info.md5,
-    sha1_hash: info.sha1,
-    sha256_hash: info.sha256,
-    section: field("Section"),
-    priority: field("Priority"),
-    maintainer: field("Maintainer"),
-    homepage: field("Homepage"),
-    description: field("Description"),
-    control: info.control,
-  };
+  return recordFromDeb(info, {
+    packageType: "build_script",
+    debUrl: `s3://${options.bucketName}/${key}`,
+    fileName: key.slice(key.lastIndexOf("/") + 1),
+    processedAt: options.now,
+    pubDate: pkg.buildDate.toISOString(),
+  });
 }
 
 /**

@@ -16,8 +16,9 @@ import { randomUUID } from "node:crypto";
 import { createHash } from "node:crypto";
 import { getField } from "../deb/control.ts";
 import { readDeb } from "../deb/deb_reader.ts";
-import { packageId, type PackageRecord } from "../domain/package_record.ts";
+import type { PackageRecord } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
+import { recordFromDeb } from "../domain/record_from_deb.ts";
 import { DEB_CONTENT_TYPE, headersFor } from "./object_headers.ts";
 import type { ObjectStore } from "./object_store.ts";
 
@@ -118,33 +119,13 @@ export async function addDeb(
     }
   }
 
-  const now = (deps.now ?? (() => new Date()))().toISOString();
-  const control = deb.control;
-  const field = (fieldName: string) => getField(control, fieldName);
-  const record: PackageRecord = {
-    package_id: packageId(name, version),
-    package_name: name,
-    version,
-    architecture,
-    package_type: "upload",
-    pub_date: now,
-    processed_timestamp: now,
-    deb_url: source.url,
-    actual_filename: source.name.slice(source.name.lastIndexOf("/") + 1),
-    pool_key: key,
-    file_size: deb.size,
-    md5_hash: deb.md5,
-    sha1_hash: deb.sha1,
-    sha256_hash: deb.sha256,
-    section: field("Section") ?? "misc",
-    priority: field("Priority") ?? "optional",
-    maintainer: field("Maintainer") ?? "",
-    homepage: field("Homepage") ?? "",
-    description: field("Description") ?? "",
-    control,
-  };
-  const depends = field("Depends");
-  if (depends !== undefined) record.depends = depends;
+  const record = recordFromDeb(deb, {
+    packageType: "upload",
+    debUrl: source.url,
+    fileName: source.name.slice(source.name.lastIndexOf("/") + 1),
+    processedAt: (deps.now ?? (() => new Date()))(),
+    defaults: { section: "misc", priority: "optional" },
+  });
   try {
     const outcome = await deps.records.put(record);
     return { file: source.name, record, outcome };

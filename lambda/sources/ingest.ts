@@ -33,8 +33,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { PackageRecord, PackageType } from "../domain/package_record.ts";
-import { packageId } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
+import { recordFromDeb } from "../domain/record_from_deb.ts";
 import { readDeb } from "../deb/deb_reader.ts";
 import { DEB_CONTENT_TYPE, headersFor } from "../publish/object_headers.ts";
 import type { ObjectStore } from "../publish/object_store.ts";
@@ -219,35 +219,24 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
       );
     }
 
-    const now = (deps.now ?? (() => new Date()))().toISOString();
-    const control = deb.control;
-    const record: PackageRecord = {
-      package_id: packageId(name, release.version),
-      package_name: name,
-      version: release.version,
-      architecture: config.architecture,
-      package_type: config.source.type as PackageType,
-      pub_date: release.pub_date !== undefined && release.pub_date !== "" ? release.pub_date : now,
-      processed_timestamp: now,
-      deb_url: release.deb_url,
-      actual_filename: filename,
-      pool_key: key,
-      file_size: deb.size,
-      md5_hash: deb.md5,
-      sha1_hash: deb.sha1,
-      sha256_hash: deb.sha256,
-      section: control.Section ?? config.section,
-      priority: control.Priority ?? config.priority,
-      maintainer: control.Maintainer ?? config.maintainer,
-      homepage: control.Homepage ?? config.homepage,
-      description: control.Description ?? config.description,
-      control,
-    };
-    const depends = control.Depends ?? config.depends;
-    if (depends !== undefined) record.depends = depends;
-    if (release.certificate_url !== undefined) record.certificate_url = release.certificate_url;
-    if (release.signature_url !== undefined) record.signature_url = release.signature_url;
-    if (release.notes !== undefined && release.notes !== "") record.notes = release.notes;
+    const record = recordFromDeb(deb, {
+      packageType: config.source.type as PackageType,
+      debUrl: release.deb_url,
+      fileName: filename,
+      processedAt: (deps.now ?? (() => new Date()))(),
+      ...(release.pub_date === undefined ? {} : { pubDate: release.pub_date }),
+      defaults: {
+        section: config.section,
+        priority: config.priority,
+        maintainer: config.maintainer,
+        homepage: config.homepage,
+        description: config.description,
+        ...(config.depends === undefined ? {} : { depends: config.depends }),
+      },
+      ...(release.certificate_url === undefined ? {} : { certificateUrl: release.certificate_url }),
+      ...(release.signature_url === undefined ? {} : { signatureUrl: release.signature_url }),
+      ...(release.notes === undefined ? {} : { notes: release.notes }),
+    });
 
     const outcome = await deps.records.put(record);
     poolWritten = false;

@@ -24,6 +24,7 @@ import { join, relative } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
+import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { generateIndexes } from "../../lambda/repo/indexes.ts";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
@@ -58,28 +59,14 @@ async function setup(corpus: string, out: string): Promise<number> {
     const architecture = field(info.control, "Architecture");
     const key = relative(corpus, path);
     if (key !== poolKey({ name, version, architecture })) mismatched++;
-    records.push({
-      package_id: `${name}#${version}`,
-      package_name: name,
-      version,
-      architecture,
-      package_type: "upload",
-      pub_date: "",
-      processed_timestamp: new Date().toISOString(),
-      deb_url: `file://${path}`,
-      actual_filename: path.slice(path.lastIndexOf("/") + 1),
-      pool_key: key,
-      file_size: info.size,
-      md5_hash: info.md5,
-      sha1_hash: info.sha1,
-      sha256_hash: info.sha256,
-      section: field(info.control, "Section"),
-      priority: field(info.control, "Priority"),
-      maintainer: field(info.control, "Maintainer"),
-      homepage: field(info.control, "Homepage"),
-      description: field(info.control, "Description"),
-      control: info.control,
+    const record = recordFromDeb(info, {
+      packageType: "upload",
+      debUrl: `file://${path}`,
+      fileName: path.slice(path.lastIndexOf("/") + 1),
+      processedAt: new Date(),
     });
+    // The corpus's own path, which is where the pool file is.
+    records.push({ ...record, pool_key: key });
   }
   await Deno.writeTextFile(out, JSON.stringify(records));
   console.log(

@@ -7,45 +7,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
-import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
+import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { generateIndexes } from "../../lambda/repo/indexes.ts";
 import { packagesStanza, parseStanzas } from "../../lambda/repo/stanza.ts";
 import { makeTestDeb, type TestDebOptions } from "../support/deb_fixtures.ts";
 import { debianPackagesMissing, fetchDebianPackages } from "../support/debian_packages.ts";
 import { missingTools } from "../support/tools.ts";
 
-const field = (control: Record<string, string>, name: string): string =>
-  Object.entries(control).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? "";
-
-/** The record an ingest would write for `bytes`: readDeb output + poolKey. */
+/** The record an ingest would write for `bytes`. */
 async function recordOf(bytes: Uint8Array, fileName: string): Promise<PackageRecord> {
-  const info = await readDebBytes(bytes, { name: fileName });
-  const name = field(info.control, "Package");
-  const version = field(info.control, "Version");
-  const architecture = field(info.control, "Architecture");
-  return {
-    package_id: `${name}#${version}`,
-    package_name: name,
-    version,
-    architecture,
-    package_type: "upload",
-    pub_date: "2026-01-01T00:00:00Z",
-    processed_timestamp: "2026-01-01T00:00:00Z",
-    deb_url: `file://${fileName}`,
-    actual_filename: fileName,
-    pool_key: poolKey({ name, version, architecture }),
-    file_size: info.size,
-    md5_hash: info.md5,
-    sha1_hash: info.sha1,
-    sha256_hash: info.sha256,
-    section: field(info.control, "Section"),
-    priority: field(info.control, "Priority"),
-    maintainer: field(info.control, "Maintainer"),
-    homepage: field(info.control, "Homepage"),
-    description: field(info.control, "Description"),
-    control: info.control,
-  };
+  return recordFromDeb(await readDebBytes(bytes, { name: fileName }), {
+    packageType: "upload",
+    debUrl: `file://${fileName}`,
+    fileName,
+    processedAt: new Date("2026-01-01T00:00:00Z"),
+  });
 }
 
 /** Lays the files out at their pool keys and runs apt-ftparchive on the pool. */

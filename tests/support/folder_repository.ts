@@ -9,9 +9,10 @@
  */
 
 import type { PackageRecord, PackageType } from "../../lambda/domain/package_record.ts";
-import { packageId } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
+import { getField } from "../../lambda/deb/control.ts";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
+import { recordFromDeb as engineRecordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { generateIndexes } from "../../lambda/repo/indexes.ts";
 import { publicKeyring, type SigningKey } from "../../lambda/signing/keys.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
@@ -79,42 +80,21 @@ export async function recordFromDeb(
   deb: FolderDeb,
   options: { now?: Date } = {},
 ): Promise<PackageRecord> {
-  const label = deb.fileName ?? "fixture.deb";
-  const info = await readDebBytes(deb.bytes, { name: label });
-  const control = info.control;
-  const field = (name: string): string | undefined => {
-    const key = Object.keys(control).find((k) => k.toLowerCase() === name.toLowerCase());
-    return key === undefined ? undefined : control[key];
-  };
-  const name = field("Package")!;
-  const version = field("Version")!;
-  const architecture = field("Architecture")!;
-  const key = poolKey({ name, version, architecture });
-  const now = (options.now ?? new Date()).toISOString();
-  const depends = field("Depends");
-  return {
-    package_id: packageId(name, version),
-    package_name: name,
-    version,
-    architecture,
-    package_type: deb.packageType ?? "upload",
-    pub_date: now,
-    processed_timestamp: now,
-    deb_url: `file://${deb.fileName ?? key.split("/").at(-1)}`,
-    actual_filename: deb.fileName ?? key.split("/").at(-1)!,
-    pool_key: key,
-    file_size: info.size,
-    md5_hash: info.md5,
-    sha1_hash: info.sha1,
-    sha256_hash: info.sha256,
-    section: field("Section") ?? "",
-    priority: field("Priority") ?? "",
-    maintainer: field("Maintainer") ?? "",
-    homepage: field("Homepage") ?? "",
-    description: field("Description") ?? "",
-    ...(depends === undefined ? {} : { depends }),
-    control,
-  };
+  const info = await readDebBytes(deb.bytes, { name: deb.fileName ?? "fixture.deb" });
+  const field = (name: string) => getField(info.control, name)!;
+  const fileName = deb.fileName ??
+    poolKey({
+      name: field("Package"),
+      version: field("Version"),
+      architecture: field("Architecture"),
+    })
+      .split("/").at(-1)!;
+  return engineRecordFromDeb(info, {
+    packageType: deb.packageType ?? "upload",
+    debUrl: `file://${fileName}`,
+    fileName,
+    processedAt: options.now ?? new Date(),
+  });
 }
 
 /**

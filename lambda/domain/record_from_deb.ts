@@ -1,0 +1,100 @@
+/**
+ * The package record of a `.deb`: what every way into the repository (the feed
+ * ingest, `add-deb`, the kiro-repo build) writes to the packages table once the
+ * file has been read, hashed and placed in the pool.
+ *
+ * @module
+ */
+
+import { getField } from "../deb/control.ts";
+import type { DebInfo } from "../deb/deb_reader.ts";
+import { packageId, type PackageRecord, type PackageType } from "./package_record.ts";
+import { poolKey } from "./pool_path.ts";
+
+/** The fields a package's configuration supplies when the `.deb`'s control paragraph lacks them. */
+export type RecordDefaults = Partial<
+  Pick<
+    PackageRecord,
+    "section" | "priority" | "maintainer" | "homepage" | "description" | "depends"
+  >
+>;
+
+/** Where a `.deb` came from, and when: what its bytes cannot say. */
+export interface RecordProvenance {
+  packageType: PackageType;
+  /** Where the `.deb` came from (feed URL, `s3://…`, `file://…`). */
+  debUrl: string;
+  /** The file name it had there. */
+  fileName: string;
+  /** When the record is written. */
+  processedAt: Date;
+  /** When the version was published upstream. Default: `processedAt`. */
+  pubDate?: string;
+  /** What the control paragraph lacks (the package's configuration). */
+  defaults?: RecordDefaults;
+  certificateUrl?: string;
+  signatureUrl?: string;
+  notes?: string;
+}
+
+/**
+ * The record of the `.deb` that `deb` describes (its control paragraph, size
+ * and digests, as `readDeb` gives them). Name, version and architecture come
+ * from the control paragraph (`readDeb` has checked they are there); the pool
+ * key is {@linkcode poolKey}'s; Debian fields come from the control paragraph,
+ * else from `provenance.defaults`, else are empty.
+ *
+ * @example
+ * ```ts
+ * const record = recordFromDeb(await readDebBytes(bytes, { name }), {
+ *   packageType: "upload",
+ *   debUrl: `file://${name}`,
+ *   fileName: name,
+ *   processedAt: new Date(),
+ * });
+ * ```
+ */
+export function recordFromDeb(
+  deb: Pick<DebInfo, "control" | "size" | "md5" | "sha1" | "sha256">,
+  provenance: RecordProvenance,
+): PackageRecord {
+  const control = deb.control;
+  const field = (name: string) => getField(control, name) ?? "";
+  const name = field("Package");
+  const version = field("Version");
+  const architecture = field("Architecture");
+  const defaults = provenance.defaults ?? {};
+  const debian = (name: string, fallback: string | undefined) =>
+    getField(control, name) ?? fallback ?? "";
+  const processedAt = provenance.processedAt.toISOString();
+  const record: PackageRecord = {
+    package_id: packageId(name, version),
+    package_name: name,
+    version,
+    architecture,
+    package_type: provenance.packageType,
+    pub_date: provenance.pubDate !== undefined && provenance.pubDate !== ""
+      ? provenance.pubDate
+      : processedAt,
+    processed_timestamp: processedAt,
+    deb_url: provenance.debUrl,
+    actual_filename: provenance.fileName,
+    pool_key: poolKey({ name, version, architecture }),
+    file_size: deb.size,
+    md5_hash: deb.md5,
+    sha1_hash: deb.sha1,
+    sha256_hash: deb.sha256,
+    section: debian("Section", defaults.section),
+    priority: debian("Priority", defaults.priority),
+    maintainer: debian("Maintainer", defaults.maintainer),
+    homepage: debian("Homepage", defaults.homepage),
+    description: debian("Description", defaults.description),
+    control,
+  };
+  const depends = getField(control, "Depends") ?? defaults.depends;
+  if (depends !== undefined) record.depends = depends;
+  if (provenance.certificateUrl !== undefined) record.certificate_url = provenance.certificateUrl;
+  if (provenance.signatureUrl !== undefined) record.signature_url = provenance.signatureUrl;
+  if (provenance.notes !== undefined && provenance.notes !== "") record.notes = provenance.notes;
+  return record;
+}
