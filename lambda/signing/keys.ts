@@ -47,6 +47,12 @@ export interface SigningKey {
   readonly userIds: readonly string[];
   /** When the primary key was created. */
   readonly created: Date;
+  /**
+   * The earliest time at which the key can sign: its creation, or later when its
+   * signing subkey or a self-signature is newer (gpg's `--quick-add-key` binds a
+   * subkey after the primary key was made). A signature dated earlier is invalid.
+   */
+  readonly validFrom: Date;
   /** When the key expires, or `null` if it does not. */
   readonly expires: Date | null;
   /** The decrypted OpenPGP.js private key. */
@@ -277,9 +283,43 @@ async function checkedKey(
     algorithm,
     userIds: privateKey.getUserIDs(),
     created: privateKey.getCreationTime(),
+    validFrom: await signingValidFrom(privateKey, date),
     expires: expiration instanceof Date ? expiration : null,
     privateKey,
   };
+}
+
+/**
+ * The earliest of the key's own timestamps (key and subkey creation, binding
+ * and self-signatures) at which OpenPGP.js finds a valid signing key; `date`
+ * (when the key was checked, so known to work) if none is earlier.
+ */
+async function signingValidFrom(privateKey: openpgp.PrivateKey, date: Date): Promise<Date> {
+  const times = new Set<number>([privateKey.getCreationTime().getTime()]);
+  for (const subkey of privateKey.subkeys) {
+    times.add(subkey.getCreationTime().getTime());
+    for (const signature of subkey.bindingSignatures) {
+      if (signature.created !== null) times.add(signature.created.getTime());
+    }
+  }
+  for (const user of privateKey.users) {
+    for (const signature of user.selfCertifications) {
+      if (signature.created !== null) times.add(signature.created.getTime());
+    }
+  }
+  for (const time of [...times].sort((a, b) => a - b)) {
+    if (time > date.getTime()) break;
+    try {
+      await privateKey.getSigningKey(undefined, new Date(time), undefined, {
+        ...openpgp.config,
+        minRSABits: 1024,
+      });
+      return new Date(time);
+    } catch {
+      // Not yet valid at this time: try the next one.
+    }
+  }
+  return date;
 }
 
 function algorithmName(info: openpgp.AlgorithmInfo): string {

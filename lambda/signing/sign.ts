@@ -36,10 +36,11 @@ export interface ReleaseSignatures {
 export interface SignReleaseOptions {
   /**
    * The signatures' creation time. It must not be earlier than any key's
-   * creation time: verifiers reject a signature older than its key.
+   * `validFrom` (its creation, or its signing subkey's binding): verifiers
+   * reject a signature older than its key.
    *
    * Default: {@linkcode SIGNATURE_BACKDATE_SECONDS} before now, but not before
-   * the newest key's creation. `sqv` (apt 3) refuses a signature dated even a
+   * the newest key's `validFrom`. `sqv` (apt 3) refuses a signature dated even a
    * second after the client's clock, so a client whose clock is a little behind
    * ours would fail right after each publish; `gpgv` does not check this.
    */
@@ -98,11 +99,12 @@ export async function signRelease(
   const date = options.date ?? defaultSignatureDate(keys);
   for (const key of keys) {
     // OpenPGP stores whole seconds: compare at that precision.
-    if (Math.floor(date.getTime() / 1000) < Math.floor(key.created.getTime() / 1000)) {
+    if (Math.floor(date.getTime() / 1000) < Math.floor(key.validFrom.getTime() / 1000)) {
       throw new SigningError(
         `Cannot sign Release with key ${key.fingerprint}: the signature date ` +
-          `${date.toISOString()} is before the key's creation ${key.created.toISOString()}; ` +
-          "check the clock, or sign with a later date",
+          `${date.toISOString()} is before the key can sign (${key.validFrom.toISOString()}: ` +
+          "its creation, or its signing subkey's binding); check the clock, or sign with a " +
+          "later date",
       );
     }
   }
@@ -158,9 +160,9 @@ export async function signRelease(
 /** How far back {@linkcode signRelease} dates its signatures by default: 5 minutes. */
 export const SIGNATURE_BACKDATE_SECONDS = 300;
 
-/** Now minus the backdating margin, but not before the newest key was created. */
+/** Now minus the backdating margin, but not before every key can sign. */
 function defaultSignatureDate(keys: readonly SigningKey[]): Date {
-  const newest = Math.max(...keys.map((key) => key.created.getTime()));
+  const newest = Math.max(...keys.map((key) => key.validFrom.getTime()));
   return new Date(Math.max(Date.now() - SIGNATURE_BACKDATE_SECONDS * 1000, newest));
 }
 

@@ -315,8 +315,14 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "kiro-gnupg-" });
     const gpg = (args: string[]) =>
       run("gpg", ["--batch", "--pinentry-mode", "loopback", ...args], { cwd: home });
+    // A certify-only primary key made an hour ago and a signing subkey bound a
+    // minute ago (the usual gpg layout): signatures must not be dated before the
+    // binding, or no key can sign at that date.
+    const now = Math.floor(Date.now() / 1000);
+    const at = (seconds: number) => ["--faked-system-time", `${now - seconds}!`];
     try {
       const created = await gpg([
+        ...at(3600),
         "--passphrase",
         "",
         "--quick-gen-key",
@@ -332,6 +338,7 @@ Deno.test({
       assert.ok(fingerprint !== undefined);
       const primary: string = fingerprint;
       const subkey = await gpg([
+        ...at(60),
         "--passphrase",
         "",
         "--quick-add-key",
@@ -353,6 +360,7 @@ Deno.test({
       assert.equal(rest.length, 0);
       assert.equal(key!.fingerprint, fingerprint);
       assert.notEqual(key!.signingFingerprint, fingerprint, "the signing subkey signs");
+      assert.equal(key!.validFrom.getTime(), (now - 60) * 1000, "valid from the binding");
       const signed = await signRelease(RELEASE, [key!]);
       // gpg's own export of the public key, as an operator would publish it.
       const gpgKeyring = (await new Deno.Command("gpg", {

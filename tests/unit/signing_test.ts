@@ -333,7 +333,10 @@ Deno.test("signRelease refuses a date before the key was created", async () => {
   const error = await signRelease(RELEASE, keys, { date: new Date("2001-01-01T00:00:00Z") })
     .then(() => undefined, (error: unknown) => error);
   assert.ok(error instanceof SigningError);
-  assert.match(error.message, new RegExp(`key ${keys[0]!.fingerprint}.*before the key's creation`));
+  assert.match(
+    error.message,
+    new RegExp(`key ${keys[0]!.fingerprint}.*is before the key can sign`),
+  );
 });
 
 Deno.test("splitClearsigned refuses what apt refuses", async () => {
