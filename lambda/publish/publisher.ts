@@ -77,18 +77,8 @@ export interface PublishProgress {
   message: string;
 }
 
-/** Options of {@linkcode publishRepository}. */
-export interface PublishOptions {
-  /** Where the repository lives. */
-  objects: ObjectStore;
-  /** The signing keys (every one signs; the keyring holds them all). */
-  keys: readonly SigningKey[];
-  /** The repository's public URL (for index.html). */
-  repoUrl: string;
-  /** The current time. Default: now. */
-  now?: Date;
-  /** `Valid-Until` is `Date` plus this many days. Default 7. */
-  validUntilDays?: number;
+/** The shape of the published repository: what a publish writes and a verify expects. */
+export interface RepositoryLayoutOptions {
   /** The suite/codename. Default `stable`. */
   distribution?: string;
   /** The component. Default `main`. */
@@ -100,6 +90,20 @@ export interface PublishOptions {
   architectures?: readonly string[];
   /** The Release's descriptive fields (defaults: {@linkcode DEFAULT_RELEASE_FIELDS}). */
   releaseFields?: Partial<ReleaseFields>;
+}
+
+/** Options of {@linkcode publishRepository}. */
+export interface PublishOptions extends RepositoryLayoutOptions {
+  /** Where the repository lives. */
+  objects: ObjectStore;
+  /** The signing keys (every one signs; the keyring holds them all). */
+  keys: readonly SigningKey[];
+  /** The repository's public URL (for index.html). */
+  repoUrl: string;
+  /** The current time. Default: now. */
+  now?: Date;
+  /** `Valid-Until` is `Date` plus this many days. Default 7. */
+  validUntilDays?: number;
   /** The text of the live Release, when the caller already has it (otherwise read). */
   previousRelease?: string;
   /** The CDN to invalidate (absent: no CDN, as locally). */

@@ -33,20 +33,13 @@ import {
   KIRO_REPO_DEB_KEY,
   KIRO_REPO_PACKAGE,
   latestRecord,
-  type ReleaseFields,
+  type RepositoryLayoutOptions,
 } from "./publisher.ts";
 import { releaseDateOf, releaseValidUntilOf } from "./release_date.ts";
 
 /** Options of {@linkcode verifyRepository}. */
-export interface VerifyOptions {
+export interface VerifyOptions extends RepositoryLayoutOptions {
   objects: ObjectStore;
-  /** Default `stable`. */
-  distribution?: string;
-  /** Default `main`. */
-  component?: string;
-  /** As given to the publisher (default: the publisher's). */
-  architectures?: readonly string[];
-  releaseFields?: Partial<ReleaseFields>;
   /** The keyring to check signatures with (default: the published one). */
   keyring?: Uint8Array;
   /** The current time. Default: now. */
