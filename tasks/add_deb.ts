@@ -17,6 +17,7 @@ import { objectStoreFor } from "../lambda/rebuild.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { withEnvironment } from "./lib/env.ts";
+import { openFileStream } from "./lib/file_stream.ts";
 import { rebuildEnvironment } from "./rebuild.ts";
 
 /** Runs the task; returns the exit code. */
@@ -73,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
             const result = await addDeb({
               name: file,
               url: pathToFileURL(path).href,
-              open: async () => (await Deno.open(path)).readable,
+              open: () => openFileStream(path),
             }, { objects, records });
             results.push(result);
             const { record } = result;

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { openFileStream } from "../../tasks/lib/file_stream.ts";
 import { hashStream } from "../../lambda/deb/hashing.ts";
 
 /** Options of {@linkcode benchHashing}. */
@@ -81,8 +82,8 @@ async function readOnce(path: string): Promise<void> {
 /** Run in the child: hash `path` with our streaming hasher, print JSON. */
 async function child(path: string): Promise<void> {
   const start = performance.now();
-  const file = await Deno.open(path);
-  const digests = await hashStream(file.readable);
+  // The way add-deb reads a local .deb (1 MiB chunks).
+  const digests = await hashStream(openFileStream(path));
   const seconds = (performance.now() - start) / 1000;
   let peakRss = Deno.memoryUsage().rss;
   try {
