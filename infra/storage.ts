@@ -47,9 +47,12 @@ export class Storage extends pulumi.ComponentResource {
     const table = new aws.dynamodb.Table("packages", {
       name: resourceName("packages", environment),
       billingMode: "PAY_PER_REQUEST",
+      // One item per binary package identity: name#canonical version, architecture.
       hashKey: "package_id",
+      rangeKey: "architecture",
       attributes: [
         { name: "package_id", type: "S" },
+        { name: "architecture", type: "S" },
         { name: "package_name", type: "S" },
         { name: "version", type: "S" },
       ],

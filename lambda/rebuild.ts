@@ -1,6 +1,6 @@
 /**
  * The force rebuild: every index regenerated and republished from the
- * packages table alone. It holds the publisher lease for its whole run,
+ * packages table alone (its published records: withdrawn ones leave the indexes). It holds the publisher lease for its whole run,
  * lists every record, and publishes; it never reads a `.deb` or an old index
  * (the object store is only asked HEADs, a listing, the live Release's `Date`
  * and the by-hash manifest).
@@ -9,7 +9,7 @@
  */
 
 import type { AwsClients } from "./aws/clients.ts";
-import type { PackageRecord } from "./domain/package_record.ts";
+import { isPublished, type PackageRecord } from "./domain/package_record.ts";
 import type { StackOutputs } from "./environment/outputs.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
 import { type CdnInvalidator, CloudFrontInvalidator } from "./publish/invalidation.ts";
@@ -23,7 +23,7 @@ import {
 } from "./publish/publisher.ts";
 import { loadSigningKeys } from "./publish/signing_keys.ts";
 import type { SigningKey } from "./signing/keys.ts";
-import { type LeaseInfo, type LeaseTable, withLease } from "./store/lease.ts";
+import { type LeaseTable, withLease } from "./store/lease.ts";
 import { PackageStore } from "./store/package_store.ts";
 
 /** What a force rebuild needs. */
@@ -102,7 +102,9 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     leaseMs = performance.now() - leaseStart;
     const scanStart = performance.now();
     progress({ phase: "scan", message: "Reading every package record" });
-    const records = await deps.store.listAll();
+    // Withdrawn identities stay in the table (and their bytes in the pool) but
+    // leave every index.
+    const records = (await deps.store.listAll()).filter(isPublished);
     const scanMs = performance.now() - scanStart;
     if (held.signal.aborted) throw held.signal.reason;
     const keys = typeof deps.keys === "function" ? await deps.keys() : deps.keys;
@@ -135,8 +137,9 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     wait: deps.leaseWaitMs ?? 0,
     pollInterval: 250,
     ...(deps.leaseLabel === undefined ? {} : { label: deps.leaseLabel }),
-    onBusy: (current: LeaseInfo) =>
-      progress({ phase: "lease", message: `Waiting for the lease held by ${current.holder}` }),
+    // One line when it starts waiting, then at most one every 10 s; and a
+    // takeover from a dead local holder (README.md, "The publisher lease").
+    onMessage: (message: string) => progress({ phase: "lease", message }),
   });
 }
 
@@ -171,7 +174,12 @@ export function rebuildDependencies(
   let loaded: Promise<readonly SigningKey[]> | undefined;
   return {
     store: new PackageStore(clients.dynamo, outputs.tableName),
-    lease: { client: clients.dynamo, tableName: outputs.tableName },
+    lease: {
+      client: clients.dynamo,
+      tableName: outputs.tableName,
+      // Every local publisher runs on this machine: one whose process is gone is taken over.
+      takeOverDeadLocalHolders: outputs.environment === "local",
+    },
     objects: objectStoreFor(outputs, clients),
     keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
     repoUrl: outputs.repoUrl,

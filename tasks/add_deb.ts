@@ -3,8 +3,11 @@
  * and hashed, uploaded to the pool, recorded (`package_type: upload`), and
  * then the repository is rebuilt once.
  *
- * Adding the same bytes again is a no-op; different bytes under a version
- * that is already recorded are refused.
+ * Adding the same bytes again records nothing; different bytes under an
+ * identity (name, version, architecture) already recorded are refused. Every
+ * run ends by checking that the live repository lists exactly the published
+ * identities, and publishes when it does not, so running it again after an
+ * interruption finishes the job.
  *
  * @module
  */
@@ -12,13 +15,14 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { awsClients } from "../lambda/aws/clients.ts";
+import { isPublished } from "../lambda/domain/package_record.ts";
 import { addDeb, type AddDebResult } from "../lambda/publish/add_deb.ts";
 import { objectStoreFor } from "../lambda/rebuild.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { withEnvironment } from "./lib/env.ts";
 import { openFileStream } from "./lib/file_stream.ts";
-import { rebuildEnvironment } from "./rebuild.ts";
+import { convergeEnvironment } from "./lib/rebuild_environment.ts";
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -27,8 +31,11 @@ export async function main(args: string[]): Promise<number> {
     summary: "Publish .deb files: upload to the pool, record them, rebuild the repository once",
     description: "Any .deb works (control member compressed with gzip, xz, zstd or none). The\n" +
       "package name, version and architecture come from the file's control paragraph.\n" +
-      "Adding the same file again changes nothing; a different file with a version that is\n" +
-      "already recorded is refused (recorded versions are immutable).",
+      "Adding the same file again records nothing; a different file with a name, version\n" +
+      "and architecture already recorded is refused (recorded versions are immutable), and\n" +
+      "so is an Architecture: all package beside architecture-specific ones of one version.\n" +
+      "Every run ends by publishing if the live repository does not list exactly the\n" +
+      "published packages, so running it again after an interruption finishes the job.",
     positionals: [{
       name: "FILE...",
       description: "the .deb files",
@@ -82,7 +89,12 @@ export async function main(args: string[]): Promise<number> {
               `  ${record.package_name} ${record.version} (${record.architecture}): ` +
                 (result.outcome === "created"
                   ? `uploaded to ${record.pool_key} and recorded`
-                  : "already recorded with the same bytes, nothing to do"),
+                  : isPublished(record)
+                  ? "already recorded with the same bytes"
+                  : `already recorded with the same bytes and withdrawn (${
+                    record.withdraw_reason ?? "no reason given"
+                  }): run deno task reinstate ${record.package_name} ${record.version} ` +
+                    `--arch ${record.architecture} to publish it again`),
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
@@ -94,14 +106,20 @@ export async function main(args: string[]): Promise<number> {
         clients.destroy();
       }
       const created = results.filter((r) => r.outcome === "created").length;
-      if (created > 0 && cli.values["no-rebuild"] !== true) {
-        const answer = await rebuildEnvironment(outputs);
+      if (cli.values["no-rebuild"] === true) {
+        if (created > 0) {
+          console.error(`Recorded ${created} version(s); run deno task rebuild ${name} to publish`);
+        }
+      } else if (results.length > 0) {
+        // Also after "unchanged": a run interrupted after its record and
+        // before its publish is finished by running it again.
+        const converged = await convergeEnvironment(outputs);
         console.error(
-          `Published ${created} new package version(s) to ${name}: ${answer.packages} in the ` +
-            `repository, ${answer.written} objects written`,
+          converged.published
+            ? `Published ${name}: ${converged.answer?.packages ?? "?"} package(s) in the ` +
+              `repository, ${converged.answer?.written ?? "?"} objects written`
+            : `${name} already lists every recorded package: nothing to publish`,
         );
-      } else if (created > 0) {
-        console.error(`Recorded ${created} version(s); run deno task rebuild ${name} to publish`);
       } else if (failures.length === 0) {
         console.error("Nothing new to publish");
       }

@@ -38,7 +38,7 @@ import {
   resolveEnvironment,
 } from "./lib/env.ts";
 import { projectRoot } from "./lib/local_stack.ts";
-import { rebuildEnvironment } from "./rebuild.ts";
+import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
 const SPEC = {
   name: "build-kiro-repo",

@@ -21,7 +21,7 @@ import { PackageStore } from "../lambda/store/package_store.ts";
 import { describeRun, openApt } from "./lib/apt_client.ts";
 import { parseCommandLine } from "./lib/cli.ts";
 import { startLocalStack } from "./lib/local_stack.ts";
-import { rebuildEnvironment } from "./rebuild.ts";
+import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
 /** One sample package of the demo. */
 interface Sample {

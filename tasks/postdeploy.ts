@@ -30,7 +30,7 @@ import { splitClearsigned } from "../lambda/signing/clearsigned.ts";
 import type { SigningKey } from "../lambda/signing/keys.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
-import { rebuildEnvironment } from "./rebuild.ts";
+import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
 /** The repository's suite (DESIGN.md §6). */
 const SUITE = "stable";
@@ -124,9 +124,11 @@ async function checkTable(outputs: StackOutputs, clients: AwsClients): Promise<s
     );
   }
   const key = table.KeySchema?.map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
-  if (key !== "package_id:HASH") {
+  if (key !== "package_id:HASH,architecture:RANGE") {
     throw new CheckFailed(
-      `the table ${outputs.tableName} has the key ${key}, not package_id (HASH)`,
+      `the table ${outputs.tableName} has the key ${key}, not package_id (HASH) and ` +
+        "architecture (RANGE); it was made by an older version of the program: deploy the " +
+        "current stack (pulumi up) and migrate its records (docs/migration.md)",
     );
   }
   const index = table.GlobalSecondaryIndexes?.find((i) => i.IndexName === PACKAGE_NAME_INDEX);

@@ -9,65 +9,11 @@
  * @module
  */
 
-import { awsClients } from "../lambda/aws/clients.ts";
-import type { StackOutputs } from "../lambda/environment/outputs.ts";
-import { createHandler } from "../lambda/handler.ts";
-import { createLogger } from "../lambda/observability/logger.ts";
-import { createMetrics } from "../lambda/observability/metrics.ts";
-import {
-  invokeForceRebuild,
-  readRebuildAnswer,
-  type RebuildAnswer,
-} from "../lambda/publish/remote_rebuild.ts";
-import { forceRebuild, rebuildDependencies } from "../lambda/rebuild.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { withEnvironment } from "./lib/env.ts";
+import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
-/** Options of {@linkcode rebuildEnvironment}. */
-export interface RebuildEnvironmentOptions {
-  /** Progress lines (default: stderr). */
-  log?: (message: string) => void;
-  /** Locally, how long to wait for a busy publisher lease (default 5 minutes). */
-  leaseWaitMs?: number;
-}
-
-/**
- * Force-rebuilds `outputs`' environment: the deployed Lambda for dev/prod, the
- * handler in-process for local. Throws `RebuildFailedError` with the reason.
- * Other tasks (add-deb, build-kiro-repo) call this after recording packages.
- */
-export async function rebuildEnvironment(
-  outputs: StackOutputs,
-  options: RebuildEnvironmentOptions = {},
-): Promise<RebuildAnswer> {
-  const log = options.log ?? ((message: string) => console.error(message));
-  const clients = awsClients(outputs);
-  try {
-    if (outputs.environment !== "local") {
-      log(`Invoking ${outputs.functionName} with {"force_rebuild": true} (waits for the answer)`);
-      return await invokeForceRebuild(clients.lambda, outputs.functionName);
-    }
-    log("Rebuilding in-process against the local stack");
-    // The in-process "Lambda": same handler, human progress instead of EMF metrics on stdout.
-    Deno.env.set("POWERTOOLS_METRICS_DISABLED", "true");
-    const deps = rebuildDependencies(outputs, clients, {
-      leaseWaitMs: options.leaseWaitMs ?? 5 * 60 * 1000,
-      leaseLabel: `deno task rebuild (local, pid ${Deno.pid})`,
-      onProgress: (event) => log(`  ${event.message}`),
-      onWarning: (message) => log(`  warning: ${message}`),
-    });
-    const handler = createHandler({
-      forceRebuild: () => forceRebuild(deps),
-      logger: createLogger({ level: "ERROR" }),
-      metrics: createMetrics(),
-      environment: "local",
-    });
-    const answer = await handler({ force_rebuild: true }, { functionName: outputs.functionName });
-    return readRebuildAnswer(answer, { where: "the local stack" });
-  } finally {
-    clients.destroy();
-  }
-}
+export { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -1,7 +1,9 @@
 /**
  * `deno task verify [ENV]`: checks the published repository against the
  * packages table (pool objects, every index file, the Release and its
- * signatures, kiro-repo.deb, index.html) and lists every problem.
+ * signatures, kiro-repo.deb, index.html) and lists every problem; pool
+ * objects no record names (orphans) are warnings, each with the `aws s3 rm`
+ * command that removes it.
  *
  * @module
  */
@@ -21,7 +23,9 @@ export async function main(args: string[]): Promise<number> {
     description: "Checks that every record's .deb is in the pool with its size and hash; that\n" +
       "every index file and the Release are exactly what the records give (with the live\n" +
       "Release's Date and Valid-Until); that InRelease and Release.gpg are validly signed by\n" +
-      "the published keyring; that kiro-repo.deb is the latest kiro-repo. Exits 1 on any problem.",
+      "the published keyring; that kiro-repo.deb is the latest kiro-repo. Exits 1 on any problem.\n" +
+      "Pool objects that no record names (orphans) are warnings with the command that removes\n" +
+      "each; they do not make verify fail.",
     positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
@@ -50,11 +54,25 @@ export async function main(args: string[]): Promise<number> {
             objects: objectStoreFor(outputs, clients),
             deep: cli.values.deep === true,
             onProgress: (message) => console.error(`  ${message}`),
+            bucket: {
+              name: outputs.bucketName,
+              region: outputs.region,
+              ...(outputs.endpoints === undefined ? {} : { endpointUrl: outputs.endpoints.s3 }),
+            },
           });
           if (cli.values.json === true) console.log(JSON.stringify(report, null, 2));
           for (const warning of report.warnings) console.error(`warning: ${warning}`);
+          if (report.orphans.length > 0 && outputs.endpoints !== undefined) {
+            console.error(
+              "warning: the removal commands reach the local S3 stand-in: run them while " +
+                "deno task dev runs",
+            );
+          }
           const summary = `${report.checked.records} records, ${report.checked.indexFiles} ` +
-            `index files, ${report.checked.signatures} signatures`;
+            `index files, ${report.checked.signatures} signatures` +
+            (report.orphans.length === 0
+              ? ""
+              : `, ${report.orphans.length} orphan pool object(s): see the warnings`);
           if (report.problems.length === 0) {
             console.error(`OK: the ${name} repository matches the table (${summary})`);
             return 0;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { canonicalVersion } from "./version.ts";
+
 /** How a package version reached the repository. */
 export type PackageType = "external_download" | "build_script" | "github_release" | "upload";
 
@@ -16,6 +18,12 @@ export const PACKAGE_TYPES: readonly PackageType[] = [
   "github_release",
   "upload",
 ];
+
+/** Whether an identity is in the repository's indexes (`published`) or was taken out (`withdrawn`). */
+export type RecordStatus = "published" | "withdrawn";
+
+/** Every {@linkcode RecordStatus}. */
+export const RECORD_STATUSES: readonly RecordStatus[] = ["published", "withdrawn"];
 
 /**
  * A Debian control paragraph, field name → value, as read from a `.deb`.
@@ -28,12 +36,17 @@ export const PACKAGE_TYPES: readonly PackageType[] = [
  */
 export type ControlFields = Record<string, string>;
 
-/** One item of the packages table (DESIGN.md §5). */
+/**
+ * One item of the packages table: one binary package identity (name,
+ * version, architecture), `docs/architecture.md` "Identity".
+ */
 export interface PackageRecord {
-  /** Partition key: `${package_name}#${version}`. */
+  /** Partition key: `${package_name}#${canonicalVersion(version)}` ({@linkcode packageId}). */
   package_id: string;
   package_name: string;
+  /** The version as the `.deb` spells it. */
   version: string;
+  /** Sort key: the `.deb`'s `Architecture` (`amd64`, `arm64`, `all`, …). */
   architecture: string;
   package_type: PackageType;
   /** When the version was published upstream (ISO 8601, or the feed's own text). */
@@ -61,16 +74,47 @@ export interface PackageRecord {
   certificate_url?: string;
   signature_url?: string;
   notes?: string;
+  /** `published` (in the indexes) or `withdrawn`; a record without one is published. */
+  status?: RecordStatus;
+  /** When it was withdrawn (ISO 8601, UTC); only while withdrawn. */
+  withdrawn_at?: string;
+  /** Who withdrew it (the AWS caller identity, or the local user name). */
+  withdrawn_by?: string;
+  /** Why it was withdrawn. */
+  withdraw_reason?: string;
+}
+
+/** The identity of one binary package: what the table's key is made of. */
+export interface PackageIdentity {
+  package_name: string;
+  version: string;
+  architecture: string;
+}
+
+/** Whether `record` belongs in the repository's indexes (not withdrawn). */
+export function isPublished(record: Pick<PackageRecord, "status">): boolean {
+  return record.status !== "withdrawn";
+}
+
+/** `NAME VERSION (ARCH)`, how messages name an identity. */
+export function describeIdentity(identity: PackageIdentity): string {
+  return `${identity.package_name} ${identity.version} (${identity.architecture})`;
 }
 
 /**
- * The partition key of a package version.
+ * The partition key of a package version: the name and the version's
+ * canonical spelling, so every spelling dpkg holds equal (`1.0`, `1.0-0`,
+ * `1.00`, `0:1.0`) lands on one key and the table's conditional write refuses
+ * the second one by itself. For a version written the usual way it is
+ * `${name}#${version}`.
  *
+ * @throws {VersionError} when `version` cannot be parsed at all
  * @example
  * ```ts
  * packageId("kiro", "1.0.337"); // "kiro#1.0.337"
+ * packageId("kiro", "0:1.00-0"); // "kiro#1.0"
  * ```
  */
 export function packageId(packageName: string, version: string): string {
-  return `${packageName}#${version}`;
+  return `${packageName}#${canonicalVersion(version)}`;
 }

@@ -90,6 +90,7 @@ export function recordFromDeb(
     homepage: debian("Homepage", defaults.homepage),
     description: debian("Description", defaults.description),
     control,
+    status: "published",
   };
   const depends = getField(control, "Depends") ?? defaults.depends;
   if (depends !== undefined) record.depends = depends;

@@ -238,3 +238,66 @@ export function latestVersion(versions: Iterable<string>): string | undefined {
   }
   return latest;
 }
+
+/**
+ * One run-by-run rendering of an upstream part or a revision, in the form
+ * {@linkcode canonicalVersion} gives every member of a dpkg equality class:
+ * digit runs without leading zeros, and a zero last digit run written `0`
+ * after a non-letter (`1.` → `1.0`) and dropped after a letter (`1.0a0` →
+ * `1.0a`). Non-digit runs are kept as they are: dpkg compares them character
+ * by character, so only identical runs are equal.
+ */
+function canonicalPart(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const nonDigitStart = i;
+    while (i < text.length && !isDigit(text.charCodeAt(i))) i++;
+    const nonDigit = text.slice(nonDigitStart, i);
+    const digitStart = i;
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+    const digits = text.slice(digitStart, i).replace(/^0+/, "");
+    out += nonDigit;
+    if (digits !== "") out += digits;
+    else if (i < text.length) out += "0";
+    else {
+      // The last run, zero-valued (or empty): one spelling for the class.
+      const last = nonDigit.charCodeAt(nonDigit.length - 1);
+      if (nonDigit === "" || !isAlpha(last)) out += "0";
+    }
+  }
+  return out;
+}
+
+/**
+ * The one spelling of `version` shared by every version that
+ * `dpkg --compare-versions` holds equal to it: `1.0`, `1.0-0`, `1.00`,
+ * `0:1.0` and `00:1.0-00` are all `1.0`. Versions written the usual way (no
+ * leading zeros, no `0:` epoch, no `-0` revision) are their own canonical
+ * form, so `canonicalVersion(a) === canonicalVersion(b)` exactly when
+ * `compareVersions(a, b) === 0`. The packages table keys a version by it
+ * (`docs/architecture.md`, "Identity").
+ *
+ * A zero epoch is kept when the upstream part (or a revision dpkg accepts
+ * with a warning) holds a `:`, and a zero revision is kept (`-0`) when the
+ * upstream part holds a `-`, so that the canonical form splits into the same
+ * parts again.
+ *
+ * @throws {VersionError} when dpkg would refuse the string outright
+ * @example
+ * ```ts
+ * canonicalVersion("0:1.00-0"); // "1.0"
+ * canonicalVersion("1.0.337"); // "1.0.337"
+ * canonicalVersion("2:1.0~rc01-1"); // "2:1.0~rc1-1"
+ * ```
+ */
+export function canonicalVersion(version: string): string {
+  const { epoch, upstream, revision } = parseVersion(version);
+  const up = canonicalPart(upstream);
+  const rev = /^0*$/.test(revision) ? "" : canonicalPart(revision);
+  // A `:` anywhere after the epoch (the upstream part, or a revision dpkg
+  // accepts with a warning) would be read as the epoch's end without one.
+  const epochText = epoch !== 0 || up.includes(":") || rev.includes(":") ? `${epoch}:` : "";
+  const revisionText = rev !== "" ? `-${rev}` : up.includes("-") ? "-0" : "";
+  return `${epochText}${up}${revisionText}`;
+}

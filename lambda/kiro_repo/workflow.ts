@@ -17,14 +17,19 @@
 
 import * as openpgp from "openpgp";
 import { readDebBytes } from "../deb/deb_reader.ts";
-import type { PackageRecord } from "../domain/package_record.ts";
+import type { PackageIdentity, PackageRecord } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
 import { recordFromDeb } from "../domain/record_from_deb.ts";
 import { compareVersions } from "../domain/version.ts";
 import { headersFor } from "../publish/object_headers.ts";
 import { type ObjectStore, sha256Hex } from "../publish/object_store.ts";
 import { parseStanzas } from "../repo/stanza.ts";
-import { differingFields, type PutResult, RecordConflictError } from "../store/package_store.ts";
+import {
+  differingFields,
+  IdentityConflictError,
+  type PutResult,
+  RecordConflictError,
+} from "../store/package_store.ts";
 import { KIRO_REPO_COMPONENTS, KIRO_REPO_SUITE, type KiroRepoPackage } from "./package.ts";
 
 /** The steps of the workflow after the build. */
@@ -80,7 +85,7 @@ export interface KiroRepoWorkflowDeps {
   objects: Pick<ObjectStore, "head" | "put">;
   /** The packages table. */
   store: {
-    get(name: string, version: string): Promise<PackageRecord | undefined>;
+    get(identity: PackageIdentity): Promise<PackageRecord | undefined>;
     put(record: PackageRecord): Promise<PutResult>;
     listByName(name: string): Promise<PackageRecord[]>;
   };
@@ -174,7 +179,7 @@ export async function publishKiroRepo(
   let existing: PackageRecord | undefined;
   let versions: PackageRecord[];
   try {
-    existing = await deps.store.get(record.package_name, record.version);
+    existing = await deps.store.get(record);
     versions = await deps.store.listByName(record.package_name);
   } catch (error) {
     throw new KiroRepoStepError(
@@ -186,7 +191,7 @@ export async function publishKiroRepo(
   if (existing !== undefined) {
     const fields = differingFields(existing, record);
     if (fields.length > 0) {
-      const conflict = new RecordConflictError(existing, fields);
+      const conflict = new RecordConflictError(existing, fields, record);
       throw new KiroRepoStepError(
         "check",
         `${conflict.message}. Nothing was uploaded. Raise "version" in the configuration ` +
@@ -254,7 +259,7 @@ export async function publishKiroRepo(
   try {
     recorded = await deps.store.put(record);
   } catch (error) {
-    if (error instanceof RecordConflictError) {
+    if (error instanceof RecordConflictError || error instanceof IdentityConflictError) {
       throw new KiroRepoStepError(
         "record",
         `${error.message}. Raise "version" in the configuration (or pass --version)`,

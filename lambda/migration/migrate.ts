@@ -214,6 +214,7 @@ export interface MigrationSummary {
 
 const LEGACY_KEY = "version";
 const TARGET_KEY = "package_id";
+const TARGET_SORT_KEY = "architecture";
 
 /**
  * Checks that both tables exist and have the expected keys.
@@ -247,10 +248,11 @@ export async function checkTables(
       `Table ${options.sourceTable} is keyed by ${source.name}, not ${LEGACY_KEY}: it is not the legacy table; check --source-table`,
     );
   }
-  if (target.name !== TARGET_KEY || target.sortKey !== undefined) {
+  if (target.name !== TARGET_KEY || target.sortKey !== TARGET_SORT_KEY) {
+    const key = target.sortKey === undefined ? target.name : `${target.name} + ${target.sortKey}`;
     throw new MigrationError(
       "wrong-key-schema",
-      `Table ${options.targetTable} is keyed by ${target.name}, not ${TARGET_KEY}: it is not a packages table`,
+      `Table ${options.targetTable} is keyed by ${key}, not ${TARGET_KEY} + ${TARGET_SORT_KEY}: it is not a packages table of this version (an older one was keyed by ${TARGET_KEY} alone: deploy the current stack)`,
     );
   }
   return { source, target };
@@ -261,8 +263,16 @@ function idOf(item: Item): string {
   return item[TARGET_KEY]?.S ?? "";
 }
 
+/** The identity (partition and sort key) of a transformed item, as one string. */
+function identityOf(item: Item): string {
+  return `${idOf(item)} (${item[TARGET_SORT_KEY]?.S ?? ""})`;
+}
+
 function targetKey(item: Item): Item {
-  return { [TARGET_KEY]: { S: idOf(item) } };
+  return {
+    [TARGET_KEY]: { S: idOf(item) },
+    [TARGET_SORT_KEY]: { S: item[TARGET_SORT_KEY]?.S ?? "" },
+  };
 }
 
 /**
@@ -279,12 +289,13 @@ export function transformAll(
   for (const item of items) {
     try {
       const transformed = transformAndValidate(item, options);
-      const id = idOf(transformed);
+      const id = identityOf(transformed);
       const other = seen.get(id);
       if (other !== undefined) {
         failures.push(
           new TransformError(legacyItemName(item), [
-            `its package_id ${JSON.stringify(id)} is also the package_id of legacy item ${other}`,
+            `its identity ${id} is also the identity of legacy item ${other} (dpkg holds ` +
+            "their versions equal): keep one of them in the legacy table",
           ]),
         );
       }

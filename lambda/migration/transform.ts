@@ -165,8 +165,13 @@ export function transformLegacyItem(item: Item, options: TransformOptions): Item
   if (packageName === undefined) {
     throw new TransformError(name, ["package_name must be a string (S) attribute"]);
   }
-  add("package_id", packageId(packageName, version));
+  // An invalid version has no canonical form: keep it visible for recordProblems.
+  add(
+    "package_id",
+    isValidVersion(version) ? packageId(packageName, version) : `${packageName}#${version}`,
+  );
   add("architecture", defaults.architecture);
+  add("status", "published");
   add("package_type", defaults.packageType);
   add("section", defaults.section);
   add("priority", defaults.priority);
@@ -300,7 +305,7 @@ export function recordProblems(item: Item): string[] {
   const id = item.package_id?.S;
   if (
     name !== undefined && version !== undefined && id !== undefined &&
-    id !== packageId(name, version)
+    isValidVersion(version) && id !== packageId(name, version)
   ) {
     problems.push(
       `package_id ${JSON.stringify(id)} must be ${JSON.stringify(packageId(name, version))}`,
@@ -401,5 +406,7 @@ export function recordFromItem(item: Item): PackageRecord {
     const value = item[field]?.S;
     if (value !== undefined) record[field] = value;
   }
+  const status = item.status?.S;
+  if (status === "published" || status === "withdrawn") record.status = status;
   return record;
 }

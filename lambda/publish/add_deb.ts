@@ -1,25 +1,25 @@
 /**
  * Adding `.deb` files an operator has (`deno task add-deb FILE…`): each file
  * is read once for its control paragraph, size and hashes, uploaded to a
- * temporary key with its SHA-256 checked on the way, copied to its pool key,
- * and recorded with `package_type: upload`. The caller then runs one rebuild.
+ * temporary key with its SHA-256 checked on the way, and handed to the one
+ * intake (`lambda/store/intake.ts`), which copies it to its pool key and
+ * records it with `package_type: upload`. The caller then makes the live
+ * repository match the table.
  *
- * The same bytes added twice are a no-op; different bytes under a version
- * already recorded are refused (recorded versions are immutable). Nothing
- * appears at a pool key before its bytes were checked, and a failure leaves
- * neither a pool object nor a record behind.
+ * The same bytes added twice are a no-op (`unchanged`, with the stored
+ * record, whose status may be `withdrawn`); other bytes under an identity
+ * already recorded are refused (recorded identities are immutable).
  *
  * @module
  */
 
-import { randomUUID } from "node:crypto";
-import { createHash } from "node:crypto";
-import { getField } from "../deb/control.ts";
+import { createHash, randomUUID } from "node:crypto";
 import { readDeb } from "../deb/deb_reader.ts";
 import type { PackageRecord } from "../domain/package_record.ts";
-import { poolKey } from "../domain/pool_path.ts";
 import { recordFromDeb } from "../domain/record_from_deb.ts";
-import { DEB_CONTENT_TYPE, headersFor } from "./object_headers.ts";
+import { admitStaged, type RecordStore } from "../store/intake.ts";
+import { differingFields, RecordConflictError } from "../store/package_store.ts";
+import { DEB_CONTENT_TYPE } from "./object_headers.ts";
 import type { ObjectStore } from "./object_store.ts";
 
 /** Where uploads wait for their check (the bucket's `staging/` lifecycle rule expires leftovers). */
@@ -35,12 +35,6 @@ export interface DebSource {
   open(): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
 }
 
-/** The package records add-deb reads and writes (a `PackageStore` fits). */
-export interface UploadRecordStore {
-  get(name: string, version: string): Promise<PackageRecord | undefined>;
-  put(record: PackageRecord): Promise<"created" | "unchanged">;
-}
-
 /** The outcome for one file. */
 export interface AddDebResult {
   file: string;
@@ -49,7 +43,7 @@ export interface AddDebResult {
   outcome: "created" | "unchanged";
 }
 
-/** The file cannot be added (it conflicts with a recorded version, or changed while read). */
+/** The file changed while it was read. */
 export class AddDebError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -59,66 +53,15 @@ export class AddDebError extends Error {
 
 /**
  * Reads, uploads and records one `.deb` (see the module docs). Throws
- * {@linkcode AddDebError} for a conflicting version or a file that changed,
- * `DebFormatError` for a file that is not a `.deb`.
+ * {@linkcode AddDebError} for a file that changed while read,
+ * `RecordConflictError` / `IdentityConflictError` for what the table refuses,
+ * and `DebFormatError` for a file that is not a `.deb`.
  */
 export async function addDeb(
   source: DebSource,
-  deps: { objects: ObjectStore; records: UploadRecordStore; now?: () => Date },
+  deps: { objects: ObjectStore; records: RecordStore; now?: () => Date },
 ): Promise<AddDebResult> {
   const deb = await readDeb(await source.open(), { name: source.name });
-  const name = getField(deb.control, "Package") as string;
-  const version = getField(deb.control, "Version") as string;
-  const architecture = getField(deb.control, "Architecture") as string;
-  const key = poolKey({ name, version, architecture });
-
-  const existing = await deps.records.get(name, version);
-  if (existing !== undefined) {
-    if (existing.sha256_hash === deb.sha256) {
-      return { file: source.name, record: existing, outcome: "unchanged" };
-    }
-    throw new AddDebError(
-      `Cannot add ${source.name}: ${name} ${version} is already recorded with SHA-256 ` +
-        `${existing.sha256_hash}, and this file has ${deb.sha256}; recorded versions are ` +
-        "immutable, so give the package a new version",
-    );
-  }
-
-  const placed = await deps.objects.head(key);
-  if (placed?.sha256 !== deb.sha256 || placed.size !== deb.size) {
-    const tempKey = `${UPLOAD_STAGING_PREFIX}${randomUUID()}/${
-      key.slice(key.lastIndexOf("/") + 1)
-    }`;
-    try {
-      const hash = createHash("sha256");
-      let size = 0;
-      const counted = (await source.open()).pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            hash.update(chunk);
-            size += chunk.byteLength;
-            controller.enqueue(chunk);
-          },
-        }),
-      );
-      await deps.objects.put(tempKey, counted, {
-        contentType: DEB_CONTENT_TYPE,
-        cacheControl: "no-store",
-        sha256: deb.sha256,
-      });
-      const uploaded = hash.digest("hex");
-      if (uploaded !== deb.sha256 || size !== deb.size) {
-        throw new AddDebError(
-          `Cannot add ${source.name}: the file changed while it was read (SHA-256 ${deb.sha256}, ` +
-            `then ${uploaded}); add it again once nothing writes to it`,
-        );
-      }
-      await deps.objects.copy(tempKey, key, { ...headersFor(key), sha256: deb.sha256 });
-    } finally {
-      await deps.objects.delete(tempKey).catch(() => {});
-    }
-  }
-
   const record = recordFromDeb(deb, {
     packageType: "upload",
     debUrl: source.url,
@@ -126,21 +69,46 @@ export async function addDeb(
     processedAt: (deps.now ?? (() => new Date()))(),
     defaults: { section: "misc", priority: "optional" },
   });
+  const existing = await deps.records.get(record);
+  if (existing !== undefined) {
+    const fields = differingFields(existing, record);
+    if (fields.length === 0) return { file: source.name, record: existing, outcome: "unchanged" };
+    throw new RecordConflictError(existing, fields, record);
+  }
+
+  const key = record.pool_key;
+  const stagingKey = `${UPLOAD_STAGING_PREFIX}${randomUUID()}/${
+    key.slice(key.lastIndexOf("/") + 1)
+  }`;
+  const hash = createHash("sha256");
+  let size = 0;
+  const counted = (await source.open()).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
   try {
-    const outcome = await deps.records.put(record);
-    return { file: source.name, record, outcome };
+    await deps.objects.put(stagingKey, counted, {
+      contentType: DEB_CONTENT_TYPE,
+      cacheControl: "no-store",
+      sha256: deb.sha256,
+    });
   } catch (error) {
-    // Another writer may have recorded this version meanwhile: the pool
-    // object is then theirs (same key). Leave it unless nothing refers to it.
-    const now = await deps.records.get(name, version).catch(() => undefined);
-    if (now === undefined && placed === undefined) await deps.objects.delete(key).catch(() => {});
-    if (error instanceof Error && error.name === "RecordConflictError") {
-      throw new AddDebError(
-        `Cannot add ${source.name}: ${name} ${version} was recorded meanwhile with different ` +
-          `content (${error.message})`,
-        { cause: error },
-      );
-    }
+    await deps.objects.delete(stagingKey).catch(() => {});
     throw error;
   }
+  const uploaded = hash.digest("hex");
+  if (uploaded !== deb.sha256 || size !== deb.size) {
+    await deps.objects.delete(stagingKey).catch(() => {});
+    throw new AddDebError(
+      `Cannot add ${source.name}: the file changed while it was read (SHA-256 ${deb.sha256}, ` +
+        `then ${uploaded}); add it again once nothing writes to it`,
+    );
+  }
+  const result = await admitStaged({ stagingKey, record }, deps);
+  return { file: source.name, ...result };
 }

@@ -410,8 +410,21 @@ export async function publishRepository(
     }
   });
 
+  // No kiro-repo is published (the only one was withdrawn): the convenience
+  // copy must not keep serving it.
+  const removed: string[] = [];
+  if (kiroRepo === undefined && await objects.head(KIRO_REPO_DEB_KEY) !== undefined) {
+    options.signal?.throwIfAborted();
+    progress({
+      phase: "upload",
+      message: `Deleting ${KIRO_REPO_DEB_KEY}: no kiro-repo is published`,
+    });
+    await objects.delete(KIRO_REPO_DEB_KEY);
+    removed.push(KIRO_REPO_DEB_KEY);
+  }
+
   let invalidation: PublishResult["invalidation"];
-  const paths = invalidationPaths(written);
+  const paths = invalidationPaths([...written, ...removed]);
   if (options.invalidator !== undefined && paths.length > 0) {
     const invalidator = options.invalidator;
     progress({ phase: "invalidate", message: `Invalidating ${paths.join(", ")}` });
@@ -473,6 +486,8 @@ export function generateRepositoryIndexes(
     component: string;
     architectures?: readonly string[];
     releaseFields?: Partial<ReleaseFields>;
+    /** Which compressed variants to write (default both; `[]` for the plain `Packages` only). */
+    compression?: readonly ("gzip" | "xz")[];
   },
 ): Promise<GeneratedIndexes> {
   const architectures = [
@@ -491,6 +506,7 @@ export function generateRepositoryIndexes(
     date: options.date,
     validUntil: options.validUntil,
     strict: true,
+    ...(options.compression === undefined ? {} : { compression: options.compression }),
   });
 }
 

@@ -1,8 +1,14 @@
 /**
  * Verifying a published repository against the packages table:
  *
- * - every record's pool object exists with the record's size and hash;
- * - the Release is what the records give, generated with the live Release's
+ * - every published record's pool object exists with the record's size and
+ *   hash (a withdrawn record's object stays in the pool: missing, it is a
+ *   warning);
+ * - every object under `pool/` is some record's (published or withdrawn):
+ *   the others are orphans, reported as warnings with the command that
+ *   removes them;
+ * - the Release is what the published records give (withdrawn ones are not
+ *   in the indexes), generated with the live Release's
  *   own `Date` and `Valid-Until` (so only the records decide): the same fields,
  *   the same files listed, the same checksums of the uncompressed indexes;
  * - every index file matches its Release line (size, MD5, SHA1, SHA256: what
@@ -18,7 +24,7 @@
  */
 
 import * as openpgp from "openpgp";
-import type { PackageRecord } from "../domain/package_record.ts";
+import { isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { parseControl } from "../deb/control.ts";
 import { decompress, DecompressionError } from "../deb/decompress.ts";
 import { hashBytes } from "../deb/hashing.ts";
@@ -53,14 +59,41 @@ export interface VerifyOptions extends RepositoryLayoutOptions {
   deep?: boolean;
   /** Told what is being checked. */
   onProgress?: (message: string) => void;
+  /** The repository bucket, to print the command that removes an orphan pool object. */
+  bucket?: BucketLocation;
+}
+
+/** Where the repository bucket is, for the `aws` commands verify prints. */
+export interface BucketLocation {
+  /** The bucket's name. */
+  name: string;
+  /** Its region (`--region`). */
+  region?: string;
+  /**
+   * An S3 stand-in's endpoint (`local`): the command gets `--endpoint-url` and
+   * `--no-sign-request` (the stand-in serves unsigned requests).
+   */
+  endpointUrl?: string;
+}
+
+/** An object under `pool/` that no record names (published or withdrawn). */
+export interface OrphanObject {
+  key: string;
+  size: number;
+  /** When it was written (ISO 8601): a very recent one may be an upload about to be recorded. */
+  lastModified: string;
+  /** The command that removes it (absent when the bucket is not known). */
+  removeCommand?: string;
 }
 
 /** What {@linkcode verifyRepository} found. */
 export interface VerifyReport {
   /** Everything that is wrong (empty: the repository is good). */
   problems: string[];
-  /** Things to look at that are not wrong yet. */
+  /** Things to look at that are not wrong yet (every orphan is one). */
   warnings: string[];
+  /** Pool objects no record names (each also a warning). */
+  orphans: OrphanObject[];
   /** How much was checked. */
   checked: { records: number; indexFiles: number; signatures: number };
 }
@@ -78,25 +111,43 @@ export async function verifyRepository(
   const concurrency = options.concurrency ?? 16;
   const problems: string[] = [];
   const warnings: string[] = [];
+  const orphans: OrphanObject[] = [];
   const checked = { records: records.length, indexFiles: 0, signatures: 0 };
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   const dists = `dists/${distribution}/`;
+  const report = () => ({ problems, warnings, orphans, checked });
+  // Only published records are in the indexes; a withdrawn one keeps its pool object.
+  const published = records.filter(isPublished);
+  const withdrawn = records.filter((record) => !isPublished(record));
 
-  progress(`Checking the pool objects of ${records.length} records`);
+  progress(`Checking the pool objects of ${published.length} published records`);
   problems.push(
-    ...await verifyPool(records, objects, {
+    ...await verifyPool(published, objects, {
       concurrency,
       ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
     }),
   );
+  if (withdrawn.length > 0) {
+    progress(`Checking the pool objects of ${withdrawn.length} withdrawn records`);
+    for (const problem of await verifyPool(withdrawn, objects, { concurrency, strategy: "head" })) {
+      warnings.push(
+        `Withdrawn ${problem}: it cannot be published again until its .deb is uploaded again`,
+      );
+    }
+  }
 
   if (options.deep === true) {
-    progress(`Reading and hashing the ${records.length} pool objects in full`);
+    progress(`Reading and hashing the ${published.length} published pool objects in full`);
     const seen = new Set(problems);
-    for (const problem of await verifyPoolContents(records, objects)) {
+    for (const problem of await verifyPoolContents(published, objects)) {
       if (!seen.has(problem)) problems.push(problem);
     }
   }
+
+  progress("Looking for pool objects that no record names");
+  const bucket = options.bucket === undefined ? {} : { bucket: options.bucket };
+  orphans.push(...await findOrphans(records, objects, bucket));
+  for (const orphan of orphans) warnings.push(orphanWarning(orphan));
 
   progress("Reading the live Release files");
   const [releaseBytes, inReleaseBytes, releaseGpgBytes, publishedKeyring] = await Promise.all([
@@ -109,14 +160,14 @@ export async function verifyRepository(
     problems.push(
       `${dists}Release is missing: the repository was never published (deno task rebuild)`,
     );
-    return { problems, warnings, checked };
+    return report();
   }
   const release = decode(releaseBytes);
   const date = releaseDateOf(release);
   const validUntil = releaseValidUntilOf(release);
   if (date === undefined || validUntil === undefined) {
     problems.push(`${dists}Release has no readable Date or Valid-Until`);
-    return { problems, warnings, checked };
+    return report();
   }
   if (validUntil.getTime() <= now.getTime()) {
     problems.push(
@@ -135,7 +186,7 @@ export async function verifyRepository(
   progress("Regenerating the indexes from the records");
   let generated;
   try {
-    generated = await generateRepositoryIndexes(records, {
+    generated = await generateRepositoryIndexes(published, {
       date,
       validUntil,
       distribution,
@@ -149,7 +200,7 @@ export async function verifyRepository(
         error instanceof Error ? error.message : String(error)
       }`,
     );
-    return { problems, warnings, checked };
+    return report();
   }
   problems.push(...compareReleases(release, generated.release, dists));
   const live = releaseChecksums(release);
@@ -220,37 +271,24 @@ export async function verifyRepository(
   if (keyringBytes === undefined) {
     problems.push("No keyring to check the signatures with");
   } else {
-    let keys: openpgp.Key[] = [];
-    try {
-      keys = await openpgp.readKeys({ binaryKeys: keyringBytes });
-    } catch (error) {
-      problems.push(
-        `Cannot read the keyring ${KEYRING_NAME}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      );
-    }
-    if (keys.length > 0) {
-      if (inReleaseBytes === undefined) {
-        problems.push(`${dists}InRelease is missing`);
-      } else {
-        const result = await checkInRelease(decode(inReleaseBytes), release, keys, dists);
-        problems.push(...result.problems);
-        checked.signatures += result.signatures;
-      }
-      if (releaseGpgBytes === undefined) {
-        problems.push(`${dists}Release.gpg is missing`);
-      } else {
-        const result = await checkDetached(releaseBytes, decode(releaseGpgBytes), keys, dists);
-        problems.push(...result.problems);
-        checked.signatures += result.signatures;
-      }
-    }
+    const result = await checkReleaseSignatures(
+      releaseBytes,
+      { inRelease: inReleaseBytes, releaseGpg: releaseGpgBytes },
+      { keyring: keyringBytes, distribution },
+    );
+    problems.push(...result.problems);
+    checked.signatures += result.signatures;
   }
 
   progress("Checking kiro-repo.deb and index.html");
-  const kiroRepo = latestRecord(records, KIRO_REPO_PACKAGE);
-  if (kiroRepo !== undefined) {
+  const kiroRepo = latestRecord(published, KIRO_REPO_PACKAGE);
+  if (kiroRepo === undefined) {
+    if (await objects.head(KIRO_REPO_DEB_KEY) !== undefined) {
+      problems.push(
+        `${KIRO_REPO_DEB_KEY} exists but no kiro-repo is published (withdrawn?): run deno task rebuild`,
+      );
+    }
+  } else {
     const copy = await objects.head(KIRO_REPO_DEB_KEY);
     if (copy === undefined) problems.push(`${KIRO_REPO_DEB_KEY} is missing`);
     else if (copy.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size) {
@@ -262,11 +300,11 @@ export async function verifyRepository(
   if (await objects.head(INDEX_HTML_KEY) === undefined) {
     problems.push(`${INDEX_HTML_KEY} is missing`);
   }
-  return { problems, warnings, checked };
+  return report();
 }
 
 /** A `Release` checksum line's values for one file. */
-interface ReleaseLine {
+export interface ReleaseLine {
   size: number;
   md5?: string;
   sha1?: string;
@@ -288,8 +326,14 @@ function releaseHeader(release: string): Map<string, string> {
   return header;
 }
 
-/** The checksum lines of a `Release`, by file name (relative to `dists/{suite}/`). */
-function releaseChecksums(release: string): Map<string, ReleaseLine> {
+/**
+ * The checksum lines of a `Release` text (`MD5Sum`, `SHA1`, `SHA256`), by
+ * file name relative to `dists/{suite}/`.
+ *
+ * @throws {import("../deb/control.ts").ControlSyntaxError} when the text is
+ *   not a control paragraph
+ */
+export function releaseChecksums(release: string): Map<string, ReleaseLine> {
   const lines = new Map<string, ReleaseLine>();
   for (const [name, value] of Object.entries(parseControl(release, { source: "Release" }))) {
     const kind = SUM_FIELDS[name];
@@ -355,6 +399,126 @@ function compareReleases(live: string, expected: string, dists: string): string[
     }
   }
   return problems;
+}
+
+/** The signed files beside a suite's `Release`, as read from the store (`undefined`: missing). */
+export interface ReleaseSignatureFiles {
+  inRelease: Uint8Array | undefined;
+  releaseGpg: Uint8Array | undefined;
+}
+
+/** Options of {@linkcode checkReleaseSignatures}. */
+export interface ReleaseSignatureOptions {
+  /** The keyring (binary OpenPGP, as published at `KEYRING_NAME`) whose keys must have signed. */
+  keyring: Uint8Array;
+  /** The suite (names the files in the problems). Default `stable`. */
+  distribution?: string;
+}
+
+/**
+ * Checks what apt checks of a suite's signatures: `InRelease` signs exactly
+ * `release` and `Release.gpg` is a detached signature over it, each with
+ * signatures that verify with the keys of `options.keyring`. Bad content
+ * (missing file, unreadable keyring or signature) is a problem naming the
+ * file, never a throw.
+ */
+export async function checkReleaseSignatures(
+  release: Uint8Array,
+  signed: ReleaseSignatureFiles,
+  options: ReleaseSignatureOptions,
+): Promise<{ problems: string[]; signatures: number }> {
+  const dists = `dists/${options.distribution ?? "stable"}/`;
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  let keys: openpgp.Key[];
+  try {
+    keys = await openpgp.readKeys({ binaryKeys: options.keyring });
+  } catch (error) {
+    return {
+      problems: [
+        `Cannot read the keyring ${KEYRING_NAME}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      ],
+      signatures: 0,
+    };
+  }
+  const problems: string[] = [];
+  let signatures = 0;
+  if (signed.inRelease === undefined) {
+    problems.push(`${dists}InRelease is missing`);
+  } else {
+    const result = await checkInRelease(decode(signed.inRelease), decode(release), keys, dists);
+    problems.push(...result.problems);
+    signatures += result.signatures;
+  }
+  if (signed.releaseGpg === undefined) {
+    problems.push(`${dists}Release.gpg is missing`);
+  } else {
+    const result = await checkDetached(release, decode(signed.releaseGpg), keys, dists);
+    problems.push(...result.problems);
+    signatures += result.signatures;
+  }
+  return { problems, signatures };
+}
+
+/** Options of {@linkcode findOrphans}. */
+export interface FindOrphansOptions {
+  /** The bucket, for each orphan's `removeCommand`. */
+  bucket?: BucketLocation;
+}
+
+/**
+ * The objects under `pool/` that no record names as its `pool_key`
+ * (`records`: every record, published or withdrawn: a withdrawn record's
+ * object stays). One listing of `pool/`; sorted by key.
+ */
+export async function findOrphans(
+  records: readonly PackageRecord[],
+  objects: ObjectStore,
+  options: FindOrphansOptions = {},
+): Promise<OrphanObject[]> {
+  const named = new Set(records.map((record) => record.pool_key));
+  const orphans: OrphanObject[] = [];
+  for await (const object of objects.list("pool/")) {
+    if (named.has(object.key)) continue;
+    orphans.push({
+      key: object.key,
+      size: object.size,
+      lastModified: object.lastModified.toISOString(),
+      ...(options.bucket === undefined
+        ? {}
+        : { removeCommand: removeObjectCommand(object.key, options.bucket) }),
+    });
+  }
+  return orphans.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * The `aws` command that deletes `key` from `bucket`, quoted for a POSIX
+ * shell, e.g. `aws s3 rm s3://kiro-debian-repo-manager-repo-dev/pool/main/k/kiro/kiro_1.0_amd64.deb --region us-east-1`.
+ */
+export function removeObjectCommand(key: string, bucket: BucketLocation): string {
+  const words = ["aws", "s3", "rm", `s3://${bucket.name}/${key}`];
+  if (bucket.region !== undefined) words.push("--region", bucket.region);
+  if (bucket.endpointUrl !== undefined) {
+    words.push("--endpoint-url", bucket.endpointUrl, "--no-sign-request");
+  }
+  return words.map(shellWord).join(" ");
+}
+
+/** `word` as one POSIX shell word: as is when it is plain, otherwise in single quotes. */
+function shellWord(word: string): string {
+  if (/^[A-Za-z0-9_./:+@%,=-][A-Za-z0-9_./:+~@%,=-]*$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The warning line of an orphan. */
+function orphanWarning(orphan: OrphanObject): string {
+  const what = `${orphan.key} (${orphan.size} bytes, written ${orphan.lastModified}) is in ` +
+    "no record: an orphan (a failed or abandoned upload)";
+  return orphan.removeCommand === undefined
+    ? `${what}; delete it from the repository bucket unless an upload is recording it now`
+    : `${what}; unless an upload is recording it now, remove it with: ${orphan.removeCommand}`;
 }
 
 async function checkInRelease(

@@ -236,7 +236,8 @@ export async function generateIndexes(
       throw new IndexError(
         `Conflicting records for ${record.package_name} ${record.architecture}: versions ` +
           `${previous.version} (${previous.pool_key}) and ${record.version} (${record.pool_key}) ` +
-          `are the same version to apt but different files; remove one`,
+          `are the same version to apt but different files; withdraw one (deno task withdraw ` +
+          `${record.package_name} VERSION --arch ${record.architecture} --reason TEXT)`,
       );
     }
     unique.push(record);

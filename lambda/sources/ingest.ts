@@ -24,8 +24,10 @@
  * expires. The cost is one server-side copy (no bytes through the Lambda),
  * which limits a `.deb` to 5 GiB (CopyObject's limit, enforced by the schema).
  *
- * The record is written last, after the copy; if that write fails, the pool
- * object is deleted again, so a failure leaves neither object nor record.
+ * Once the download's own checks pass, the staged bytes go through the one
+ * intake (`lambda/store/intake.ts`): the copy to the pool key, the
+ * conditional record, and the clean-up on failure, so a failure leaves
+ * neither object nor record.
  *
  * @module
  */
@@ -36,7 +38,8 @@ import type { PackageRecord, PackageType } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
 import { recordFromDeb } from "../domain/record_from_deb.ts";
 import { readDeb } from "../deb/deb_reader.ts";
-import { DEB_CONTENT_TYPE, headersFor } from "../publish/object_headers.ts";
+import { DEB_CONTENT_TYPE } from "../publish/object_headers.ts";
+import { admitStaged, type RecordStore } from "../store/intake.ts";
 import type { ObjectStore } from "../publish/object_store.ts";
 import type { SignatureVerifier } from "./certificate.ts";
 import type { PackageConfig } from "./config.ts";
@@ -54,11 +57,7 @@ export class IngestError extends Error {
   }
 }
 
-/** The package records the ingest reads and writes (a `PackageStore` fits). */
-export interface RecordStore {
-  get(name: string, version: string): Promise<PackageRecord | undefined>;
-  put(record: PackageRecord): Promise<"created" | "unchanged">;
-}
+export type { RecordStore } from "../store/intake.ts";
 
 /** One release to ingest. */
 export interface IngestRelease {
@@ -159,7 +158,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
     ReadableStream<Uint8Array>,
   ];
 
-  let poolWritten = false;
+  let staged = true;
   try {
     const fail = (error: unknown): never => {
       void split.abort(error);
@@ -188,37 +187,6 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
       );
     }
 
-    const existing = await deps.records.get(name, release.version);
-    if (existing !== undefined) {
-      if (existing.sha256_hash === deb.sha256) {
-        log?.info("Already recorded with the same bytes", {
-          package: name,
-          version: release.version,
-        });
-        return { record: existing, outcome: "unchanged" };
-      }
-      throw new IngestError(
-        `Cannot record ${name} ${release.version}: it is already recorded with SHA-256 ${existing.sha256_hash}, and the download has ${deb.sha256}; recorded versions are immutable`,
-      );
-    }
-
-    const tempInfo = await deps.objects.head(tempKey);
-    if (tempInfo === undefined || tempInfo.size !== deb.size) {
-      throw new IngestError(
-        `The upload of ${release.deb_url} to ${tempKey} holds ${
-          tempInfo?.size ?? "no"
-        } bytes, not ${deb.size}`,
-      );
-    }
-    poolWritten = true;
-    await deps.objects.copy(tempKey, key, { ...headersFor(key), sha256: deb.sha256 });
-    const placed = await deps.objects.head(key);
-    if (placed === undefined || placed.size !== deb.size) {
-      throw new IngestError(
-        `The copy of ${tempKey} to ${key} holds ${placed?.size ?? "no"} bytes, not ${deb.size}`,
-      );
-    }
-
     const record = recordFromDeb(deb, {
       packageType: config.source.type as PackageType,
       debUrl: release.deb_url,
@@ -238,29 +206,33 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
       ...(release.notes === undefined ? {} : { notes: release.notes }),
     });
 
-    const outcome = await deps.records.put(record);
-    poolWritten = false;
-    log?.info("Ingested", {
-      package: name,
-      version: release.version,
-      poolKey: key,
-      size: deb.size,
-      sha256: deb.sha256,
+    const result = await admitStaged({ stagingKey: tempKey, record }, {
+      objects: deps.objects,
+      records: deps.records,
+      onWarning: (message) => log?.warn(message),
     });
-    return { record, outcome };
+    staged = false;
+    if (result.outcome === "unchanged") {
+      log?.info("Already recorded with the same bytes", {
+        package: name,
+        version: release.version,
+      });
+    } else {
+      log?.info("Ingested", {
+        package: name,
+        version: release.version,
+        poolKey: key,
+        size: deb.size,
+        sha256: deb.sha256,
+      });
+    }
+    return result;
   } catch (error) {
     await split.abort(error);
-    // Delete what the copy put at the pool key, unless a record now refers to
-    // it (another writer recorded the same version meanwhile).
-    if (
-      poolWritten &&
-      await deps.records.get(name, release.version).catch(() => undefined) === undefined
-    ) {
-      await removeQuietly(deps, key, log);
-    }
     throw error;
   } finally {
-    await removeQuietly(deps, tempKey, log);
+    // The intake deletes the staging object; before it runs, this does.
+    if (staged) await removeQuietly(deps, tempKey, log);
   }
 }
 

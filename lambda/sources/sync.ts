@@ -7,12 +7,14 @@
  * - One failing source never stops the others; every failure is logged,
  *   counted, notified and listed in the summary. The run fails only when every
  *   source it asked failed (or the publish itself failed).
- * - The repository is published when something new was recorded, when a
- *   recorded version is newer than the live `Release` (a `build_script` or
- *   `upload` version whose own publish did not happen), when there is no
- *   `Release` yet, or when less than half of the live `Release`'s validity
+ * - The repository is published when something new was recorded, when there
+ *   is no `Release` yet, when less than half of the live `Release`'s validity
  *   (`Date` → `Valid-Until`) is left — so the signature never lapses even when
- *   nothing changes.
+ *   nothing changes — or when the live repository differs from the table
+ *   (`lambda/publish/convergence.ts`: an identity recorded, withdrawn or
+ *   reinstated whose own publish did not happen, or `Release` and
+ *   `Release.gpg` that do not match).
+ * - A withdrawn version is never ingested again; the summary says so.
  *
  * @module
  */
@@ -20,9 +22,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { PackageRecord } from "../domain/package_record.ts";
+import { isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { failureNotification, newPackageNotification, type Notifier } from "../notify/notifier.ts";
 import { METRIC } from "../observability/metrics.ts";
+import { checkConvergence } from "../publish/convergence.ts";
 import type { ObjectStore } from "../publish/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
 import type { SourceHandler } from "./handler_types.ts";
@@ -213,13 +216,28 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
         summary.skipped.push({ package_name: name, reason: "the source offers no version" });
         continue;
       }
-      const recorded = await deps.records.get(name, candidate.version);
+      const identity = {
+        package_name: name,
+        version: candidate.version,
+        architecture: config.architecture,
+      };
+      const recorded = await deps.records.get(identity);
       if (recorded !== undefined) {
-        log?.info("Already recorded", { package: name, version: candidate.version });
+        const withdrawn = !isPublished(recorded);
+        log?.info(withdrawn ? "Withdrawn, not ingested again" : "Already recorded", {
+          package: name,
+          version: candidate.version,
+          architecture: config.architecture,
+        });
         summary.skipped.push({
           package_name: name,
           version: candidate.version,
-          reason: "already recorded",
+          reason: withdrawn
+            ? `withdrawn on ${recorded.withdrawn_at ?? "an unknown date"} by ${
+              recorded.withdrawn_by ?? "an unknown operator"
+            } (${recorded.withdraw_reason ?? "no reason given"}): not ingested again; ` +
+              "deno task reinstate brings it back"
+            : "already recorded",
         });
         metrics?.addMetric(METRIC.packagesSkipped, MetricUnit.Count, 1);
         continue;
@@ -349,21 +367,14 @@ async function publishReasons(
   const stale = resignReason(text, now);
   if (stale !== undefined) reasons.push(stale);
   if (reasons.length > 0) return reasons;
-  const { date } = releaseDates(text);
-  if (date !== undefined) {
-    const records = await deps.records.listAll();
-    // Release dates have second resolution: a record from the publish's own
-    // second counts as published (that publish's scan read it).
-    const newer = records.filter((record) =>
-      Math.floor(Date.parse(record.processed_timestamp) / 1000) * 1000 > date.getTime()
-    );
-    if (newer.length > 0) {
-      reasons.push(
-        `${newer.length} recorded version(s) newer than the live Release (${
-          newer.slice(0, 5).map((record) => record.package_id).join(", ")
-        })`,
-      );
-    }
+  // The live repository converges to the table: a cheap comparison of the
+  // live Release/Packages (and Release.gpg) with the published records.
+  const records = await deps.records.listAll();
+  const { reasons: differences } = await checkConvergence(records, { objects: deps.objects });
+  if (differences.length > 0) {
+    const shown = differences.slice(0, 5).join("; ");
+    const more = differences.length > 5 ? `; and ${differences.length - 5} more` : "";
+    reasons.push(`the live repository differs from the table: ${shown}${more}`);
   }
   return reasons;
 }

@@ -1,10 +1,14 @@
 /**
- * The package store: the packages table, DynamoDB's single source of truth
- * (DESIGN.md §5).
+ * The package store: the packages table, the single source of truth
+ * (`docs/architecture.md`, "Identity").
  *
- * A version, once recorded, is immutable. {@linkcode PackageStore.put} writes
- * with `attribute_not_exists(package_id)`; when the item already exists it
- * compares the stored record with the new one:
+ * One item is one binary package identity: partition key `package_id`
+ * (`{name}#{canonical version}`, so every spelling dpkg holds equal shares
+ * one key) and sort key `architecture`. An identity's bytes, once recorded,
+ * are immutable whatever its status. {@linkcode PackageStore.put} writes with
+ * `attribute_not_exists(package_id)` on that key, so a second spelling or a
+ * second build of one identity is refused by the write itself; when the item
+ * already exists it compares the stored record with the new one:
  *
  * - same repository content → a no-op, `"unchanged"` (the stored record, with
  *   its first `processed_timestamp`, stays);
@@ -13,26 +17,44 @@
  * "Repository content" is every field except the provenance fields in
  * {@linkcode PROVENANCE_FIELDS}: when the record was written, where the file
  * was fetched from and under which file name, its upstream date, how it
- * arrived, and the notes/links. Those do not reach the repository, so
+ * arrived, and the notes/links — and the lifecycle fields
+ * ({@linkcode LIFECYCLE_FIELDS}: status and who withdrew it when and why).
+ * Those do not reach the repository's bytes, so
  * re-recording the same `.deb` from another URL or another staging path is the
  * same version. Everything else — the hashes and size (the bytes), the pool
  * key, the architecture, the control paragraph and the stanza fields — must be
  * identical, or the version would mean two different things.
  *
+ * A name and version is either one `Architecture: all` identity or any
+ * number of architecture-specific ones, never both, and all of them spell the
+ * version the same way: {@linkcode PackageStore.put} reads the version's
+ * partition before writing and refuses with {@linkcode IdentityConflictError}.
+ * DynamoDB cannot make that rule part of one conditional write (the stand-in
+ * has no transactions), so after writing it reads the partition again and,
+ * if a concurrent writer broke the rule, takes its own item back and refuses:
+ * two racing writers may both be refused, never both recorded.
+ *
  * @module
  */
 
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
   paginateScan,
   PutCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { packageId, type PackageRecord } from "../domain/package_record.ts";
-import { compareVersions } from "../domain/version.ts";
-import { PACKAGE_NAME_INDEX, RESERVED_KEY_PREFIX } from "./table.ts";
+import {
+  describeIdentity,
+  packageId,
+  type PackageIdentity,
+  type PackageRecord,
+} from "../domain/package_record.ts";
+import { compareVersions, isValidVersion } from "../domain/version.ts";
+import { PACKAGE_NAME_INDEX, RESERVED_KEY_PREFIX, type TableKey } from "./table.ts";
 
 export { PACKAGE_NAME_INDEX, packagesTableDefinition, RESERVED_KEY_PREFIX } from "./table.ts";
 
@@ -48,10 +70,26 @@ export const PROVENANCE_FIELDS: readonly (keyof PackageRecord)[] = [
   "notes",
 ];
 
+/** Fields that say whether an identity is in the indexes, and who changed that. */
+export const LIFECYCLE_FIELDS: readonly (keyof PackageRecord)[] = [
+  "status",
+  "withdrawn_at",
+  "withdrawn_by",
+  "withdraw_reason",
+];
+
 /** The outcome of {@linkcode PackageStore.put}. */
 export type PutResult = "created" | "unchanged";
 
-/** A different record already exists under the same `package_id`. */
+/** The primary key of `identity`'s item. */
+export function identityKey(identity: PackageIdentity): TableKey {
+  return {
+    package_id: packageId(identity.package_name, identity.version),
+    architecture: identity.architecture,
+  };
+}
+
+/** A different record already exists under the same identity (the same key). */
 export class RecordConflictError extends Error {
   override name = "RecordConflictError";
   /** The `package_id` both records share. */
@@ -61,11 +99,15 @@ export class RecordConflictError extends Error {
   /** The record already in the table. */
   readonly existing: PackageRecord;
 
-  constructor(existing: PackageRecord, fields: readonly string[]) {
+  constructor(existing: PackageRecord, fields: readonly string[], attempted?: PackageRecord) {
+    const spelling = attempted !== undefined && attempted.version !== existing.version
+      ? ` (dpkg holds ${attempted.version} and ${existing.version} equal: they are one version)`
+      : "";
+    const what = attempted === undefined ? existing : attempted;
     super(
-      `Cannot record ${existing.package_id}: a different ${existing.package_name} ` +
-        `${existing.version} is already recorded (differs in ${fields.join(", ")}); ` +
-        `recorded versions are immutable: publish the new build under a new version`,
+      `Cannot record ${describeIdentity(what)}: ${describeIdentity(existing)} is already ` +
+        `recorded with other content${spelling} (differs in ${fields.join(", ")}); recorded ` +
+        `versions are immutable: publish the new build under a new version`,
     );
     this.packageId = existing.package_id;
     this.fields = fields;
@@ -73,9 +115,42 @@ export class RecordConflictError extends Error {
   }
 }
 
+/**
+ * The record would break a rule between the architectures of one version:
+ * `all` beside architecture-specific builds, or another spelling of the version.
+ */
+export class IdentityConflictError extends Error {
+  override name = "IdentityConflictError";
+  /** The records of the same version already in the table that the new one collides with. */
+  readonly existing: readonly PackageRecord[];
+
+  constructor(record: PackageRecord, existing: readonly PackageRecord[]) {
+    const others = existing.map(describeIdentity).join(", ");
+    const first = existing[0];
+    const reason = first !== undefined && first.version !== record.version
+      ? `the version is already recorded as ${first.version} (${others}), which dpkg holds ` +
+        `equal to ${record.version}; build it with the version spelled ${first.version}, or ` +
+        `give it a new version`
+      : record.architecture === "all"
+      ? `${others} already exist${existing.length === 1 ? "s" : ""}, and a version is either ` +
+        `one Architecture: all package or architecture-specific ones, never both (apt would ` +
+        `see two files for one version); give it a new version`
+      : `${others} already exists, and a version is either one Architecture: all package or ` +
+        `architecture-specific ones, never both (apt would see two files for one version); ` +
+        `give it a new version`;
+    super(`Cannot record ${describeIdentity(record)}: ${reason}`);
+    this.existing = existing;
+  }
+}
+
 /** A record given to {@linkcode PackageStore.put} is not a valid package record. */
 export class InvalidRecordError extends Error {
   override name = "InvalidRecordError";
+}
+
+/** No record has the identity a status change names. */
+export class RecordNotFoundError extends Error {
+  override name = "RecordNotFoundError";
 }
 
 /** The read and write options of a {@linkcode PackageStore}. */
@@ -94,11 +169,11 @@ function canonical(value: unknown): string {
 }
 
 /**
- * The repository-content fields in which `a` and `b` differ (provenance
- * fields ignored), sorted; empty when they are the same version.
+ * The repository-content fields in which `a` and `b` differ (provenance and
+ * lifecycle fields ignored), sorted; empty when they are the same version.
  */
 export function differingFields(a: PackageRecord, b: PackageRecord): string[] {
-  const ignored = new Set<string>(PROVENANCE_FIELDS);
+  const ignored = new Set<string>([...PROVENANCE_FIELDS, ...LIFECYCLE_FIELDS]);
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   const differ: string[] = [];
   for (const key of keys) {
@@ -112,17 +187,26 @@ export function differingFields(a: PackageRecord, b: PackageRecord): string[] {
 
 function checkRecord(record: PackageRecord): void {
   const what = `package record ${JSON.stringify(record.package_id)}`;
-  for (const field of ["package_id", "package_name", "version", "sha256_hash"] as const) {
+  for (
+    const field of ["package_id", "package_name", "version", "architecture", "sha256_hash"] as const
+  ) {
     if (typeof record[field] !== "string" || record[field] === "") {
       throw new InvalidRecordError(
         `Cannot record the ${what}: ${field} must be a non-empty string`,
       );
     }
   }
+  if (!isValidVersion(record.version)) {
+    throw new InvalidRecordError(
+      `Cannot record the ${what}: version ${JSON.stringify(record.version)} is not a valid ` +
+        "Debian version",
+    );
+  }
   const expected = packageId(record.package_name, record.version);
   if (record.package_id !== expected) {
     throw new InvalidRecordError(
-      `Cannot record the ${what}: package_id must be "${expected}" (package_name#version)`,
+      `Cannot record the ${what}: package_id must be "${expected}" ` +
+        "(package_name#canonical version)",
     );
   }
   if (record.package_id.startsWith(RESERVED_KEY_PREFIX)) {
@@ -132,6 +216,11 @@ function checkRecord(record: PackageRecord): void {
   }
   if (!Number.isSafeInteger(record.file_size) || record.file_size < 0) {
     throw new InvalidRecordError(`Cannot record the ${what}: file_size must be a whole number ≥ 0`);
+  }
+  if (record.status !== undefined && record.status !== "published") {
+    throw new InvalidRecordError(
+      `Cannot record the ${what}: a new record is published; withdraw it afterwards`,
+    );
   }
 }
 
@@ -143,8 +232,27 @@ export function isPackageItem(item: Record<string, unknown>): boolean {
 }
 
 function byVersion(a: PackageRecord, b: PackageRecord): number {
-  return compareVersions(a.version, b.version);
+  return compareVersions(a.version, b.version) ||
+    (a.architecture < b.architecture ? -1 : a.architecture > b.architecture ? 1 : 0);
 }
+
+/** The records of `siblings` (one version's partition) that `record` may not stand beside. */
+export function identityConflicts(
+  record: PackageRecord,
+  siblings: readonly PackageRecord[],
+): PackageRecord[] {
+  const others = siblings.filter((other) => other.architecture !== record.architecture);
+  const spelled = others.filter((other) => other.version !== record.version);
+  if (spelled.length > 0) return spelled;
+  return others.filter((other) =>
+    (other.architecture === "all") !== (record.architecture === "all")
+  );
+}
+
+/** A status change of {@linkcode PackageStore.setStatus}. */
+export type StatusChange =
+  | { status: "withdrawn"; at: string; by: string; reason: string }
+  | { status: "published" };
 
 /**
  * Reads and writes package records in one packages table.
@@ -173,54 +281,73 @@ export class PackageStore {
   }
 
   /**
-   * Records `record` unless its version is already recorded. Returns
-   * `"created"`, or `"unchanged"` when the same content is already there;
-   * throws {@linkcode RecordConflictError} when different content is.
+   * Records `record` (published) unless its identity is already recorded.
+   * Returns `"created"`, or `"unchanged"` when the same content is already
+   * there (whatever its status: a withdrawn identity stays withdrawn). Throws
+   * {@linkcode RecordConflictError} when other content is recorded under the
+   * identity, {@linkcode IdentityConflictError} when the version's other
+   * architectures forbid it, {@linkcode InvalidRecordError} for a malformed record.
    */
   async put(record: PackageRecord): Promise<PutResult> {
     checkRecord(record);
+    const before = identityConflicts(record, await this.versionRecords(record));
+    if (before.length > 0) throw new IdentityConflictError(record, before);
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: record,
           ConditionExpression: "attribute_not_exists(package_id)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
-      return "created";
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.get(record);
+      if (existing === undefined) {
+        // Deleted between the two calls: try once more.
+        return await this.put(record);
+      }
+      const fields = differingFields(existing, record);
+      if (fields.length > 0) throw new RecordConflictError(existing, fields, record);
+      return "unchanged";
     }
-    // Read the stored one (ALL_OLD on failure is not returned by every implementation).
-    const existing = await this.get(record.package_name, record.version);
-    if (existing === undefined) {
-      // Deleted between the two calls: try once more.
-      return await this.put(record);
+    // A concurrent writer of another architecture may have broken the rule
+    // between our read and our write: if so, take ours back and refuse.
+    const after = identityConflicts(record, await this.versionRecords(record));
+    if (after.length > 0) {
+      await this.#client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: identityKey(record),
+          ConditionExpression: "sha256_hash = :sha",
+          ExpressionAttributeValues: { ":sha": record.sha256_hash },
+        }),
+      ).catch((error) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+      throw new IdentityConflictError(record, after);
     }
-    const fields = differingFields(existing, record);
-    if (fields.length > 0) throw new RecordConflictError(existing, fields);
-    return "unchanged";
+    return "created";
   }
 
-  /** The record of `name` `version`, or `undefined`. */
-  async get(name: string, version: string): Promise<PackageRecord | undefined> {
+  /** The record of `identity`, or `undefined`. */
+  async get(identity: PackageIdentity): Promise<PackageRecord | undefined> {
     const { Item } = await this.#client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { package_id: packageId(name, version) },
+        Key: identityKey(identity),
         ConsistentRead: this.#consistent,
       }),
     );
     return Item === undefined ? undefined : Item as PackageRecord;
   }
 
-  /** Whether `name` `version` is recorded. */
-  async has(name: string, version: string): Promise<boolean> {
+  /** Whether `identity` is recorded (published or withdrawn). */
+  async has(identity: PackageIdentity): Promise<boolean> {
     const { Item } = await this.#client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { package_id: packageId(name, version) },
+        Key: identityKey(identity),
         ProjectionExpression: "package_id",
         ConsistentRead: this.#consistent,
       }),
@@ -229,8 +356,74 @@ export class PackageStore {
   }
 
   /**
+   * Every record of one version, all architectures (a Query on the version's
+   * partition, so every spelling dpkg holds equal), sorted by architecture.
+   */
+  async versionRecords(
+    version: Pick<PackageIdentity, "package_name" | "version">,
+  ): Promise<PackageRecord[]> {
+    const records: PackageRecord[] = [];
+    const pages = paginateQuery({ client: this.#client, pageSize: 100 }, {
+      TableName: this.tableName,
+      KeyConditionExpression: "package_id = :id",
+      ExpressionAttributeValues: { ":id": packageId(version.package_name, version.version) },
+      ConsistentRead: this.#consistent,
+    });
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (isPackageItem(item)) records.push(item as PackageRecord);
+      }
+    }
+    return records.sort(byVersion);
+  }
+
+  /**
+   * Sets the status of `identity`: withdrawn (with when, who and why) or
+   * published again (the withdrawal fields removed). Returns the record as it
+   * is now. Throws {@linkcode RecordNotFoundError} when no such record exists.
+   */
+  async setStatus(identity: PackageIdentity, change: StatusChange): Promise<PackageRecord> {
+    const update = change.status === "withdrawn"
+      ? {
+        UpdateExpression:
+          "SET #status = :status, withdrawn_at = :at, withdrawn_by = :by, withdraw_reason = :reason",
+        ExpressionAttributeValues: {
+          ":status": change.status,
+          ":at": change.at,
+          ":by": change.by,
+          ":reason": change.reason,
+        },
+      }
+      : {
+        UpdateExpression:
+          "SET #status = :status REMOVE withdrawn_at, withdrawn_by, withdraw_reason",
+        ExpressionAttributeValues: { ":status": change.status },
+      };
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: identityKey(identity),
+          ConditionExpression: "attribute_exists(package_id)",
+          ExpressionAttributeNames: { "#status": "status" },
+          ReturnValues: "ALL_NEW",
+          ...update,
+        }),
+      );
+      return Attributes as PackageRecord;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new RecordNotFoundError(
+        `Cannot change ${describeIdentity(identity)}: it is not recorded in ${this.tableName}; ` +
+          "see what is with deno task list --all",
+      );
+    }
+  }
+
+  /**
    * Every package record in the table (a paginated Scan, every page),
-   * sorted by name, then by dpkg version order. Non-package items are skipped.
+   * sorted by name, then by dpkg version order, then by architecture.
+   * Non-package items are skipped.
    */
   async listAll(): Promise<PackageRecord[]> {
     const records: PackageRecord[] = [];
@@ -249,9 +442,10 @@ export class PackageStore {
   }
 
   /**
-   * Every recorded version of `name` (a paginated Query on the
-   * `package-name-index` GSI), in dpkg version order, oldest first. The index is
-   * eventually consistent: a version recorded a moment ago may be missing.
+   * Every recorded identity of `name` (a paginated Query on the
+   * `package-name-index` GSI), in dpkg version order, oldest first, then by
+   * architecture. The index is eventually consistent: a version recorded a
+   * moment ago may be missing.
    */
   async listByName(name: string): Promise<PackageRecord[]> {
     const records: PackageRecord[] = [];
@@ -269,7 +463,7 @@ export class PackageStore {
     return records.sort(byVersion);
   }
 
-  /** The highest version of `name` in dpkg order, or `undefined` when none is recorded. */
+  /** The highest recorded version of `name` in dpkg order, or `undefined` when none is recorded. */
   async latest(name: string): Promise<PackageRecord | undefined> {
     const all = await this.listByName(name);
     return all[all.length - 1];

@@ -34,7 +34,9 @@ export type EnvironmentErrorReason =
   | "not_deployed"
   | "invalid_outputs"
   | "pulumi_failed"
-  | "outputs_file";
+  | "outputs_file"
+  | "local_state"
+  | "credentials";
 
 /** The outputs of an environment cannot be read; `reason` says why. */
 export class EnvironmentError extends Error {

@@ -36,7 +36,8 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
-import { packagesTableDefinition } from "../../lambda/store/table.ts";
+import { packagesTableDefinition, PARTITION_KEY, SORT_KEY } from "../../lambda/store/table.ts";
+import { EnvironmentError } from "./env.ts";
 import { generateSigningKey } from "../../lambda/signing/keys.ts";
 
 /** The resource names of the local environment. */
@@ -230,6 +231,15 @@ async function createTable(endpoint: string, tableName: string): Promise<void> {
     }
     for (let attempt = 0; attempt < 200; attempt++) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const key = (Table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
+      if (key !== `${PARTITION_KEY}:HASH,${SORT_KEY}:RANGE`) {
+        throw new EnvironmentError(
+          "local_state",
+          `The local state in ${localStateDir()} holds a packages table keyed by ${key} ` +
+            `(an older version of this program), not ${PARTITION_KEY} + ${SORT_KEY}: move ` +
+            `${join(localStateDir(), "dynamodb")} away (or delete it) and publish again`,
+        );
+      }
       const indexesActive = (Table?.GlobalSecondaryIndexes ?? [])
         .every((index) => index.IndexStatus === "ACTIVE");
       if (Table?.TableStatus === "ACTIVE" && indexesActive) return;

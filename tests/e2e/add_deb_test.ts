@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { addDeb, AddDebError } from "../../lambda/publish/add_deb.ts";
+import { addDeb } from "../../lambda/publish/add_deb.ts";
+import { RecordConflictError } from "../../lambda/store/package_store.ts";
 import { KEYRING_NAME } from "../../lambda/publish/index_html.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
 import { describeRun, openApt } from "../support/apt.ts";
@@ -37,7 +38,7 @@ Deno.test({
       // The same package rebuilt with another compression: same version, other bytes.
       await assert.rejects(
         () => addDeb(source(debian.zstdControl), { objects, records: stack.store }),
-        (error: unknown) => error instanceof AddDebError && /immutable/.test(error.message),
+        (error: unknown) => error instanceof RecordConflictError && /immutable/.test(error.message),
       );
       await forceRebuild(
         rebuildDependencies(stack.outputs, stack.clients, { keys: await testSigningKeys() }),

@@ -142,7 +142,11 @@ Deno.test({
           new RegExp(`"Namespace":"KiroRepo".*"${metric}"|"${metric}".*"Namespace":"KiroRepo"`),
         );
       }
-      const record = await stack.store.get("kiro", "1.0.400");
+      const record = await stack.store.get({
+        package_name: "kiro",
+        version: "1.0.400",
+        architecture: "amd64",
+      });
       assert.equal(record?.sha256_hash, summary.new_packages[0].sha256);
       assert.equal(record?.file_size, deb.byteLength);
       const pooled = await stack.clients.s3.send(

@@ -346,7 +346,12 @@ for (const stack of STACKS) {
   Deno.test(`${stack}: the table has its key, index, on-demand billing, PITR and the stack's deletion protection`, async () => {
     const result = await deployed(stack);
     const table = onlyResource(result, "aws:dynamodb/table:Table");
+    // One item per binary package identity: (name#canonical version, architecture).
     assert.equal(table.inputs.hashKey, "package_id");
+    assert.equal(table.inputs.rangeKey, "architecture");
+    assert.ok(
+      (table.inputs.attributes as { name: string }[]).some((a) => a.name === "architecture"),
+    );
     assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
     assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
     assert.deepEqual(table.inputs.globalSecondaryIndexes, [{

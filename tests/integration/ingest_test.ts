@@ -5,6 +5,7 @@
  * stand-ins (dynalite, s3rver).
  */
 
+import type { PackageIdentity } from "../../lambda/domain/package_record.ts";
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
@@ -64,7 +65,11 @@ async function acquireFromFeed(world: World, extra: Record<string, unknown> = {}
 }
 
 async function assertNothingLeft(world: World, version: string) {
-  assert.equal(await world.stack.store.get("kiro", version), undefined, "no record");
+  assert.equal(
+    await world.stack.store.get({ package_name: "kiro", version: version, architecture: "amd64" }),
+    undefined,
+    "no record",
+  );
   const key = poolKey({ name: "kiro", version, architecture: "amd64" });
   assert.equal(await world.objects.head(key), undefined, `no object at ${key}`);
   assert.deepEqual(await keysUnder(world.objects, "pool/"), [], "nothing in the pool");
@@ -319,7 +324,9 @@ Deno.test({
         { what: "kiro 4.0.0" },
       );
       const failing = {
-        get: (name: string, version: string) => stack.store.get(name, version),
+        get: (identity: PackageIdentity) => stack.store.get(identity),
+        versionRecords: (version: Pick<PackageIdentity, "package_name" | "version">) =>
+          stack.store.versionRecords(version),
         put: () => Promise.reject(new Error("table unavailable")),
       };
       await assert.rejects(

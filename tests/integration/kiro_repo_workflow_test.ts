@@ -194,7 +194,8 @@ Deno.test("build-kiro-repo --version builds and publishes a newer version over a
       "1.1",
     ]);
     const latest = await get(`${stack.outputs.repoUrl}/kiro-repo.deb`);
-    const record = (await stack.store.get("kiro-repo", "1.1"))!;
+    const record =
+      (await stack.store.get({ package_name: "kiro-repo", version: "1.1", architecture: "all" }))!;
     assert.equal(await sha256(latest), record.sha256_hash);
 
     const older = await run(stack, ["--env", "local", "--version", "1.0"]);
@@ -227,7 +228,8 @@ Deno.test("build-kiro-repo refuses a version recorded with other bytes before up
     // Its verification fails (the repository is signed by the stack's key), but it is recorded.
     assert.equal(first.code, codes.verify, describe(first));
     assert.match(first.log, /kiro-archive-keyring\.pgp differs from the keyring in the package/);
-    const recorded = (await stack.store.get("kiro-repo", "1.0"))!;
+    const recorded =
+      (await stack.store.get({ package_name: "kiro-repo", version: "1.0", architecture: "all" }))!;
     const pool = await get(`${stack.outputs.repoUrl}/${recorded.pool_key}`);
 
     const puts: string[] = [];
@@ -237,11 +239,14 @@ Deno.test("build-kiro-repo refuses a version recorded with other bytes before up
     assert.equal(second.code, codes.check, describe(second));
     assert.match(
       second.log,
-      /Cannot record kiro-repo#1\.0: a different kiro-repo 1\.0 is already recorded \(differs in .*sha256_hash.*\).*Nothing was uploaded/s,
+      /Cannot record kiro-repo 1\.0 \(all\): kiro-repo 1\.0 \(all\) is already recorded with other content \(differs in .*sha256_hash.*\).*Nothing was uploaded/s,
     );
     assert.deepEqual(puts, []);
     assert.deepEqual(await get(`${stack.outputs.repoUrl}/${recorded.pool_key}`), pool);
-    assert.deepEqual(await stack.store.get("kiro-repo", "1.0"), recorded);
+    assert.deepEqual(
+      await stack.store.get({ package_name: "kiro-repo", version: "1.0", architecture: "all" }),
+      recorded,
+    );
   });
 });
 
@@ -276,7 +281,7 @@ Deno.test("build-kiro-repo stops at a failed record with the upload kept, and a 
       wrapDeps: (deps) => ({
         ...deps,
         store: {
-          get: (name, version) => deps.store.get(name, version),
+          get: (identity) => deps.store.get(identity),
           listByName: (name) => deps.store.listByName(name),
           put: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
         },

@@ -194,7 +194,10 @@ Deno.test("a persisted local stack keeps its records, objects and signing key ac
     const clients2 = awsClients(second.outputs);
     try {
       const store = new PackageStore(clients2.dynamo, second.outputs.tableName);
-      assert.deepEqual(await store.get("kiro", "1.0"), record);
+      assert.deepEqual(
+        await store.get({ package_name: "kiro", version: "1.0", architecture: "amd64" }),
+        record,
+      );
       const response = await fetch(`${second.outputs.repoUrl}/dists/x`);
       assert.equal(await response.text(), "abc");
       assert.equal(await Deno.readTextFile(join(dir, "signing-key.asc")), keyText);
@@ -234,7 +237,11 @@ Deno.test("withLocalStack uses the running stack's record, and starts its own wh
       const clients = awsClients(outputs);
       try {
         // It opened the same persisted data.
-        return await new PackageStore(clients.dynamo, outputs.tableName).has("kiro", "1.0");
+        return await new PackageStore(clients.dynamo, outputs.tableName).has({
+          package_name: "kiro",
+          version: "1.0",
+          architecture: "amd64",
+        });
       } finally {
         clients.destroy();
       }

@@ -119,7 +119,11 @@ Deno.test("a migration copies every legacy item, verifies it and keeps a backup"
     assert.equal(backup.header.environment, "local");
     assert.deepEqual(backup.items.map(itemFingerprint).sort(), ITEMS.map(itemFingerprint).sort());
     // The records are readable through the package store as PackageRecords.
-    const record = await stack.store.get("kiro", "1.0.337");
+    const record = await stack.store.get({
+      package_name: "kiro",
+      version: "1.0.337",
+      architecture: "amd64",
+    });
     assert.equal(record?.file_size, 100_000_003);
     assert.equal(record?.pool_key, "pool/main/k/kiro/kiro-ide-1.0.337-stable-linux-x64.deb");
     assert.equal(record?.control.Package, "kiro");
@@ -192,7 +196,11 @@ Deno.test("an item already migrated with other contents is reported as a conflic
     assert.equal(summary.complete, false);
     assert.deepEqual(summary.verification?.different.map((d) => d.packageId), ["kiro#0.2.13"]);
     assert.equal(summary.legacyDropped, 0);
-    assert.equal((await stack.store.get("kiro", "0.2.13"))?.section, "devel");
+    assert.equal(
+      (await stack.store.get({ package_name: "kiro", version: "0.2.13", architecture: "amd64" }))
+        ?.section,
+      "devel",
+    );
     assert.equal((await snapshot(stack, stack.outputs.legacyTableName)).length, 3);
   });
 });
@@ -540,7 +548,11 @@ Deno.test("records get the control paragraph of their own .deb, which must agree
       backupFile: `${dir}/b.jsonl`,
     });
     assert.equal(real.complete, true, JSON.stringify(real.verification));
-    const record = await stack.store.get("kiro", "0.1.6");
+    const record = await stack.store.get({
+      package_name: "kiro",
+      version: "0.1.6",
+      architecture: "amd64",
+    });
     assert.equal(record?.control.Depends, "libgtk-3-0 (>= 3.20)");
     assert.match(record?.control["Installed-Size"] ?? "", /^\d+$/);
     // The record's own fields still come from the configuration.
@@ -602,7 +614,11 @@ Deno.test("an item written by someone else between the check and the write is ne
     assert.equal(summary.skipped, 1);
     assert.deepEqual(summary.conflicts, [{ packageId: "kiro#0.2.13", attributes: ["file_size"] }]);
     assert.equal(summary.complete, false);
-    assert.equal((await stack.store.get("kiro", "0.2.13"))?.file_size, 1);
+    assert.equal(
+      (await stack.store.get({ package_name: "kiro", version: "0.2.13", architecture: "amd64" }))
+        ?.file_size,
+      1,
+    );
   });
 });
 
@@ -641,7 +657,8 @@ Deno.test("a version already recorded from the same .deb is kept and reported as
     assert.equal(summary.skipped, 2);
     assert.equal(summary.verification?.superseded.length, 1);
     assert.equal(
-      (await stack.store.get("kiro", "1.0.337"))?.pool_key,
+      (await stack.store.get({ package_name: "kiro", version: "1.0.337", architecture: "amd64" }))
+        ?.pool_key,
       "pool/main/k/kiro/kiro_1.0.337_amd64.deb",
     );
     assert.match(

@@ -50,10 +50,22 @@ Deno.test("a recorded version reads back exactly as written", () =>
   withTestStack(async ({ store }) => {
     const written = record("kiro", "1.0.337", { notes: "first", certificate_url: "https://c" });
     assert.equal(await store.put(written), "created");
-    assert.deepEqual(await store.get("kiro", "1.0.337"), written);
-    assert.equal(await store.has("kiro", "1.0.337"), true);
-    assert.equal(await store.has("kiro", "1.0.338"), false);
-    assert.equal(await store.get("kiro", "1.0.338"), undefined);
+    assert.deepEqual(
+      await store.get({ package_name: "kiro", version: "1.0.337", architecture: "amd64" }),
+      written,
+    );
+    assert.equal(
+      await store.has({ package_name: "kiro", version: "1.0.337", architecture: "amd64" }),
+      true,
+    );
+    assert.equal(
+      await store.has({ package_name: "kiro", version: "1.0.338", architecture: "amd64" }),
+      false,
+    );
+    assert.equal(
+      await store.get({ package_name: "kiro", version: "1.0.338", architecture: "amd64" }),
+      undefined,
+    );
   }));
 
 Deno.test("optional fields that are absent are not stored", () =>
@@ -79,7 +91,10 @@ Deno.test("re-recording the same content is a no-op that keeps the first record"
       control: { ...first.control }, // same fields, built afresh
     };
     assert.equal(await store.put(again), "unchanged");
-    assert.deepEqual(await store.get("kiro", "2.0"), first);
+    assert.deepEqual(
+      await store.get({ package_name: "kiro", version: "2.0", architecture: "amd64" }),
+      first,
+    );
   }));
 
 Deno.test("recording different bytes under a recorded version is refused and names the fields", () =>
@@ -94,10 +109,13 @@ Deno.test("recording different bytes under a recorded version is refused and nam
     assert.ok(error instanceof RecordConflictError);
     assert.equal(error.packageId, "kiro#3.0");
     assert.deepEqual(error.fields, ["file_size", "sha256_hash"]);
-    assert.match(error.message, /kiro#3\.0/);
+    assert.match(error.message, /kiro 3\.0 \(amd64\)/);
     assert.match(error.message, /file_size, sha256_hash/);
     assert.match(error.message, /new version/);
-    assert.deepEqual(await store.get("kiro", "3.0"), first);
+    assert.deepEqual(
+      await store.get({ package_name: "kiro", version: "3.0", architecture: "amd64" }),
+      first,
+    );
   }));
 
 Deno.test("a changed control paragraph under a recorded version is refused", () =>
@@ -115,7 +133,10 @@ Deno.test("a record whose package_id does not match its name and version is refu
       (e: unknown) =>
         e instanceof InvalidRecordError && /package_id must be "kiro#1\.0"/.test(e.message),
     );
-    assert.equal(await store.has("kiro", "1.1"), false);
+    assert.equal(
+      await store.has({ package_name: "kiro", version: "1.1", architecture: "amd64" }),
+      false,
+    );
   }));
 
 Deno.test("listAll reads every page of a table larger than one 1 MB scan page", () =>
@@ -150,7 +171,12 @@ Deno.test("listAll skips non-package items such as the lease", () =>
     await clients.dynamo.send(
       new PutCommand({
         TableName: outputs.tableName,
-        Item: { package_id: "__lease#publisher", holder: "someone", expires_at: 1 },
+        Item: {
+          package_id: "__lease#publisher",
+          architecture: "__",
+          holder: "someone",
+          expires_at: 1,
+        },
       }),
     );
     assert.deepEqual((await store.listAll()).map((r) => r.package_id), ["kiro#1.0"]);
@@ -210,7 +236,11 @@ Deno.test("property 1: records of every package type are retrievable and keep th
           ) => ({ ...r, package_type: ts[i] ?? "upload" } as PackageRecord));
           for (const r of typed) await stack.store.put(r);
           for (const r of typed) {
-            const back = await stack.store.get(r.package_name, r.version);
+            const back = await stack.store.get({
+              package_name: r.package_name,
+              version: r.version,
+              architecture: "amd64",
+            });
             assert.equal(back?.package_type, r.package_type);
             assert.equal(back?.package_name, r.package_name);
           }

@@ -4,7 +4,12 @@ import { hashBytes } from "../../lambda/deb/hashing.ts";
 import { headersFor } from "../../lambda/publish/object_headers.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
-import { verifyRepository } from "../../lambda/publish/verify.ts";
+import { removeObjectCommand, verifyRepository } from "../../lambda/publish/verify.ts";
+import { isPublished, type PackageRecord } from "../../lambda/domain/package_record.ts";
+import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { publishRepository } from "../../lambda/publish/publisher.ts";
+import { commandOutput } from "../../tasks/lib/command.ts";
+import { missingTools } from "../support/tools.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
 import { main as verifyMain } from "../../tasks/verify.ts";
 import { main as addDebMain } from "../../tasks/add_deb.ts";
@@ -191,6 +196,123 @@ Deno.test("a deep verify reads every pool file and finds content that metadata h
       deep.problems.join("\n"),
       new RegExp(`${victim.package_id} .* has SHA-256 [0-9a-f]{64} \\(read in full\\)`),
     );
+  });
+});
+
+/** Records published into a bucket in memory; `withdrawn` names the versions of `kiro` to withdraw. */
+async function publishedInMemory(withdrawn: readonly string[] = []) {
+  const objects = new MemoryObjectStore();
+  const records = (await seedPool(objects, [
+    syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro", version: "1.1", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro-repo", version: "2", architecture: "all" }),
+  ])).map((record): PackageRecord =>
+    record.package_name === "kiro" && withdrawn.includes(record.version)
+      ? { ...record, status: "withdrawn", withdrawn_at: "2026-06-01T12:00:00Z" }
+      : record
+  );
+  await publishRepository(records.filter(isPublished), {
+    objects,
+    keys: await testSigningKeys(),
+    repoUrl: "https://apt.example.dev",
+    sameSecondGuard: false,
+  });
+  return { objects, records };
+}
+
+const STRAY = "pool/main/s/stray/stray_1.0_amd64.deb";
+
+Deno.test("an orphan pool object is reported as a warning with its removal command, and verify still passes", async () => {
+  const { objects, records } = await publishedInMemory();
+  await objects.put(STRAY, new TextEncoder().encode("stray"), headersFor(STRAY));
+  const report = await verifyRepository(records, {
+    objects,
+    bucket: { name: "kiro-debian-repo-manager-repo-dev", region: "us-east-1" },
+  });
+  assert.deepEqual(report.problems, []);
+  const command = `aws s3 rm s3://kiro-debian-repo-manager-repo-dev/${STRAY} --region us-east-1`;
+  assert.equal(report.orphans.length, 1);
+  assert.equal(report.orphans[0]?.key, STRAY);
+  assert.equal(report.orphans[0]?.size, 5);
+  assert.equal(report.orphans[0]?.removeCommand, command);
+  const warning = report.warnings.find((line) => line.startsWith(STRAY));
+  assert.ok(warning?.endsWith(`remove it with: ${command}`), warning ?? "no warning");
+
+  // Without the bucket, the key and what to do.
+  const bare = await verifyRepository(records, { objects });
+  assert.equal(bare.orphans[0]?.removeCommand, undefined);
+  assert.match(bare.warnings.join("\n"), /stray_1\.0_amd64\.deb .* delete it from the repository/);
+});
+
+Deno.test("a withdrawn record's pool object is not an orphan, and its version is not expected in the index", async () => {
+  const { objects, records } = await publishedInMemory(["1.0"]);
+  const report = await verifyRepository(records, { objects });
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(report.orphans, []);
+  assert.deepEqual(report.warnings, []);
+  const amd64 = new TextDecoder().decode(
+    await objects.get("dists/stable/main/binary-amd64/Packages"),
+  );
+  assert.doesNotMatch(amd64, /Version: 1\.0\n/);
+});
+
+Deno.test("a withdrawn version still in the live index is a verify problem", async () => {
+  const { objects, records } = await publishedInMemory();
+  const withdrawn = records.map((record): PackageRecord =>
+    record.version === "1.0" ? { ...record, status: "withdrawn" } : record
+  );
+  const problems = (await verifyRepository(withdrawn, { objects })).problems.join("\n");
+  assert.match(problems, /binary-amd64\/Packages differs from what the records give/);
+  assert.match(problems, /dists\/stable\/Release differs from what the records give/);
+});
+
+Deno.test("a withdrawn record whose pool object is gone is a warning, not a problem", async () => {
+  const { objects, records } = await publishedInMemory(["1.0"]);
+  const gone = records.find((record) => !isPublished(record))!;
+  await objects.delete(gone.pool_key);
+  const report = await verifyRepository(records, { objects });
+  assert.deepEqual(report.problems, []);
+  assert.match(
+    report.warnings.join("\n"),
+    /^Withdrawn kiro#1\.0 \(pool\/main\/k\/kiro\/kiro_1\.0_amd64\.deb\) is not in the bucket/m,
+  );
+});
+
+Deno.test("removal commands quote only the keys a shell would split or expand", () => {
+  const bucket = { name: "repo", endpointUrl: "http://127.0.0.1:4568" };
+  assert.equal(
+    removeObjectCommand("pool/main/k/kiro/kiro_1:2.0~rc1+b1_amd64.deb", bucket),
+    "aws s3 rm s3://repo/pool/main/k/kiro/kiro_1:2.0~rc1+b1_amd64.deb " +
+      "--endpoint-url http://127.0.0.1:4568 --no-sign-request",
+  );
+  assert.equal(
+    removeObjectCommand("pool/odd name's $HOME.deb", { name: "repo" }),
+    `aws s3 rm 's3://repo/pool/odd name'\\''s $HOME.deb'`,
+  );
+});
+
+Deno.test("the removal command verify prints removes the orphan from the local stand-in", async () => {
+  if (missingTools(["aws"])) return;
+  await published(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const key = "pool/main/s/stray/stray_1:1.0~rc1_amd64.deb";
+    await objects.put(key, new TextEncoder().encode("stray"), headersFor(key));
+    const report = await verifyRepository(await stack.store.listAll(), {
+      objects,
+      bucket: {
+        name: stack.outputs.bucketName,
+        region: stack.outputs.region,
+        ...(stack.outputs.endpoints === undefined
+          ? {}
+          : { endpointUrl: stack.outputs.endpoints.s3 }),
+      },
+    });
+    assert.deepEqual(report.problems, []);
+    const command = report.orphans[0]?.removeCommand;
+    assert.ok(command !== undefined);
+    await commandOutput("sh", ["-c", command]);
+    assert.equal(await objects.head(key), undefined);
+    assert.deepEqual((await verify(stack)).orphans, []);
   });
 });
 

@@ -7,11 +7,23 @@
  */
 
 import { createHash } from "node:crypto";
-import { packageId, type PackageRecord } from "../../lambda/domain/package_record.ts";
+import {
+  packageId,
+  type PackageIdentity,
+  type PackageRecord,
+} from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { headersFor } from "../../lambda/publish/object_headers.ts";
 import type { ObjectStore } from "../../lambda/publish/object_store.ts";
 import { generateSigningKey, readSigningKeys, type SigningKey } from "../../lambda/signing/keys.ts";
+import {
+  differingFields,
+  IdentityConflictError,
+  identityConflicts,
+  RecordConflictError,
+  RecordNotFoundError,
+  type StatusChange,
+} from "../../lambda/store/package_store.ts";
 
 let keys: Promise<SigningKey[]> | undefined;
 
@@ -103,24 +115,58 @@ export async function seedPool(
   return items.map((item) => item.record);
 }
 
-/** A record store over a `Map` (what `PackageStore` does, without DynamoDB). */
+/**
+ * A record store over a `Map` (what `PackageStore` does, without DynamoDB:
+ * one record per identity, dpkg-equal versions one key, the same conflicts).
+ */
 export class MemoryRecords {
   readonly records: Map<string, PackageRecord> = new Map();
 
-  get(name: string, version: string): Promise<PackageRecord | undefined> {
-    return Promise.resolve(this.records.get(packageId(name, version)));
+  #key(identity: PackageIdentity): string {
+    return `${packageId(identity.package_name, identity.version)}\0${identity.architecture}`;
   }
 
-  put(record: PackageRecord): Promise<"created" | "unchanged"> {
-    const existing = this.records.get(record.package_id);
+  get(identity: PackageIdentity): Promise<PackageRecord | undefined> {
+    return Promise.resolve(this.records.get(this.#key(identity)));
+  }
+
+  versionRecords(
+    version: Pick<PackageIdentity, "package_name" | "version">,
+  ): Promise<PackageRecord[]> {
+    const id = packageId(version.package_name, version.version);
+    return Promise.resolve([...this.records.values()].filter((r) => r.package_id === id));
+  }
+
+  async put(record: PackageRecord): Promise<"created" | "unchanged"> {
+    const existing = this.records.get(this.#key(record));
     if (existing !== undefined) {
-      if (existing.sha256_hash === record.sha256_hash) return Promise.resolve("unchanged");
-      const error = new Error(`${record.package_id} is recorded with other content`);
-      error.name = "RecordConflictError";
-      return Promise.reject(error);
+      const fields = differingFields(existing, record);
+      if (fields.length === 0) return "unchanged";
+      throw new RecordConflictError(existing, fields, record);
     }
-    this.records.set(record.package_id, record);
-    return Promise.resolve("created");
+    const conflicts = identityConflicts(record, await this.versionRecords(record));
+    if (conflicts.length > 0) throw new IdentityConflictError(record, conflicts);
+    this.records.set(this.#key(record), record);
+    return "created";
+  }
+
+  setStatus(identity: PackageIdentity, change: StatusChange): Promise<PackageRecord> {
+    const existing = this.records.get(this.#key(identity));
+    if (existing === undefined) {
+      return Promise.reject(new RecordNotFoundError(`${identity.package_name} is not recorded`));
+    }
+    const { withdrawn_at: _a, withdrawn_by: _b, withdraw_reason: _c, ...rest } = existing;
+    const next: PackageRecord = change.status === "withdrawn"
+      ? {
+        ...rest,
+        status: "withdrawn",
+        withdrawn_at: change.at,
+        withdrawn_by: change.by,
+        withdraw_reason: change.reason,
+      }
+      : { ...rest, status: "published" };
+    this.records.set(this.#key(identity), next);
+    return Promise.resolve(next);
   }
 
   listAll(): Promise<PackageRecord[]> {

@@ -74,16 +74,21 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async clearTable() {
       const pages = paginateScan({ client: clients.dynamo }, {
         TableName: outputs.tableName,
-        ProjectionExpression: "package_id",
+        ProjectionExpression: "package_id, architecture",
       });
-      const keys: string[] = [];
+      const keys: { package_id: string; architecture: string }[] = [];
       for await (const page of pages) {
-        for (const item of page.Items ?? []) keys.push(item.package_id as string);
+        for (const item of page.Items ?? []) {
+          keys.push({
+            package_id: item.package_id as string,
+            architecture: item.architecture as string,
+          });
+        }
       }
       await Promise.all(
         keys.map((key) =>
           clients.dynamo.send(
-            new DeleteCommand({ TableName: outputs.tableName, Key: { package_id: key } }),
+            new DeleteCommand({ TableName: outputs.tableName, Key: key }),
           )
         ),
       );

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { addDeb, AddDebError } from "../../lambda/publish/add_deb.ts";
+import { addDeb } from "../../lambda/publish/add_deb.ts";
+import { RecordConflictError } from "../../lambda/store/package_store.ts";
 import {
   InjectedFault,
   InstrumentedObjectStore,
@@ -66,8 +67,8 @@ Deno.test("the same bytes twice are a no-op; other bytes for a recorded version 
   await assert.rejects(
     () => addDeb(source("c.deb", other), { objects, records }),
     (error: unknown) =>
-      error instanceof AddDebError &&
-      /tool 1\.0 is already recorded .* immutable/.test(error.message),
+      error instanceof RecordConflictError &&
+      /tool 1\.0 \(all\) is already recorded .* immutable/.test(error.message),
   );
   assert.equal(objects.writes.length, writes);
 });

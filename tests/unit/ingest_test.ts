@@ -196,7 +196,10 @@ Deno.test({
       const operations = ok.objects.writes.map((w) => `${w.operation} ${w.key.split("/")[0]}`);
       assert.deepEqual(operations, ["put staging", "copy pool", "delete staging"]);
       assert.equal(ok.objects.writes[1]!.key, "pool/main/k/kiro/kiro_5.0_amd64.deb");
-      assert.equal(ok.records.records.get("kiro#5.0"), record);
+      assert.deepEqual(
+        await ok.records.get({ package_name: "kiro", version: "5.0", architecture: "amd64" }),
+        record,
+      );
       assert.deepEqual(await ok.objects.get(record.pool_key), deb);
       assert.equal(record.pub_date, "2026-11-01");
     } finally {

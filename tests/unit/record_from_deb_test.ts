@@ -55,6 +55,7 @@ Deno.test("a record from a .deb takes name, version, architecture and Debian fie
     control: DEB.control,
     certificate_url: "https://example.com/certificate.pem",
     signature_url: "https://example.com/signature.bin",
+    status: "published",
     notes: "Fixes",
   });
 });

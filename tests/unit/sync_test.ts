@@ -61,8 +61,13 @@ Deno.test("property 18: a version already recorded is skipped with no download a
           server.setFeed(kiroFeed(urls, { currentRelease: current }));
           const records = new MemoryRecords();
           records.records.set(
-            `kiro#${current}`,
-            { package_id: `kiro#${current}` } as PackageRecord,
+            `kiro#${current}\0amd64`,
+            {
+              package_id: `kiro#${current}`,
+              package_name: "kiro",
+              version: current,
+              architecture: "amd64",
+            } as PackageRecord,
           );
           const objects = new MemoryObjectStore();
           await objects.put(
@@ -91,7 +96,8 @@ Deno.test("property 18: a version already recorded is skipped with no download a
             reason: "already recorded",
           }]);
           assert.deepEqual(summary.new_packages, []);
-          assert.equal(published, 0);
+          // (This bare Release lists nothing, so the convergence check may publish.)
+          assert.ok(published <= 1);
         },
       ),
       { numRuns: 100 },
@@ -130,7 +136,8 @@ Deno.test("disabled and task-recorded sources are skipped without any request", 
     summary.skipped[0]!.reason,
     /^disabled \(enabled: false in config\/packages\/kiro-cli\.yaml\)$/,
   );
-  assert.equal(summary.published, false);
+  // Nothing new: only the convergence check (this bare Release is unsigned) may publish.
+  assert.ok(summary.publish_reasons.every((reason) => !/new package/.test(reason)));
 });
 
 Deno.test("a failed publish fails the run and is notified", async () => {

@@ -1,0 +1,79 @@
+/**
+ * `deno task list [NAME] [ENV]`: what the repository holds, from the packages
+ * table (`tasks/lifecycle/listing.ts`).
+ *
+ * @module
+ */
+
+import { awsClients } from "../lambda/aws/clients.ts";
+import { PackageStore } from "../lambda/store/package_store.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
+import { formatIdentities, listIdentities } from "./lifecycle/listing.ts";
+
+const ENVIRONMENTS = ["local", "dev", "prod"];
+
+/** Runs the task; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, {
+    name: "list",
+    summary: "List every package identity the repository holds (name, version, architecture)",
+    description: "Reads the packages table. Withdrawn identities are shown only with --all.\n" +
+      "--json prints one JSON array of objects with the keys package_name, version,\n" +
+      "architecture, status, file_size, sha256_hash, pool_key, recorded_at, package_type\n" +
+      "(and withdrawn_at, withdrawn_by, withdraw_reason for withdrawn ones).",
+    positionals: [
+      { name: "NAME", description: "only this package" },
+      { name: "ENV", description: "local, dev or prod (instead of --env)" },
+    ],
+    options: {
+      env: ENV_OPTION,
+      all: { type: "boolean", description: "withdrawn identities too" },
+      json: { type: "boolean", description: "print a JSON array on stdout" },
+    },
+    examples: [
+      "deno task list",
+      "deno task list kiro prod --all",
+      "deno task list --env dev --json",
+    ],
+  });
+  if (cli.exitCode !== undefined) return cli.exitCode;
+  // One positional may be the package or the environment: an environment name wins.
+  let [name, env] = cli.positionals;
+  if (env === undefined && name !== undefined && ENVIRONMENTS.includes(name)) {
+    env = name;
+    name = undefined;
+  }
+  try {
+    return await withEnvironment({ env: cli.values.env, positional: env }, async (outputs) => {
+      const clients = awsClients(outputs);
+      try {
+        const records = await new PackageStore(clients.dynamo, outputs.tableName).listAll();
+        const listed = listIdentities(records, {
+          ...(name === undefined ? {} : { name }),
+          all: cli.values.all === true,
+        });
+        if (cli.values.json === true) {
+          console.log(JSON.stringify(listed, null, 2));
+        } else if (listed.length === 0) {
+          console.log(
+            name === undefined
+              ? "The repository holds no package" +
+                (cli.values.all === true ? "" : " (withdrawn ones are shown with --all)")
+              : `No identity of ${name}` +
+                (cli.values.all === true ? "" : " (withdrawn ones are shown with --all)"),
+          );
+        } else {
+          console.log(formatIdentities(listed));
+        }
+        return 0;
+      } finally {
+        clients.destroy();
+      }
+    });
+  } catch (error) {
+    return taskFailureCode(error, "list", { prefix: true });
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
