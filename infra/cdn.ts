@@ -1,9 +1,9 @@
 /**
  * The CDN: CloudFront in front of the private bucket, through an origin
  * access control, HTTPS only, with cache lifetimes that match the repository
- * layout (DESIGN.md §6): mutable names (`dists/*`, `index.html`,
- * `kiro-repo.deb`, the keyring) briefly, content-addressed ones (`pool/*`,
- * `by-hash/*`) for a year.
+ * layout (`docs/design.md`, "Repository layout and publishing"): mutable
+ * names (`dists/*`, `index.html`, `kiro-repo.deb`, the keyring) briefly,
+ * content-addressed ones (`pool/*`, `by-hash/*`) for a year.
  *
  * @module
  */

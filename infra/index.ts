@@ -5,7 +5,7 @@
  *
  * This is the only module that reads the stack config; the components get
  * typed settings. The default export is called by Pulumi, and its result is
- * the stack outputs (DESIGN.md §4, read by `tasks/lib/env.ts`).
+ * the stack outputs (`docs/design.md`, "Environments"; read by `tasks/lib/env.ts`).
  *
  * @module
  */

@@ -16,7 +16,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { promisify } from "node:util";
 import * as esbuild from "esbuild";
@@ -81,6 +81,11 @@ export interface LambdaBundle {
   bytes: number;
   /** The native packages under `{outDir}/node_modules` (empty: the bundle is self-contained). */
   nativePackages: ShippedNativePackage[];
+  /**
+   * The files of this project that went into the bundle, relative to the
+   * working directory, sorted (npm packages left out): what the Lambda ships.
+   */
+  inputs: string[];
 }
 
 /** Options of {@linkcode bundleLambda}. */
@@ -321,10 +326,15 @@ export async function bundleLambda(options: BundleLambdaOptions): Promise<Lambda
   if (nativePackages.length === 0) {
     await rm(join(outDir, "node_modules"), { recursive: true, force: true });
   }
+  const inputs = Object.keys(meta.inputs)
+    .filter((input) => !input.includes("node_modules/") && !input.includes(":"))
+    .map((input) => relative(process.cwd(), resolve(input)))
+    .sort();
   return {
     code: output.text,
     path: isAbsolute(path) ? path : resolve(path),
     bytes: output.contents.byteLength,
     nativePackages,
+    inputs,
   };
 }

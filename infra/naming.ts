@@ -1,6 +1,6 @@
 /**
  * Resource names: every name carries the environment, so that `dev` and
- * `prod` never share a resource (deployment standards, seed 004).
+ * `prod` never share a resource (`docs/design.md`, "Environments").
  *
  * @module
  */

@@ -12,8 +12,8 @@ import type { AwsClients } from "./aws/clients.ts";
 import { isPublished, type PackageRecord } from "./domain/package_record.ts";
 import type { StackOutputs } from "./environment/outputs.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
-import { type CdnInvalidator, CloudFrontInvalidator } from "./publish/invalidation.ts";
-import { type ObjectStore, S3ObjectStore } from "./publish/object_store.ts";
+import { type CdnInvalidator, CloudFrontInvalidator } from "./aws/invalidation.ts";
+import { type ObjectStore, S3ObjectStore } from "./aws/object_store.ts";
 import type { PoolCheckStrategy } from "./publish/pool_check.ts";
 import {
   type PublishProgress,
@@ -21,7 +21,7 @@ import {
   type PublishResult,
   type PublishTimings,
 } from "./publish/publisher.ts";
-import { loadSigningKeys } from "./publish/signing_keys.ts";
+import { loadSigningKeys } from "./aws/signing_keys.ts";
 import type { SigningKey } from "./signing/keys.ts";
 import { type LeaseTable, withLease } from "./store/lease.ts";
 import { PackageStore } from "./store/package_store.ts";

@@ -16,7 +16,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { awsClients } from "../lambda/aws/clients.ts";
 import { isPublished } from "../lambda/domain/package_record.ts";
-import { addDeb, type AddDebResult } from "../lambda/publish/add_deb.ts";
+import { addDeb, type AddDebResult } from "./lifecycle/add_deb.ts";
 import { objectStoreFor } from "../lambda/rebuild.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";

@@ -11,22 +11,22 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, awsClients } from "../lambda/aws/clients.ts";
 import type { EnvironmentName, StackOutputs } from "../lambda/environment/outputs.ts";
-import { KiroRepoConfigError, kiroRepoVersionError } from "../lambda/kiro_repo/config.ts";
+import { KiroRepoConfigError, kiroRepoVersionError } from "./kiro_repo/config.ts";
 import {
   configPath,
   KIRO_REPO_DIR,
   loadKiroRepoConfig,
   loadKiroRepoTemplates,
-} from "../lambda/kiro_repo/files.ts";
-import { buildKiroRepo, type KiroRepoPackage } from "../lambda/kiro_repo/package.ts";
+} from "./kiro_repo/files.ts";
+import { buildKiroRepo, type KiroRepoPackage } from "./kiro_repo/package.ts";
 import {
   KIRO_REPO_EXIT_CODES,
   type KiroRepoPublishResult,
   KiroRepoStepError,
   type KiroRepoWorkflowDeps,
   publishKiroRepo,
-} from "../lambda/kiro_repo/workflow.ts";
-import { loadSigningKeys } from "../lambda/publish/signing_keys.ts";
+} from "./kiro_repo/workflow.ts";
+import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
 import { objectStoreFor } from "../lambda/rebuild.ts";
 import { publicKeyring } from "../lambda/signing/keys.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";

@@ -12,8 +12,8 @@
  */
 
 import { awsClients } from "../lambda/aws/clients.ts";
-import { buildDeb } from "../lambda/deb/deb_writer.ts";
-import { addDeb } from "../lambda/publish/add_deb.ts";
+import { buildDeb } from "./lib/deb_writer.ts";
+import { addDeb } from "./lifecycle/add_deb.ts";
 import { KEYRING_NAME, sourcesFile } from "../lambda/publish/index_html.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
 import { objectStoreFor } from "../lambda/rebuild.ts";

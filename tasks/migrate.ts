@@ -2,7 +2,7 @@
  * `deno task migrate`: copies the legacy table (`kiro-package-versions-ENV`,
  * key `version`) into the packages table — backup, transform, validate,
  * conditional writes, verify — and optionally deletes the legacy items.
- * The engine is `lambda/migration/migrate.ts`.
+ * The engine is `tasks/migration/migrate.ts`.
  *
  * @module
  */
@@ -11,14 +11,14 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { awsClients } from "../lambda/aws/clients.ts";
-import { defaultBackupFile } from "../lambda/migration/backup.ts";
-import { MigrationError } from "../lambda/migration/errors.ts";
-import { migrateLegacyTable } from "../lambda/migration/migrate.ts";
-import { poolControlReader, s3Opener } from "../lambda/migration/pool_control.ts";
-import { formatMigrationSummary, progressPrinter } from "../lambda/migration/report.ts";
-import { POOL_LAYOUTS, type PoolLayout } from "../lambda/migration/transform.ts";
-import { loadLegacyDefaults, poolChecker } from "../lambda/migration/wiring.ts";
-import { S3ObjectStore } from "../lambda/publish/object_store.ts";
+import { defaultBackupFile } from "./migration/backup.ts";
+import { MigrationError } from "./migration/errors.ts";
+import { migrateLegacyTable } from "./migration/migrate.ts";
+import { poolControlReader, s3Opener } from "./migration/pool_control.ts";
+import { formatMigrationSummary, progressPrinter } from "./migration/report.ts";
+import { POOL_LAYOUTS, type PoolLayout } from "./migration/transform.ts";
+import { loadLegacyDefaults, poolChecker } from "./migration/wiring.ts";
+import { S3ObjectStore } from "../lambda/aws/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";

@@ -25,7 +25,7 @@ import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import * as openpgp from "openpgp";
 import { type AwsClients, awsClients } from "../lambda/aws/clients.ts";
 import type { StackOutputs } from "../lambda/environment/outputs.ts";
-import { loadSigningKeys } from "../lambda/publish/signing_keys.ts";
+import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
 import { splitClearsigned } from "../lambda/signing/clearsigned.ts";
 import type { SigningKey } from "../lambda/signing/keys.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";

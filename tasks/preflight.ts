@@ -18,7 +18,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseStackOutputs } from "../lambda/environment/outputs.ts";
+import { parseStackOutputs } from "./lib/stack_outputs.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { type CommandResult, runCommand as runProgram } from "./lib/command.ts";
 import { projectRoot } from "./lib/local_stack.ts";

@@ -1,15 +1,15 @@
 /**
  * `deno task restore`: puts a backup written by `deno task migrate` back into
  * the legacy table or the packages table, exactly (types and all). The engine
- * is `lambda/migration/restore.ts`.
+ * is `tasks/migration/restore.ts`.
  *
  * @module
  */
 
 import { awsClients } from "../lambda/aws/clients.ts";
-import { MigrationError } from "../lambda/migration/errors.ts";
-import { formatRestoreSummary, progressPrinter } from "../lambda/migration/report.ts";
-import { restoreBackup } from "../lambda/migration/restore.ts";
+import { MigrationError } from "./migration/errors.ts";
+import { formatRestoreSummary, progressPrinter } from "./migration/report.ts";
+import { restoreBackup } from "./migration/restore.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 

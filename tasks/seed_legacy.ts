@@ -3,15 +3,15 @@
  * table (`kiro-package-versions-local`, key `version`) and fills it with
  * realistic legacy Kiro items, each with a small real `.deb` in the bucket
  * where the legacy system kept it — the starting point of the migration demo.
- * The engine is `lambda/migration/legacy_seed.ts`.
+ * The engine is `tasks/migration/legacy_seed.ts`.
  *
  * @module
  */
 
 import { awsClients } from "../lambda/aws/clients.ts";
-import { seedLegacyTable } from "../lambda/migration/legacy_seed.ts";
-import { loadLegacyDefaults } from "../lambda/migration/wiring.ts";
-import { S3ObjectStore } from "../lambda/publish/object_store.ts";
+import { seedLegacyTable } from "./migration/legacy_seed.ts";
+import { loadLegacyDefaults } from "./migration/wiring.ts";
+import { S3ObjectStore } from "../lambda/aws/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";

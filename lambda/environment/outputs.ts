@@ -1,19 +1,17 @@
 /**
- * The stack outputs: the resource names of one environment (DESIGN.md §4).
+ * The stack outputs: the resource names of one environment (`docs/design.md`,
+ * "Environments").
  *
  * `dev` and `prod` read them from the Pulumi stack (`pulumi stack output --json`)
  * or from a `KIRO_OUTPUTS_FILE`; `local` builds them from the embedded stand-ins.
- * Both the Lambda and the tasks use this one type, validated by
- * {@linkcode parseStackOutputs}.
+ * Both the Lambda and the tasks use this one type; the tasks read and
+ * validate it with `parseStackOutputs` (`tasks/lib/stack_outputs.ts`).
  *
  * @module
  */
 
 /** The environments the tool knows. */
 export type EnvironmentName = "local" | "dev" | "prod";
-
-/** Every {@linkcode EnvironmentName}, for validation and help texts. */
-export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = ["local", "dev", "prod"];
 
 /** Service endpoints of the local stand-ins (absent on AWS). */
 export interface StackEndpoints {
@@ -46,139 +44,4 @@ export interface StackOutputs {
   region: string;
   /** The stand-ins' endpoints (local only). */
   endpoints?: StackEndpoints;
-}
-
-/** The stack outputs are missing a field or have a bad value. */
-export class StackOutputsError extends Error {
-  override name = "StackOutputsError";
-}
-
-const REQUIRED = [
-  "tableName",
-  "legacyTableName",
-  "bucketName",
-  "functionName",
-  "repoUrl",
-  "signingKeySecretId",
-  "region",
-] as const;
-
-const OPTIONAL = ["distributionId", "notificationTopicArn"] as const;
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Validates stack outputs (a parsed JSON object, or JSON text) into a
- * {@linkcode StackOutputs}.
- *
- * Unknown fields are ignored (a stack may export more than we read). Errors
- * name the `source` (a file, or `pulumi stack output --stack dev`) and the field.
- *
- * @example
- * ```ts
- * const outputs = parseStackOutputs(await readFile(file, "utf8"), { source: file });
- * ```
- */
-export function parseStackOutputs(
-  json: unknown,
-  options: { source: string; environment?: EnvironmentName },
-): StackOutputs {
-  const { source } = options;
-  let value = json;
-  if (typeof value === "string") {
-    try {
-      value = JSON.parse(value);
-    } catch (error) {
-      const why = error instanceof SyntaxError ? error.message : String(error);
-      throw new StackOutputsError(
-        `Cannot read the stack outputs from ${source}: invalid JSON (${why})`,
-      );
-    }
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new StackOutputsError(
-      `Cannot read the stack outputs from ${source}: expected a JSON object of outputs`,
-    );
-  }
-  const raw = value as Record<string, unknown>;
-  const fail = (field: string, what: string): never => {
-    throw new StackOutputsError(`Cannot read the stack outputs from ${source}: ${field} ${what}`);
-  };
-  const text = (field: string): string | undefined => {
-    const v = raw[field];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string" || v.trim() === "") fail(field, "must be a non-empty string");
-    return v as string;
-  };
-
-  const environment = text("environment") ?? options.environment;
-  if (environment === undefined) fail("environment", "is missing");
-  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(environment as string)) {
-    fail("environment", `must be one of ${ENVIRONMENT_NAMES.join(", ")} (got "${environment}")`);
-  }
-  if (
-    options.environment !== undefined && raw.environment !== undefined &&
-    environment !== options.environment
-  ) {
-    fail(
-      "environment",
-      `is "${environment}" but the outputs were read for "${options.environment}"`,
-    );
-  }
-
-  const required: Record<string, string> = {};
-  const missing = REQUIRED.filter((field) => text(field) === undefined);
-  if (missing.length > 0) {
-    fail(
-      missing.join(", "),
-      `${
-        missing.length === 1 ? "is" : "are"
-      } missing (run pulumi up for this stack, or fix the file)`,
-    );
-  }
-  for (const field of REQUIRED) required[field] = text(field) as string;
-
-  const repoUrl = required.repoUrl as string;
-  if (!isHttpUrl(repoUrl)) fail("repoUrl", `must be an http(s) URL (got "${repoUrl}")`);
-
-  const outputs: StackOutputs = {
-    environment: environment as EnvironmentName,
-    tableName: required.tableName as string,
-    legacyTableName: required.legacyTableName as string,
-    bucketName: required.bucketName as string,
-    functionName: required.functionName as string,
-    repoUrl: repoUrl.replace(/\/+$/, ""),
-    signingKeySecretId: required.signingKeySecretId as string,
-    region: required.region as string,
-  };
-  for (const field of OPTIONAL) {
-    const v = text(field);
-    if (v !== undefined) outputs[field] = v;
-  }
-
-  const endpoints = raw.endpoints;
-  if (endpoints !== undefined && endpoints !== null) {
-    if (typeof endpoints !== "object" || Array.isArray(endpoints)) {
-      fail("endpoints", "must be an object with dynamodb and s3 URLs");
-    }
-    const e = endpoints as Record<string, unknown>;
-    for (const service of ["dynamodb", "s3"] as const) {
-      const url = e[service];
-      if (typeof url !== "string" || !isHttpUrl(url)) {
-        fail(`endpoints.${service}`, "must be an http(s) URL");
-      }
-    }
-    outputs.endpoints = { dynamodb: e.dynamodb as string, s3: e.s3 as string };
-  }
-  if (outputs.environment === "local" && outputs.endpoints === undefined) {
-    fail("endpoints", "is missing (the local environment needs the stand-ins' endpoints)");
-  }
-  return outputs;
 }

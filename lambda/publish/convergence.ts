@@ -27,7 +27,7 @@
 import { describeIdentity, isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { parseStanzas } from "../repo/stanza.ts";
 import { KEYRING_NAME } from "./index_html.ts";
-import { type ObjectStore, sha256Hex } from "./object_store.ts";
+import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
 import {
   generateRepositoryIndexes,
   KIRO_REPO_DEB_KEY,

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
 import { mapLimit } from "./limit.ts";
-import type { ObjectStore } from "./object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
 
 /**
  * How the pool is read: one listing of `pool/` (S3: a request per 1,000

@@ -38,9 +38,9 @@ import {
   serializeManifest,
 } from "./generations.ts";
 import { indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
-import { type CdnInvalidator, invalidationPaths } from "./invalidation.ts";
-import { headersFor, isByHashKey } from "./object_headers.ts";
-import { type ObjectStore, sha256Hex } from "./object_store.ts";
+import { type CdnInvalidator, invalidationPaths } from "../aws/invalidation.ts";
+import { headersFor, isByHashKey } from "../aws/object_headers.ts";
+import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
 import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
 import { mapLimit } from "./limit.ts";
 import { nextReleaseDate, releaseDateOf } from "./release_date.ts";

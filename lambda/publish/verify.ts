@@ -31,7 +31,7 @@ import { hashBytes } from "../deb/hashing.ts";
 import { splitClearsigned } from "../signing/clearsigned.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import { mapLimit } from "./limit.ts";
-import { type ObjectStore, sha256Hex } from "./object_store.ts";
+import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
 import { type PoolCheckStrategy, verifyPool, verifyPoolContents } from "./pool_check.ts";
 import {
   generateRepositoryIndexes,

@@ -12,7 +12,8 @@
  *                 … ] }
  * ```
  *
- * The seeds' simpler single-release object is accepted too:
+ * The simpler single-release object of the old `metadata.json` endpoint is
+ * accepted too (`docs/design.md`, "Sources"):
  * `{ "version", "pub_date", "url" | "deb_url", "certificate_url", "signature_url", "notes" }`.
  *
  * @module

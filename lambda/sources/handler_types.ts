@@ -1,12 +1,12 @@
 /**
- * The contract every source handler implements (seed 001's
- * `check_new_version` / `acquire_package`, in TypeScript style).
+ * The contract every source handler implements (`docs/design.md`, "Sources"):
+ * find the newest version a source offers, then acquire it.
  *
  * @module
  */
 
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { ObjectStore } from "../publish/object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
 import type { FetchBytesOptions } from "./fetch.ts";
 import type { IngestResult, RecordStore } from "./ingest.ts";

@@ -3,7 +3,7 @@
  * ingest the versions not recorded yet, then publish the repository once.
  *
  * - A version already recorded is skipped before anything is downloaded
- *   (seed property 18).
+ *   (`docs/design.md`, "Sources").
  * - One failing source never stops the others; every failure is logged,
  *   counted, notified and listed in the summary. The run fails only when every
  *   source it asked failed (or the publish itself failed).
@@ -26,7 +26,7 @@ import { isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { failureNotification, newPackageNotification, type Notifier } from "../notify/notifier.ts";
 import { METRIC } from "../observability/metrics.ts";
 import { checkConvergence } from "../publish/convergence.ts";
-import type { ObjectStore } from "../publish/object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
 import type { SourceHandler } from "./handler_types.ts";
 import type { RecordStore } from "./ingest.ts";

@@ -27,8 +27,8 @@
  */
 
 import { describeIdentity, type PackageRecord } from "../domain/package_record.ts";
-import { headersFor } from "../publish/object_headers.ts";
-import type { ObjectStore } from "../publish/object_store.ts";
+import { headersFor } from "../aws/object_headers.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
 import {
   differingFields,
   IdentityConflictError,

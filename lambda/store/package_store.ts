@@ -290,7 +290,16 @@ export class PackageStore {
    */
   async put(record: PackageRecord): Promise<PutResult> {
     checkRecord(record);
-    const before = identityConflicts(record, await this.versionRecords(record));
+    const siblings = await this.versionRecords(record);
+    const same = siblings.find((other) => other.architecture === record.architecture);
+    if (same !== undefined) {
+      // The identity is recorded (in this or another spelling): the same
+      // content is a no-op, other content a conflict with it.
+      const fields = differingFields(same, record);
+      if (fields.length > 0) throw new RecordConflictError(same, fields, record);
+      return "unchanged";
+    }
+    const before = identityConflicts(record, siblings);
     if (before.length > 0) throw new IdentityConflictError(record, before);
     try {
       await this.#client.send(

@@ -1,6 +1,7 @@
 /**
  * The packages table's schema, for the local stand-in and the tests (the
- * Pulumi program defines the same table independently, DESIGN.md §5).
+ * Pulumi program defines the same table independently; `docs/design.md`,
+ * "Data model").
  *
  * @module
  */

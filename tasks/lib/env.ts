@@ -1,5 +1,5 @@
 /**
- * Environment resolution for tasks (DESIGN.md §4).
+ * Environment resolution for tasks (`docs/design.md`, "Environments").
  *
  * The environment is `--env`, else a positional `ENV`, else `$KIRO_ENV`, else
  * `local`. Its outputs come from:
@@ -15,13 +15,8 @@
  */
 
 import { join } from "node:path";
-import {
-  ENVIRONMENT_NAMES,
-  type EnvironmentName,
-  parseStackOutputs,
-  type StackOutputs,
-  StackOutputsError,
-} from "../../lambda/environment/outputs.ts";
+import { type EnvironmentName, type StackOutputs } from "../../lambda/environment/outputs.ts";
+import { ENVIRONMENT_NAMES, parseStackOutputs, StackOutputsError } from "./stack_outputs.ts";
 import { localStateDir, projectRoot, runningLocalStack, startLocalStack } from "./local_stack.ts";
 import { UsageError } from "./cli.ts";
 import { type CommandResult, runCommand } from "./command.ts";

@@ -1,5 +1,5 @@
 /**
- * The embedded `local` environment (DESIGN.md §4): `dynalite` (DynamoDB API)
+ * The embedded `local` environment (`docs/design.md`, "Environments"): `dynalite` (DynamoDB API)
  * and `s3rver` (S3 API) running in this process on 127.0.0.1, with the same
  * outputs as a Pulumi stack.
  *
@@ -35,7 +35,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
-import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
+import { parseStackOutputs } from "./stack_outputs.ts";
 import { packagesTableDefinition, PARTITION_KEY, SORT_KEY } from "../../lambda/store/table.ts";
 import { EnvironmentError } from "./env.ts";
 import { generateSigningKey } from "../../lambda/signing/keys.ts";
@@ -217,7 +217,7 @@ function closeServer(server: { close(cb: (error?: Error) => void): unknown }): P
   );
 }
 
-async function createTable(endpoint: string, tableName: string): Promise<void> {
+async function createTable(endpoint: string, tableName: string, dir: string): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
@@ -235,9 +235,9 @@ async function createTable(endpoint: string, tableName: string): Promise<void> {
       if (key !== `${PARTITION_KEY}:HASH,${SORT_KEY}:RANGE`) {
         throw new EnvironmentError(
           "local_state",
-          `The local state in ${localStateDir()} holds a packages table keyed by ${key} ` +
+          `The local state in ${dir} holds a packages table keyed by ${key} ` +
             `(an older version of this program), not ${PARTITION_KEY} + ${SORT_KEY}: move ` +
-            `${join(localStateDir(), "dynamodb")} away (or delete it) and publish again`,
+            `${join(dir, "dynamodb")} away (or delete it) and publish again`,
         );
       }
       const indexesActive = (Table?.GlobalSecondaryIndexes ?? [])
@@ -400,7 +400,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const signingKeyPath = join(dir, SIGNING_KEY_FILE);
   try {
-    await createTable(endpoints.dynamodb, LOCAL_NAMES.tableName);
+    await createTable(endpoints.dynamodb, LOCAL_NAMES.tableName, dir);
     await (options.ensureSigningKey ?? ensureLocalSigningKey)(signingKeyPath);
   } catch (error) {
     await closeS3().catch(() => {});

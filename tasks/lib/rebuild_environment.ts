@@ -12,11 +12,7 @@ import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { createHandler } from "../../lambda/handler.ts";
 import { createLogger } from "../../lambda/observability/logger.ts";
 import { createMetrics } from "../../lambda/observability/metrics.ts";
-import {
-  invokeForceRebuild,
-  readRebuildAnswer,
-  type RebuildAnswer,
-} from "../../lambda/publish/remote_rebuild.ts";
+import { invokeForceRebuild, readRebuildAnswer, type RebuildAnswer } from "./remote_rebuild.ts";
 import { ensureConverged } from "../../lambda/publish/convergence.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";

@@ -23,7 +23,7 @@ import {
   type PackageRecord,
 } from "../../lambda/domain/package_record.ts";
 import { hashStream } from "../../lambda/deb/hashing.ts";
-import type { ObjectStore } from "../../lambda/publish/object_store.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import type { PackageStore } from "../../lambda/store/package_store.ts";
 
 /** A withdraw or reinstate request. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { InstrumentedObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { addDeb } from "../../lambda/publish/add_deb.ts";
+import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
 import { RecordConflictError } from "../../lambda/store/package_store.ts";
 import { KEYRING_NAME } from "../../lambda/publish/index_html.ts";
 import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";

@@ -7,10 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
-import {
-  InjectedFault,
-  InstrumentedObjectStore,
-} from "../../lambda/publish/memory_object_store.ts";
+import { InjectedFault, InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { publishRepository } from "../../lambda/publish/publisher.ts";
 import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { publicKeyring } from "../../lambda/signing/keys.ts";

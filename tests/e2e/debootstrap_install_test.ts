@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { headersFor } from "../../lambda/publish/object_headers.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
 import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";

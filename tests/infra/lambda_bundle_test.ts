@@ -236,3 +236,42 @@ Deno.test("a bundle with native packages runs from its own folder alone (checked
     assert.deepEqual(again.nativePackages, bundle.nativePackages);
   });
 });
+
+Deno.test("the Lambda bundle is built from lambda/ alone: no migration, kiro-repo build or other operator code", async () => {
+  const outDir = await Deno.makeTempDir({ prefix: "kiro-bundle-inputs-" });
+  try {
+    const bundle = await bundleLambda({ entry: "lambda/handler.ts", outDir });
+    const inputs = bundle.inputs;
+    assert.ok(inputs.includes("lambda/handler.ts"), inputs.join("\n"));
+    assert.ok(inputs.includes("lambda/rebuild.ts"));
+    assert.ok(inputs.includes("lambda/store/intake.ts"), "the one intake ships (the sync uses it)");
+    const outside = inputs.filter((input) =>
+      !input.startsWith("lambda/") && !input.startsWith("config/packages/")
+    );
+    assert.deepEqual(outside, [], "every bundled source file is the engine or a bundled config");
+    for (const input of inputs) {
+      assert.doesNotMatch(input, /(^|\/)(migration|kiro_repo|tasks|tests)\//, input);
+    }
+    // And lambda/ holds nothing else: every module under it ships.
+    const lambdaFiles: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of Deno.readDirSync(dir)) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory) walk(path);
+        // A module of types alone leaves nothing in JavaScript.
+        else if (
+          entry.name.endsWith(".ts") &&
+          /^export (async function|function|const|let|class) /m.test(Deno.readTextFileSync(path))
+        ) lambdaFiles.push(path);
+      }
+    };
+    walk("lambda");
+    assert.deepEqual(
+      lambdaFiles.filter((file) => !inputs.includes(file)).sort(),
+      [],
+      "modules under lambda/ that the Lambda never runs belong under tasks/",
+    );
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
+import { parseStackOutputs } from "../../tasks/lib/stack_outputs.ts";
 import { LONG_TTL, SHORT_TTL } from "../../infra/cdn.ts";
 import {
   PUBLISHER_EPHEMERAL_STORAGE_MB,

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readDeb } from "../../lambda/deb/deb_reader.ts";
-import { buildDeb } from "../../lambda/deb/deb_writer.ts";
+import { buildDeb } from "../../tasks/lib/deb_writer.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { debianPackagesMissing, fetchDebianPackages } from "../support/debian_packages.ts";
 import { bundleForNode22, node22Missing, runJsonUnderNode22 } from "../support/node22.ts";
 import { missingTools } from "../support/tools.ts";
 
 const lambdaDeb = new URL("../../lambda/deb/", import.meta.url).pathname;
+const tasksLib = new URL("../../tasks/lib/", import.meta.url).pathname;
 
 // The script Node runs: read every .deb given, build one, print the results as JSON.
 const ENTRY = `
@@ -15,7 +16,7 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { createHash } from "node:crypto";
 import { readDeb } from "${lambdaDeb}deb_reader.ts";
-import { buildDeb } from "${lambdaDeb}deb_writer.ts";
+import { buildDeb } from "${tasksLib}deb_writer.ts";
 
 const [paths, options] = JSON.parse(process.argv[2]);
 const read = [];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildDeb, type BuildDebOptions, gzip } from "../../lambda/deb/deb_writer.ts";
+import { buildDeb, type BuildDebOptions, gzip } from "../../tasks/lib/deb_writer.ts";
 import { missingTools } from "../support/tools.ts";
 import { commandOutput, runCommand } from "../../tasks/lib/command.ts";
 
@@ -182,7 +182,7 @@ Deno.test({
     );
     const script = `
       import { buildDeb } from ${
-      JSON.stringify(new URL("../../lambda/deb/deb_writer.ts", import.meta.url).href)
+      JSON.stringify(new URL("../../tasks/lib/deb_writer.ts", import.meta.url).href)
     };
       import { createHash } from "node:crypto";
       const options = JSON.parse(${JSON.stringify(json)}, (_key, value) =>

@@ -9,7 +9,7 @@ import type { PackageIdentity } from "../../lambda/domain/package_record.ts";
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
-import type { ObjectStore } from "../../lambda/publish/object_store.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { type LoadedPackageConfig, parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { ingestDeb } from "../../lambda/sources/ingest.ts";

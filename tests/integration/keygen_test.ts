@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as openpgp from "openpgp";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
+import { main } from "../../tasks/keygen.ts";
 import {
   fileStorage,
   KeygenError,
   type KeyStorage,
-  main,
   secretsManagerStorage,
   updateSigningKeys,
-} from "../../tasks/keygen.ts";
+} from "../../tasks/keys/rotation.ts";
 
 interface FakeSecret {
   name: string;

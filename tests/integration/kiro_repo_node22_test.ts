@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../lambda/kiro_repo/files.ts";
-import { buildKiroRepo } from "../../lambda/kiro_repo/package.ts";
+import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../tasks/kiro_repo/files.ts";
+import { buildKiroRepo } from "../../tasks/kiro_repo/package.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { bundleForNode22, node22Missing, runJsonUnderNode22 } from "../support/node22.ts";
 
-const lambdaDir = new URL("../../lambda/kiro_repo/", import.meta.url).pathname;
+const lambdaDir = new URL("../../tasks/kiro_repo/", import.meta.url).pathname;
 const kiroRepoDir = new URL("../../kiro-repo-deb/", import.meta.url).pathname;
 
 const ENTRY = `

@@ -9,10 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
-import {
-  KIRO_REPO_EXIT_CODES,
-  type KiroRepoWorkflowDeps,
-} from "../../lambda/kiro_repo/workflow.ts";
+import { KIRO_REPO_EXIT_CODES, type KiroRepoWorkflowDeps } from "../../tasks/kiro_repo/workflow.ts";
 import { objectStoreFor } from "../../lambda/rebuild.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";

@@ -9,7 +9,7 @@
  */
 
 import { awsClients } from "../../lambda/aws/clients.ts";
-import { parseStackOutputs } from "../../lambda/environment/outputs.ts";
+import { parseStackOutputs } from "../../tasks/lib/stack_outputs.ts";
 import { withLease } from "../../lambda/store/lease.ts";
 
 const [outputsJson, durationText] = Deno.args;

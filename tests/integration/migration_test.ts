@@ -6,20 +6,20 @@ import {
   type Item,
   itemFingerprint,
   itemSize,
-} from "../../lambda/migration/attribute_value.ts";
-import { readBackup, writeBackup } from "../../lambda/migration/backup.ts";
-import { MigrationError } from "../../lambda/migration/errors.ts";
-import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
-import { seedLegacyTable } from "../../lambda/migration/legacy_seed.ts";
-import { loadLegacyDefaults, poolChecker } from "../../lambda/migration/wiring.ts";
-import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
-import { poolControlReader } from "../../lambda/migration/pool_control.ts";
-import { buildDeb } from "../../lambda/deb/deb_writer.ts";
-import { migrateLegacyTable, verifyMigration } from "../../lambda/migration/migrate.ts";
-import { formatMigrationSummary } from "../../lambda/migration/report.ts";
-import { restoreBackup } from "../../lambda/migration/restore.ts";
-import { batchDelete, describeTableKey, scanAll } from "../../lambda/migration/table_ops.ts";
-import { transformAndValidate } from "../../lambda/migration/transform.ts";
+} from "../../tasks/migration/attribute_value.ts";
+import { readBackup, writeBackup } from "../../tasks/migration/backup.ts";
+import { MigrationError } from "../../tasks/migration/errors.ts";
+import { ensureLegacyTable, legacyItem } from "../../tasks/migration/legacy_table.ts";
+import { seedLegacyTable } from "../../tasks/migration/legacy_seed.ts";
+import { loadLegacyDefaults, poolChecker } from "../../tasks/migration/wiring.ts";
+import { MemoryObjectStore } from "../support/memory_object_store.ts";
+import { poolControlReader } from "../../tasks/migration/pool_control.ts";
+import { buildDeb } from "../../tasks/lib/deb_writer.ts";
+import { migrateLegacyTable, verifyMigration } from "../../tasks/migration/migrate.ts";
+import { formatMigrationSummary } from "../../tasks/migration/report.ts";
+import { restoreBackup } from "../../tasks/migration/restore.ts";
+import { batchDelete, describeTableKey, scanAll } from "../../tasks/migration/table_ops.ts";
+import { transformAndValidate } from "../../tasks/migration/transform.ts";
 import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
 const defaults = KIRO_LEGACY_DEFAULTS;

@@ -212,7 +212,8 @@ Deno.test("listByName pages through the index", () =>
     assert.equal((await store.listByName("kiro")).length, 200);
   }));
 
-// Seed 001 properties, checked against the DynamoDB stand-in.
+// Properties of the package store (`docs/design.md`, "Data model"), checked against the
+// DynamoDB stand-in.
 const names = fc.constantFrom("kiro", "kiro-repo", "kiro-cli", "libkiro0", "kiro.tools");
 const versions = fc.tuple(fc.nat(20), fc.nat(20), fc.option(fc.nat(9), { nil: undefined }))
   .map(([a, b, c]) => c === undefined ? `${a}.${b}` : `${a}.${b}~rc${c}`);

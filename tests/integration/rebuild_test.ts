@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { addDeb } from "../../lambda/publish/add_deb.ts";
-import { InstrumentedObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
+import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { PoolVerificationError } from "../../lambda/publish/publisher.ts";
 import {
   forceRebuild,

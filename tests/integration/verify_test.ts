@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { hashBytes } from "../../lambda/deb/hashing.ts";
-import { headersFor } from "../../lambda/publish/object_headers.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { removeObjectCommand, verifyRepository } from "../../lambda/publish/verify.ts";
 import { isPublished, type PackageRecord } from "../../lambda/domain/package_record.ts";
-import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { MemoryObjectStore } from "../support/memory_object_store.ts";
 import { publishRepository } from "../../lambda/publish/publisher.ts";
 import { commandOutput } from "../../tasks/lib/command.ts";
 import { missingTools } from "../support/tools.ts";

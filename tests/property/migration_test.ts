@@ -2,7 +2,7 @@
  * Properties of the legacy-table migration against one dynalite (the test
  * stack), tables cleared between runs:
  *
- * - Migration Completeness (seed 002): after a migration every legacy item
+ * - completeness (`docs/migration.md`): after a migration every legacy item
  *   has its new item, equal to its transform, and nothing else was written;
  * - migrating twice is migrating once;
  * - backup → restore puts the table back exactly, types and all;
@@ -22,18 +22,18 @@ import {
   encodeItem,
   type Item,
   itemFingerprint,
-} from "../../lambda/migration/attribute_value.ts";
-import { writeBackup } from "../../lambda/migration/backup.ts";
-import { ensureLegacyTable, legacyItem } from "../../lambda/migration/legacy_table.ts";
-import { migrateLegacyTable } from "../../lambda/migration/migrate.ts";
-import { restoreBackup } from "../../lambda/migration/restore.ts";
+} from "../../tasks/migration/attribute_value.ts";
+import { writeBackup } from "../../tasks/migration/backup.ts";
+import { ensureLegacyTable, legacyItem } from "../../tasks/migration/legacy_table.ts";
+import { migrateLegacyTable } from "../../tasks/migration/migrate.ts";
+import { restoreBackup } from "../../tasks/migration/restore.ts";
 import {
   batchDelete,
   describeTableKey,
   type DynamoDbSender,
   scanAll,
-} from "../../lambda/migration/table_ops.ts";
-import { type LegacyDefaults, transformAndValidate } from "../../lambda/migration/transform.ts";
+} from "../../tasks/migration/table_ops.ts";
+import { type LegacyDefaults, transformAndValidate } from "../../tasks/migration/transform.ts";
 import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
 /** Kiro's defaults, with an extended description and a dependency to carry over too. */

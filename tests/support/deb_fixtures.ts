@@ -11,7 +11,7 @@
 import { readAllBytes } from "../../lambda/bytes.ts";
 import { readArMembers, writeAr } from "../../lambda/deb/ar.ts";
 import { fieldKey } from "../../lambda/deb/control.ts";
-import { buildDeb } from "../../lambda/deb/deb_writer.ts";
+import { buildDeb } from "../../tasks/lib/deb_writer.ts";
 import { decompress } from "../../lambda/deb/decompress.ts";
 
 /** Options of {@linkcode makeTestDeb}. */

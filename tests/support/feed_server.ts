@@ -7,7 +7,7 @@
  * - {@linkcode signWithOpenssl}: `openssl dgst -sha256 -sign` over a file —
  *   exactly how `signature.bin` is made.
  * - {@linkcode FeedServer}: serves the feed (Kiro's cumulative format, both URL
- *   layouts, or the seeds' single-release object) and each release's `.deb`,
+ *   layouts, or the old single-release object) and each release's `.deb`,
  *   `certificate.pem`, `signature.bin`; any path can be overridden to answer
  *   an error status, HTML, a truncated body, or a redirect.
  *

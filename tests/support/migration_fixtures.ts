@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LegacyDefaults } from "../../lambda/migration/transform.ts";
+import type { LegacyDefaults } from "../../tasks/migration/transform.ts";
 
 /**
  * The transform's defaults for kiro, as `config/packages/kiro.yaml` gives

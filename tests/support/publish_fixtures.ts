@@ -13,8 +13,8 @@ import {
   type PackageRecord,
 } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
-import { headersFor } from "../../lambda/publish/object_headers.ts";
-import type { ObjectStore } from "../../lambda/publish/object_store.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { generateSigningKey, readSigningKeys, type SigningKey } from "../../lambda/signing/keys.ts";
 import {
   differingFields,

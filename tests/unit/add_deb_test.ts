@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { addDeb } from "../../lambda/publish/add_deb.ts";
+import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
 import { RecordConflictError } from "../../lambda/store/package_store.ts";
 import {
   InjectedFault,
   InstrumentedObjectStore,
   MemoryObjectStore,
-} from "../../lambda/publish/memory_object_store.ts";
-import { sha256Hex } from "../../lambda/publish/object_store.ts";
+} from "../support/memory_object_store.ts";
+import { sha256Hex } from "../../lambda/aws/object_store.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { MemoryRecords } from "../support/publish_fixtures.ts";
 

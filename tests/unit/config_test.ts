@@ -143,7 +143,7 @@ Deno.test("a missing or empty config folder is an error naming the folder", asyn
   }
 });
 
-// --- property tests (seed properties 20 and 21) -------------------------------------------
+// --- property tests: required fields are named, YAML round-trips -------------------------
 
 const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
 const limits = fc.record({

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { isPublished, type PackageRecord } from "../../lambda/domain/package_record.ts";
 import { checkConvergence, ensureConverged } from "../../lambda/publish/convergence.ts";
-import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
-import { headersFor } from "../../lambda/publish/object_headers.ts";
+import { MemoryObjectStore } from "../support/memory_object_store.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
 import { publishRepository } from "../../lambda/publish/publisher.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
@@ -122,9 +122,11 @@ Deno.test("an Architecture: all record added after publishing is missing from ev
   const scene = await publishedScene();
   await scene.record("kiro-repo", "2", "all");
   const reasons = (await scene.check()).reasons;
-  assert.equal(reasons.length, 2);
+  assert.equal(reasons.length, 3);
   assert.match(reasons[0]!, /binary-amd64\/Packages does not list kiro-repo 2 \(all\)/);
   assert.match(reasons[1]!, /binary-arm64\/Packages does not list kiro-repo 2 \(all\)/);
+  // The newest kiro-repo is also what /kiro-repo.deb must hold.
+  assert.match(reasons[2]!, /kiro-repo\.deb is not kiro-repo 2, the latest published/);
 });
 
 Deno.test("a record of a new architecture is not converged: the Release lacks its index", async () => {

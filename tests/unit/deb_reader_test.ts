@@ -7,7 +7,7 @@ import {
   readDeb,
   readDebBytes,
 } from "../../lambda/deb/deb_reader.ts";
-import { gzip } from "../../lambda/deb/deb_writer.ts";
+import { gzip } from "../../tasks/lib/deb_writer.ts";
 import { writeTar } from "../../lambda/deb/tar.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { missingTools } from "../support/tools.ts";

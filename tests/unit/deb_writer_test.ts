@@ -9,7 +9,7 @@ import {
   DebBuildError,
   type DebFile,
   installedSize,
-} from "../../lambda/deb/deb_writer.ts";
+} from "../../tasks/lib/deb_writer.ts";
 import { decompress } from "../../lambda/deb/decompress.ts";
 import { readTar, type TarEntry } from "../../lambda/deb/tar.ts";
 

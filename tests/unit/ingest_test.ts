@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  InstrumentedObjectStore,
-  MemoryObjectStore,
-} from "../../lambda/publish/memory_object_store.ts";
+import { InstrumentedObjectStore, MemoryObjectStore } from "../support/memory_object_store.ts";
 import { checkCertificate, SignatureVerifier } from "../../lambda/sources/certificate.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { checkControl, ingestDeb } from "../../lambda/sources/ingest.ts";

@@ -1,7 +1,7 @@
 /**
  * The kiro-repo build configuration: the shipped files are valid, and every
- * kind of mistake is reported with the file and field (seed 000, properties
- * 4 and 11).
+ * kind of mistake is reported with the file and field, before anything is
+ * built (`docs/design.md`, "kiro-repo").
  */
 
 import assert from "node:assert/strict";
@@ -14,8 +14,8 @@ import {
   parseKiroRepoConfig,
   repoUrlError,
   REQUIRED_CONFIG_FIELDS,
-} from "../../lambda/kiro_repo/config.ts";
-import { loadKiroRepoConfig } from "../../lambda/kiro_repo/files.ts";
+} from "../../tasks/kiro_repo/config.ts";
+import { loadKiroRepoConfig } from "../../tasks/kiro_repo/files.ts";
 
 const configDir = new URL("../../kiro-repo-deb/config/", import.meta.url);
 

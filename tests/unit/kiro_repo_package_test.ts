@@ -8,17 +8,17 @@ import fc from "fast-check";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
-import { ChangelogError } from "../../lambda/kiro_repo/changelog.ts";
-import { configProblems, type KiroRepoConfig } from "../../lambda/kiro_repo/config.ts";
+import { ChangelogError } from "../../tasks/kiro_repo/changelog.ts";
+import { configProblems, type KiroRepoConfig } from "../../tasks/kiro_repo/config.ts";
 import { compareVersions } from "../../lambda/domain/version.ts";
-import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../lambda/kiro_repo/files.ts";
+import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../tasks/kiro_repo/files.ts";
 import {
   buildKiroRepo,
   KIRO_REPO_PATHS,
   KiroRepoBuildError,
   type KiroRepoBuildInputs,
-} from "../../lambda/kiro_repo/package.ts";
-import { TemplateError } from "../../lambda/kiro_repo/templates.ts";
+} from "../../tasks/kiro_repo/package.ts";
+import { TemplateError } from "../../tasks/kiro_repo/templates.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { missingTools } from "../support/tools.ts";
 import { runCommand } from "../../tasks/lib/command.ts";

@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../lambda/kiro_repo/files.ts";
-import { buildKiroRepo, type KiroRepoPackage } from "../../lambda/kiro_repo/package.ts";
+import { loadKiroRepoConfig, loadKiroRepoTemplates } from "../../tasks/kiro_repo/files.ts";
+import { buildKiroRepo, type KiroRepoPackage } from "../../tasks/kiro_repo/package.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 
 const root = new URL("../../kiro-repo-deb/", import.meta.url).pathname;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { buildDeb } from "../../lambda/deb/deb_writer.ts";
+import { buildDeb } from "../../tasks/lib/deb_writer.ts";
 import {
   PoolControlError,
   poolControlReader,
   readControlFromStream,
-} from "../../lambda/migration/pool_control.ts";
+} from "../../tasks/migration/pool_control.ts";
 import { pseudoRandomBytes } from "../support/deb_fixtures.ts";
 
 const control = {

@@ -4,8 +4,8 @@ import {
   BatchWriteItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { Item } from "../../lambda/migration/attribute_value.ts";
-import { MigrationError } from "../../lambda/migration/errors.ts";
+import type { Item } from "../../tasks/migration/attribute_value.ts";
+import { MigrationError } from "../../tasks/migration/errors.ts";
 import {
   backoffDelay,
   batchDelete,
@@ -13,8 +13,8 @@ import {
   type DynamoDbSender,
   forEachConcurrent,
   putIfAbsent,
-} from "../../lambda/migration/table_ops.ts";
-import { progressPrinter } from "../../lambda/migration/report.ts";
+} from "../../tasks/migration/table_ops.ts";
+import { progressPrinter } from "../../tasks/migration/report.ts";
 
 const key = { name: "package_id", type: "S" };
 

@@ -6,15 +6,15 @@ import {
   encodeItem,
   type Item,
   itemsEqual,
-} from "../../lambda/migration/attribute_value.ts";
+} from "../../tasks/migration/attribute_value.ts";
 import {
   controlDescription,
   recordProblems,
   transformAndValidate,
   TransformError,
   transformLegacyItem,
-} from "../../lambda/migration/transform.ts";
-import { legacyItem } from "../../lambda/migration/legacy_table.ts";
+} from "../../tasks/migration/transform.ts";
+import { legacyItem } from "../../tasks/migration/legacy_table.ts";
 import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
 
 const defaults = KIRO_LEGACY_DEFAULTS;

@@ -3,8 +3,8 @@ import {
   InjectedFault,
   InstrumentedObjectStore,
   MemoryObjectStore,
-} from "../../lambda/publish/memory_object_store.ts";
-import { encodeKey, sha256Hex } from "../../lambda/publish/object_store.ts";
+} from "../support/memory_object_store.ts";
+import { encodeKey, sha256Hex } from "../../lambda/aws/object_store.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const opts = { contentType: "text/plain", cacheControl: "max-age=60" };

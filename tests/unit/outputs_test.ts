@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseStackOutputs, StackOutputsError } from "../../lambda/environment/outputs.ts";
+import { parseStackOutputs, StackOutputsError } from "../../tasks/lib/stack_outputs.ts";
 
 const prod = {
   environment: "prod",

@@ -10,9 +10,9 @@ import {
   planPrune,
   serializeManifest,
 } from "../../lambda/publish/generations.ts";
-import { invalidationPaths } from "../../lambda/publish/invalidation.ts";
+import { invalidationPaths } from "../../lambda/aws/invalidation.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
-import { sha256Hex } from "../../lambda/publish/object_store.ts";
+import { sha256Hex } from "../../lambda/aws/object_store.ts";
 import { verifyPool } from "../../lambda/publish/pool_check.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import {
@@ -21,7 +21,7 @@ import {
   IMMUTABLE_CACHE_CONTROL,
   isByHashKey,
   MUTABLE_CACHE_CONTROL,
-} from "../../lambda/publish/object_headers.ts";
+} from "../../lambda/aws/object_headers.ts";
 import { nextReleaseDate, releaseDateOf } from "../../lambda/publish/release_date.ts";
 
 const BY_HASH = "dists/stable/main/binary-amd64/by-hash/SHA256/";
@@ -227,10 +227,7 @@ Deno.test("mapLimit keeps order, bounds parallelism and stops on the first failu
 
 // --- publishRepository against the in-memory store -------------------------------------------
 
-import {
-  InstrumentedObjectStore,
-  MemoryObjectStore,
-} from "../../lambda/publish/memory_object_store.ts";
+import { InstrumentedObjectStore, MemoryObjectStore } from "../support/memory_object_store.ts";
 import {
   KIRO_REPO_DEB_KEY,
   PoolVerificationError,
@@ -371,7 +368,7 @@ Deno.test("a publish never reads a .deb: only the live Release and the manifest 
   ]);
 });
 
-/** Seed properties 15 and 16: every object is at an expected key, with its kind's headers. */
+/** Every object is at an expected key, with its kind's headers (`lambda/aws/object_headers.ts`). */
 function checkKeysAndHeaders(memory: MemoryObjectStore): void {
   for (const [key, object] of memory.objects) {
     assert.match(
@@ -451,13 +448,13 @@ Deno.test("kiro-repo.deb is a regular copy of the highest kiro-repo version by d
         now: new Date("2026-06-01T00:00:00Z"),
       });
       const latest = [...records].sort((a, b) => compareVersions(b.version, a.version))[0]!;
-      // Seed property 11: at the root, named kiro-repo.deb.
+      // The convenience copy is at the root, named kiro-repo.deb.
       const copy = memory.objects.get(KIRO_REPO_DEB_KEY);
       assert.ok(copy !== undefined);
-      // Seed property 10: the same bytes as the latest version's pool object.
+      // It holds the same bytes as the latest version's pool object.
       assert.deepEqual(copy.bytes, memory.objects.get(latest.pool_key)?.bytes);
       assert.equal(copy.metadata.sha256, latest.sha256_hash);
-      // Seed property 12: a regular object (content, ETag, .deb type), not a redirect.
+      // It is a regular object (content, ETag, .deb type), not a redirect.
       assert.ok(copy.bytes.byteLength > 0 && copy.etag.length > 0);
       assert.equal(copy.contentType, "application/vnd.debian.binary-package");
       assert.equal(copy.metadata["website-redirect-location"], undefined);
@@ -487,11 +484,11 @@ Deno.test("every recorded version appears in the indexes, from the records alone
         repoUrl: REPO_URL,
         now: new Date("2026-06-01T00:00:00Z"),
       });
-      // Seed property 3: all N records are published.
+      // All N records are published.
       assert.equal(result.packages, records.length);
-      // Seed properties 15 and 16: keys and headers.
+      // Every object at an expected key, with its kind's headers.
       checkKeysAndHeaders(memory);
-      // Seed property 4: no pool object was read.
+      // No pool object was read: the indexes come from the records alone.
       assert.ok(store.gets.every((key) => !key.startsWith("pool/")));
       for (const arch of ["amd64", "arm64"]) {
         const text = decode(await memory.get(`dists/stable/main/binary-${arch}/Packages`));

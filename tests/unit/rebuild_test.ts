@@ -4,7 +4,7 @@ import {
   invokeForceRebuild,
   readRebuildAnswer,
   RebuildFailedError,
-} from "../../lambda/publish/remote_rebuild.ts";
+} from "../../tasks/lib/remote_rebuild.ts";
 
 function fakeLambda(reply: () => Promise<unknown>) {
   const sent: { FunctionName?: string; InvocationType?: string; Payload?: Uint8Array }[] = [];
@@ -95,7 +95,7 @@ Deno.test("an invoke that cannot reach the Lambda says what to check", async () 
 
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
-import { loadSigningKeys } from "../../lambda/publish/signing_keys.ts";
+import { loadSigningKeys } from "../../lambda/aws/signing_keys.ts";
 import { generateSigningKey } from "../../lambda/signing/keys.ts";
 
 function outputs(environment: "local" | "dev", signingKeySecretId: string): StackOutputs {

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { compareVersions } from "../../lambda/domain/version.ts";
 import type { Notification, Notifier } from "../../lambda/notify/notifier.ts";
-import { MemoryObjectStore } from "../../lambda/publish/memory_object_store.ts";
+import { MemoryObjectStore } from "../support/memory_object_store.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { releaseDates, resignReason, runScheduledSync } from "../../lambda/sources/sync.ts";
 import { FeedServer, kiroFeed, type ReleaseUrls } from "../support/feed_server.ts";

@@ -16,7 +16,7 @@ import {
   ObjectStoreError,
   type PutOptions,
   SHA256_METADATA_KEY,
-} from "./object_store.ts";
+} from "../../lambda/aws/object_store.ts";
 
 /** One stored object of a {@linkcode MemoryObjectStore}. */
 export interface StoredObject {

@@ -5,9 +5,13 @@
  * @module
  */
 
-import { verifyPool } from "../publish/pool_check.ts";
-import type { ObjectStore } from "../publish/object_store.ts";
-import { ConfigError, DEFAULT_CONFIG_DIR, loadPackageConfigs } from "../sources/config.ts";
+import { verifyPool } from "../../lambda/publish/pool_check.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
+import {
+  ConfigError,
+  DEFAULT_CONFIG_DIR,
+  loadPackageConfigs,
+} from "../../lambda/sources/config.ts";
 import type { Item } from "./attribute_value.ts";
 import { type LegacyDefaults, legacyDefaults, recordFromItem } from "./transform.ts";
 

@@ -3,7 +3,7 @@
  * validated against `kiro-repo-deb/config/schema.json` (JSON Schema, ajv) and
  * a few checks JSON Schema cannot express (dpkg's own version rules). Every
  * problem is reported at once, each naming the file and the field; nothing is
- * built from a configuration with a problem (seed 000, property 11).
+ * built from a configuration with a problem (`docs/design.md`, "kiro-repo").
  *
  * @module
  */
@@ -16,9 +16,9 @@ import {
   schemaDescription,
   type SchemaError,
   shownValue,
-} from "../config/schema_errors.ts";
-import { versionError } from "../domain/version.ts";
-import type { EnvironmentName } from "../environment/outputs.ts";
+} from "../../lambda/config/schema_errors.ts";
+import { versionError } from "../../lambda/domain/version.ts";
+import type { EnvironmentName } from "../../lambda/environment/outputs.ts";
 
 /** One environment's kiro-repo build configuration. */
 export interface KiroRepoConfig {

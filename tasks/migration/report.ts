@@ -1,8 +1,8 @@
 /**
  * What the migration and restore tell the operator: a progress bar on stderr
  * (redrawn in place on a terminal, a few plain lines otherwise) and the final
- * summary (seed 000: total, migrated, skipped as already migrated, errors —
- * plus conflicts and the verification).
+ * summary (total, migrated, skipped as already migrated, errors, conflicts and
+ * the verification; `docs/migration.md`).
  *
  * @module
  */

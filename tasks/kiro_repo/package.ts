@@ -1,5 +1,5 @@
 /**
- * Builds the kiro-repo package (DESIGN.md §8) from a validated configuration,
+ * Builds the kiro-repo package (`docs/design.md`, "kiro-repo") from a validated configuration,
  * the templates, the repository URL and the repository's public keyring —
  * with our own `.deb` writer (no dpkg-deb), deterministically: the same
  * inputs give the same bytes, in Deno and Node. Every file's modification
@@ -14,9 +14,9 @@
  */
 
 import * as openpgp from "openpgp";
-import { parseControl } from "../deb/control.ts";
-import type { ControlFields } from "../domain/package_record.ts";
-import { buildDeb, type DebFile, gzip, installedSize } from "../deb/deb_writer.ts";
+import { parseControl } from "../../lambda/deb/control.ts";
+import type { ControlFields } from "../../lambda/domain/package_record.ts";
+import { buildDeb, type DebFile, gzip, installedSize } from "../lib/deb_writer.ts";
 import { type KiroRepoConfig, kiroRepoVersionError, repoUrlError } from "./config.ts";
 import { changelogFor } from "./changelog.ts";
 import { type KiroRepoTemplates, renderTemplate, TEMPLATE_FILES } from "./templates.ts";
@@ -30,7 +30,10 @@ export const KIRO_REPO_PATHS = {
   lintianOverrides: "/usr/share/lintian/overrides/kiro-repo",
 } as const;
 
-/** The suite and component the repository publishes (DESIGN.md §6). */
+/**
+ * The suite and component the repository publishes (`docs/design.md`,
+ * "Repository layout and publishing").
+ */
 export const KIRO_REPO_SUITE = "stable";
 export const KIRO_REPO_COMPONENTS: readonly string[] = ["main"];
 

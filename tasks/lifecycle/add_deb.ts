@@ -14,13 +14,13 @@
  */
 
 import { createHash, randomUUID } from "node:crypto";
-import { readDeb } from "../deb/deb_reader.ts";
-import type { PackageRecord } from "../domain/package_record.ts";
-import { recordFromDeb } from "../domain/record_from_deb.ts";
-import { admitStaged, type RecordStore } from "../store/intake.ts";
-import { differingFields, RecordConflictError } from "../store/package_store.ts";
-import { DEB_CONTENT_TYPE } from "./object_headers.ts";
-import type { ObjectStore } from "./object_store.ts";
+import { readDeb } from "../../lambda/deb/deb_reader.ts";
+import type { PackageRecord } from "../../lambda/domain/package_record.ts";
+import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
+import { admitStaged, type RecordStore } from "../../lambda/store/intake.ts";
+import { differingFields, RecordConflictError } from "../../lambda/store/package_store.ts";
+import { DEB_CONTENT_TYPE } from "../../lambda/aws/object_headers.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 
 /** Where uploads wait for their check (the bucket's `staging/` lifecycle rule expires leftovers). */
 export const UPLOAD_STAGING_PREFIX = "staging/upload/";

@@ -4,7 +4,7 @@
  * The legacy system never recorded a control paragraph, but the packages
  * table's `Packages` stanzas are written from one, and a stanza that
  * disagrees with the `.deb`'s own control file (missing `Depends`, another
- * `Installed-Size`) breaks installs (DESIGN.md §5). So, by default, the
+ * `Installed-Size`) breaks installs (`docs/design.md`, "Data model"). So, by default, the
  * migration reads each `.deb`'s real control paragraph from the bucket.
  *
  * Only the head of the file is read: the `ar` members `debian-binary` and
@@ -15,12 +15,12 @@
  */
 
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
-import { readAllBytes } from "../bytes.ts";
-import { readArMembers } from "../deb/ar.ts";
-import { parseControl } from "../deb/control.ts";
-import { compressionOf, decompress } from "../deb/decompress.ts";
-import { readTar } from "../deb/tar.ts";
-import type { ControlFields } from "../domain/package_record.ts";
+import { readAllBytes } from "../../lambda/bytes.ts";
+import { readArMembers } from "../../lambda/deb/ar.ts";
+import { parseControl } from "../../lambda/deb/control.ts";
+import { compressionOf, decompress } from "../../lambda/deb/decompress.ts";
+import { readTar } from "../../lambda/deb/tar.ts";
+import type { ControlFields } from "../../lambda/domain/package_record.ts";
 
 /** Opens an object of the bucket as a stream, or `undefined` when there is no such object. */
 export type ObjectOpener = (key: string) => Promise<ReadableStream<Uint8Array> | undefined>;

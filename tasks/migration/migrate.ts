@@ -1,10 +1,10 @@
 /**
- * The legacy-table migration (DESIGN.md §9): backup → transform → validate →
+ * The legacy-table migration (`docs/design.md`, "Migration"): backup → transform → validate →
  * conditional writes → verify → (optionally) drop the legacy items.
  *
  * ## How items are written, and why
  *
- * The issue asks for writes that are both *conditional* (an item already in
+ * The migration needs writes that are both *conditional* (an item already in
  * the new table is skipped when equal and reported when different, never
  * overwritten) and *batched* with retries. DynamoDB offers three ways:
  *
@@ -58,7 +58,7 @@ import {
   scanPages,
   type TableKey,
 } from "./table_ops.ts";
-import type { ControlFields } from "../domain/package_record.ts";
+import type { ControlFields } from "../../lambda/domain/package_record.ts";
 import { PoolControlError } from "./pool_control.ts";
 import {
   type LegacyDefaults,
@@ -419,7 +419,7 @@ export interface VerifyOptions {
 
 /**
  * Reads the legacy table again and checks that every legacy item has its new
- * item, equal to its transform (seed 002 "Migration Completeness").
+ * item, equal to its transform (`docs/migration.md`, "What a run does").
  */
 export async function verifyMigration(
   client: DynamoDbSender,

@@ -16,20 +16,20 @@
  */
 
 import * as openpgp from "openpgp";
-import { readDebBytes } from "../deb/deb_reader.ts";
-import type { PackageIdentity, PackageRecord } from "../domain/package_record.ts";
-import { poolKey } from "../domain/pool_path.ts";
-import { recordFromDeb } from "../domain/record_from_deb.ts";
-import { compareVersions } from "../domain/version.ts";
-import { headersFor } from "../publish/object_headers.ts";
-import { type ObjectStore, sha256Hex } from "../publish/object_store.ts";
-import { parseStanzas } from "../repo/stanza.ts";
+import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
+import type { PackageIdentity, PackageRecord } from "../../lambda/domain/package_record.ts";
+import { poolKey } from "../../lambda/domain/pool_path.ts";
+import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
+import { compareVersions } from "../../lambda/domain/version.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
+import { type ObjectStore, sha256Hex } from "../../lambda/aws/object_store.ts";
+import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import {
   differingFields,
   IdentityConflictError,
   type PutResult,
   RecordConflictError,
-} from "../store/package_store.ts";
+} from "../../lambda/store/package_store.ts";
 import { KIRO_REPO_COMPONENTS, KIRO_REPO_SUITE, type KiroRepoPackage } from "./package.ts";
 
 /** The steps of the workflow after the build. */

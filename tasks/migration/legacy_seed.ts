@@ -9,16 +9,16 @@
  * @module
  */
 
-import { buildDeb } from "../deb/deb_writer.ts";
-import { hashBytes } from "../deb/hashing.ts";
-import { headersFor } from "../publish/object_headers.ts";
-import type { ObjectStore } from "../publish/object_store.ts";
+import { buildDeb } from "../lib/deb_writer.ts";
+import { hashBytes } from "../../lambda/deb/hashing.ts";
+import { headersFor } from "../../lambda/aws/object_headers.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Item } from "./attribute_value.ts";
 import { ensureLegacyTable, legacyItem } from "./legacy_table.ts";
 import type { DynamoDbSender } from "./table_ops.ts";
 import type { LegacyDefaults } from "./transform.ts";
-import { poolPrefix } from "../domain/pool_path.ts";
+import { poolPrefix } from "../../lambda/domain/pool_path.ts";
 
 /** Kiro versions in release order, as the legacy table held them (then continued). */
 const KNOWN_VERSIONS = [

@@ -13,10 +13,15 @@
 
 import { gzipSync } from "fflate";
 import { createHash } from "node:crypto";
-import { writeAr } from "./ar.ts";
-import { BINARY_CONTROL_ORDER, fieldKey, formatControl, getField } from "./control.ts";
-import type { ControlFields } from "./control.ts";
-import { type TarWriteEntry, writeTar } from "./tar.ts";
+import { writeAr } from "../../lambda/deb/ar.ts";
+import {
+  BINARY_CONTROL_ORDER,
+  fieldKey,
+  formatControl,
+  getField,
+} from "../../lambda/deb/control.ts";
+import type { ControlFields } from "../../lambda/deb/control.ts";
+import { type TarWriteEntry, writeTar } from "../../lambda/deb/tar.ts";
 
 /** One object of the package's file system tree. */
 export interface DebFile {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { compareVersions } from "../domain/version.ts";
+import { compareVersions } from "../../lambda/domain/version.ts";
 
 /** One changelog entry. */
 export interface ChangelogEntry {

@@ -8,7 +8,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { EnvironmentName } from "../environment/outputs.ts";
+import type { EnvironmentName } from "../../lambda/environment/outputs.ts";
 import { type KiroRepoConfig, KiroRepoConfigError, parseKiroRepoConfig } from "./config.ts";
 import { type KiroRepoTemplates, TEMPLATE_FILES } from "./templates.ts";
 

@@ -1,6 +1,6 @@
 /**
- * Legacy item → packages-table item (seed 001 `transform_old_record_to_new`,
- * DESIGN.md §9), and the check that the result is a valid package record.
+ * Legacy item → packages-table item (`docs/design.md`, "Migration"), and the
+ * check that the result is a valid package record.
  *
  * The transform works on raw DynamoDB items and only ever *adds* attributes
  * the item lacks: every attribute the legacy item has is kept exactly (a
@@ -16,8 +16,8 @@
  *   package's configuration (`config/packages/kiro.yaml`);
  * - `pool_key`: where the `.deb` lives in the bucket. The legacy system
  *   uploaded each `.deb` to `pool/main/{prefix}/{name}/{actual_filename}`
- *   (seed 000: "Pool Directory: `pool/main/k/{package-name}/`"; seed 001
- *   keys pool objects by `actual_filename`), so the default `legacy` layout
+ *   (one folder per package, each object named by its `actual_filename`;
+ *   `docs/migration.md`), so the default `legacy` layout
  *   points there and published `Filename`s reach the existing objects. The
  *   `canonical` layout uses {@linkcode poolKey}
  *   (`pool/main/k/kiro/kiro_{version}_{arch}.deb`), for when the objects have
@@ -37,10 +37,10 @@ import {
   packageId,
   type PackageRecord,
   type PackageType,
-} from "../domain/package_record.ts";
-import { poolKey, poolPrefix } from "../domain/pool_path.ts";
-import { isValidVersion, versionError } from "../domain/version.ts";
-import type { PackageConfig } from "../sources/config.ts";
+} from "../../lambda/domain/package_record.ts";
+import { poolKey, poolPrefix } from "../../lambda/domain/pool_path.ts";
+import { isValidVersion, versionError } from "../../lambda/domain/version.ts";
+import type { PackageConfig } from "../../lambda/sources/config.ts";
 import { type Item, itemSize } from "./attribute_value.ts";
 import { MigrationError } from "./errors.ts";
 
