@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, type LambdaBundle } from "./lambda_bundle.ts";
 import { type DeployEnvironment, resourceName } from "./naming.ts";
 import { lambdaAssumeRolePolicy, publisherPolicyDocument } from "./publisher_policy.ts";
+import { lambdaVariables } from "../lambda/environment/variables.ts";
 
 /*
  * Sizing, for the largest package we expect (a 500 MB `kiro` .deb):
@@ -35,7 +36,7 @@ export const PUBLISHER_MEMORY_MB = 2048;
 export const PUBLISHER_EPHEMERAL_STORAGE_MB = 2048;
 /** The Lambda's timeout (s). */
 export const PUBLISHER_TIMEOUT_SECONDS = 900;
-/** The managed runtime (DESIGN.md §2). */
+/** The managed runtime (`docs/design.md`, "Runtime and dependencies"). */
 export const PUBLISHER_RUNTIME = "nodejs22.x";
 /** The Powertools metrics namespace; the handler emits `SuccessfulRuns` in it. */
 export const METRICS_NAMESPACE = "KiroRepo";
@@ -149,24 +150,26 @@ export class Publisher extends pulumi.ComponentResource {
       timeout: PUBLISHER_TIMEOUT_SECONDS,
       memorySize: PUBLISHER_MEMORY_MB,
       ephemeralStorage: { size: PUBLISHER_EPHEMERAL_STORAGE_MB },
-      // One publisher at a time (DESIGN.md §6; the table lease is the other half).
+      // One publisher at a time; the table lease is the other half
+      // (`docs/design.md`, "Repository layout and publishing").
       reservedConcurrentExecutions: 1,
       deadLetterConfig: { targetArn: deadLetterQueue.arn },
       loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
       environment: {
-        variables: {
-          ENVIRONMENT: environment,
-          TABLE_NAME: args.tableName,
-          BUCKET_NAME: args.bucketName,
-          REPO_URL: args.repoUrl,
-          SIGNING_KEY_SECRET_ID: args.signingKeySecretName,
-          NOTIFICATION_TOPIC_ARN: args.notificationTopicArn,
-          DISTRIBUTION_ID: args.distributionId,
-          VALID_UNTIL_DAYS: String(args.validUntilDays),
-          POWERTOOLS_SERVICE_NAME: functionName,
-          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-          LOG_LEVEL: args.logLevel,
-        },
+        // The names the Lambda reads (lambda/environment/variables.ts).
+        variables: lambdaVariables<pulumi.Input<string>>({
+          environment,
+          tableName: args.tableName,
+          bucketName: args.bucketName,
+          repoUrl: args.repoUrl,
+          signingKeySecretId: args.signingKeySecretName,
+          notificationTopicArn: args.notificationTopicArn,
+          distributionId: args.distributionId,
+          validUntilDays: String(args.validUntilDays),
+          serviceName: functionName,
+          metricsNamespace: METRICS_NAMESPACE,
+          logLevel: args.logLevel,
+        }),
       },
     }, { parent: this, dependsOn: [logGroup, rolePolicy] });
 

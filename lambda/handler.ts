@@ -5,34 +5,26 @@
  *   the repository is regenerated from the packages table and republished;
  *   the answer is `{statusCode: 200, body: JSON}` with the counts, or
  *   `{statusCode: 500, body: {"error": …}}` when it fails (the invoker reads
- *   the status, as the original design says).
+ *   the status: `tasks/lib/remote_rebuild.ts`).
  * - a scheduled event (EventBridge `{"source": "aws.events", …}`, or `{}`):
  *   the scheduled sync of every package source ({@linkcode routeScheduledEvent}).
  *   A failure there is thrown, so that Lambda's error metric, retries and
  *   dead-letter queue see it.
  *
- * AWS clients, the stores and the signing keys are created once per cold
- * start from the environment variables (docs/architecture.md). Logs are
+ * The handler only adapts the event and calls the engine; its dependencies
+ * (AWS clients, stores, signing keys) are built once per cold start from the
+ * environment variables by `lambda/dependencies.ts`. Logs are
  * Powertools JSON lines carrying the request id; keys are never logged.
  *
  * @module
  */
 
 import process from "node:process";
-import { awsClients } from "./aws/clients.ts";
-import type { StackOutputs } from "./environment/outputs.ts";
+import { dependenciesFromEnvironment } from "./dependencies.ts";
 import { failureNotification, type Notifier } from "./notify/notifier.ts";
-import { createNotifier } from "./notify/notifier.ts";
-import { createLogger, type Logger } from "./observability/logger.ts";
-import { createMetrics, METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
-import type { RetentionOptions } from "./publish/generations.ts";
-import {
-  forceRebuild,
-  type RebuildDependencies,
-  rebuildDependencies,
-  type RebuildResult,
-} from "./rebuild.ts";
-import { scheduledSyncForEnvironment } from "./sources/scheduled.ts";
+import type { Logger } from "./observability/logger.ts";
+import { METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
+import type { RebuildResult } from "./rebuild.ts";
 
 /** The parts of the Lambda context the handler reads. */
 export interface LambdaContext {
@@ -216,132 +208,6 @@ async function notifyFailure(deps: HandlerDependencies, what: string, error: unk
   } catch (notifyError) {
     deps.logger.error("Cannot send the failure notification", notifyError as Error);
   }
-}
-
-/** The Lambda's configuration, read from its environment variables. */
-export interface LambdaConfig {
-  outputs: StackOutputs;
-  validUntilDays: number;
-  /** By-hash retention (`BY_HASH_KEEP_GENERATIONS`, `BY_HASH_KEEP_HOURS`; defaults 3 and 48). */
-  retention: RetentionOptions;
-}
-
-/**
- * Reads the Lambda's environment variables (docs/architecture.md) into stack
- * outputs. Throws naming the missing or bad variable.
- */
-export function configFromEnvironment(env: Record<string, string | undefined>): LambdaConfig {
-  const need = (name: string): string => {
-    const value = env[name];
-    if (value === undefined || value.trim() === "") {
-      throw new Error(
-        `Cannot start the publisher: environment variable ${name} is not set (the stack sets it)`,
-      );
-    }
-    return value;
-  };
-  const environment = need("ENVIRONMENT");
-  if (environment !== "dev" && environment !== "prod" && environment !== "local") {
-    throw new Error(
-      `Cannot start the publisher: ENVIRONMENT must be dev, prod or local (got "${environment}")`,
-    );
-  }
-  const days = Number(env.VALID_UNTIL_DAYS ?? "7");
-  if (!Number.isFinite(days) || days <= 0) {
-    throw new Error(
-      `Cannot start the publisher: VALID_UNTIL_DAYS must be a positive number ` +
-        `(got "${env.VALID_UNTIL_DAYS}")`,
-    );
-  }
-  const outputs: StackOutputs = {
-    environment,
-    tableName: need("TABLE_NAME"),
-    legacyTableName: env.LEGACY_TABLE_NAME ?? "",
-    bucketName: need("BUCKET_NAME"),
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME ?? "",
-    repoUrl: need("REPO_URL").replace(/\/+$/, ""),
-    signingKeySecretId: need("SIGNING_KEY_SECRET_ID"),
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
-  };
-  if (env.DISTRIBUTION_ID) outputs.distributionId = env.DISTRIBUTION_ID;
-  if (env.NOTIFICATION_TOPIC_ARN) outputs.notificationTopicArn = env.NOTIFICATION_TOPIC_ARN;
-  const retention: RetentionOptions = {};
-  const generations = env.BY_HASH_KEEP_GENERATIONS;
-  if (generations !== undefined && generations !== "") {
-    const value = Number(generations);
-    if (!Number.isInteger(value) || value < 1) {
-      throw new Error(
-        "Cannot start the publisher: BY_HASH_KEEP_GENERATIONS must be a whole number >= 1 " +
-          `(got "${generations}")`,
-      );
-    }
-    retention.keepGenerations = value;
-  }
-  const hours = env.BY_HASH_KEEP_HOURS;
-  if (hours !== undefined && hours !== "") {
-    const value = Number(hours);
-    if (!Number.isFinite(value) || value < 0) {
-      throw new Error(
-        `Cannot start the publisher: BY_HASH_KEEP_HOURS must be a number >= 0 (got "${hours}")`,
-      );
-    }
-    retention.keepSeconds = value * 3600;
-  }
-  return { outputs, validUntilDays: days, retention };
-}
-
-/**
- * The scheduled sync for the environment (`runScheduledSync` of the `sources`
- * module, bound to its table, bucket and notifier). Given `rebuild`, its
- * publish step shares the force rebuild's dependencies (retention included).
- */
-export function scheduledSyncFor(
-  config: LambdaConfig,
-  clients: ReturnType<typeof awsClients>,
-  options: { logger: Logger; rebuild?: RebuildDependencies },
-): (event: unknown) => Promise<ScheduledRunSummary> {
-  return scheduledSyncForEnvironment(config.outputs, clients, {
-    logger: options.logger,
-    validUntilDays: config.validUntilDays,
-    leaseLabel: `lambda ${config.outputs.functionName}`,
-    localNotificationsFile: "/tmp/kiro-notifications.jsonl",
-    ...(options.rebuild === undefined ? {} : { rebuild: options.rebuild }),
-  });
-}
-
-/**
- * Everything the deployed handler uses, built from the environment once per
- * cold start.
- */
-export function dependenciesFromEnvironment(
-  env: Record<string, string | undefined>,
-): HandlerDependencies {
-  const config = configFromEnvironment(env);
-  const logger = createLogger({ persistentKeys: { environment: config.outputs.environment } });
-  const metrics = createMetrics();
-  const clients = awsClients(config.outputs);
-  const rebuild = rebuildDependencies(config.outputs, clients, {
-    validUntilDays: config.validUntilDays,
-    retention: config.retention,
-    // Reserved concurrency 1 makes a busy lease rare (a task's local publish):
-    // wait for it rather than fail.
-    leaseWaitMs: 5 * 60 * 1000,
-    leaseLabel: `lambda ${config.outputs.functionName}`,
-    onWarning: (message) => logger.warn(message),
-    onProgress: (event) => logger.info(event.message, { phase: event.phase }),
-  });
-  const scheduledSync = scheduledSyncFor(config, clients, { logger, rebuild });
-  return {
-    forceRebuild: () => forceRebuild(rebuild),
-    scheduledSync,
-    logger,
-    metrics,
-    notifier: createNotifier({ sns: clients.sns, topicArn: config.outputs.notificationTopicArn }, {
-      logger,
-      localFile: "/tmp/kiro-notifications.jsonl",
-    }),
-    environment: config.outputs.environment,
-  };
 }
 
 let coldStart: ((event: unknown, context?: LambdaContext) => Promise<LambdaResponse>) | undefined;

@@ -8,12 +8,10 @@
  * @module
  */
 
-import type { AwsClients } from "./aws/clients.ts";
 import { isPublished, type PackageRecord } from "./domain/package_record.ts";
-import type { StackOutputs } from "./environment/outputs.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
-import { type CdnInvalidator, CloudFrontInvalidator } from "./aws/invalidation.ts";
-import { type ObjectStore, S3ObjectStore } from "./aws/object_store.ts";
+import type { CdnInvalidator } from "./aws/invalidation.ts";
+import type { ObjectStore } from "./aws/object_store.ts";
 import type { PoolCheckStrategy } from "./publish/pool_check.ts";
 import {
   type PublishProgress,
@@ -21,10 +19,8 @@ import {
   type PublishResult,
   type PublishTimings,
 } from "./publish/publisher.ts";
-import { loadSigningKeys } from "./aws/signing_keys.ts";
 import type { SigningKey } from "./signing/keys.ts";
 import { type LeaseTable, withLease } from "./store/lease.ts";
-import { PackageStore } from "./store/package_store.ts";
 
 /** What a force rebuild needs. */
 export interface RebuildDependencies {
@@ -141,58 +137,4 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     // takeover from a dead local holder (README.md, "The publisher lease").
     onMessage: (message: string) => progress({ phase: "lease", message }),
   });
-}
-
-/** Options of {@linkcode rebuildDependencies}. */
-export interface EnvironmentRebuildOptions extends
-  Pick<
-    RebuildDependencies,
-    | "validUntilDays"
-    | "leaseWaitMs"
-    | "leaseLabel"
-    | "retention"
-    | "concurrency"
-    | "onProgress"
-    | "onWarning"
-  > {
-  /** Use these keys instead of loading them from the environment's secret/file. */
-  keys?: readonly SigningKey[];
-}
-
-/**
- * The dependencies of {@linkcode forceRebuild} for an environment: the
- * packages table, the bucket (with the stand-in's copy-source quirk handled
- * for `local`), CloudFront when the stack has a distribution, and the
- * signing keys from the secret (or, locally, the key file), loaded once.
- */
-export function rebuildDependencies(
-  outputs: StackOutputs,
-  clients: AwsClients,
-  options: EnvironmentRebuildOptions = {},
-): RebuildDependencies {
-  const { keys, ...rest } = options;
-  let loaded: Promise<readonly SigningKey[]> | undefined;
-  return {
-    store: new PackageStore(clients.dynamo, outputs.tableName),
-    lease: {
-      client: clients.dynamo,
-      tableName: outputs.tableName,
-      // Every local publisher runs on this machine: one whose process is gone is taken over.
-      takeOverDeadLocalHolders: outputs.environment === "local",
-    },
-    objects: objectStoreFor(outputs, clients),
-    keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
-    repoUrl: outputs.repoUrl,
-    ...(outputs.distributionId === undefined
-      ? {}
-      : { invalidator: new CloudFrontInvalidator(clients.cloudfront, outputs.distributionId) }),
-    ...rest,
-  };
-}
-
-/** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */
-export function objectStoreFor(outputs: StackOutputs, clients: AwsClients): S3ObjectStore {
-  if (outputs.endpoints === undefined) return new S3ObjectStore(clients.s3, outputs.bucketName);
-  // The local stand-in decodes x-amz-copy-source with decodeURI.
-  return new S3ObjectStore(clients.s3, outputs.bucketName, { copySourceEncoding: "uri" });
 }

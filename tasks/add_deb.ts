@@ -17,12 +17,15 @@ import { pathToFileURL } from "node:url";
 import { awsClients } from "../lambda/aws/clients.ts";
 import { isPublished } from "../lambda/domain/package_record.ts";
 import { addDeb, type AddDebResult } from "./lifecycle/add_deb.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
-import { withEnvironment } from "./lib/env.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { openFileStream } from "./lib/file_stream.ts";
 import { convergeEnvironment } from "./lib/rebuild_environment.ts";
+import { RebuildFailedError } from "./lib/remote_rebuild.ts";
+import { LeaseBusyError } from "../lambda/store/lease.ts";
+import { ObjectStoreError } from "../lambda/aws/object_store.ts";
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -131,8 +134,10 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     });
   } catch (error) {
-    console.error(`add-deb: ${error instanceof Error ? error.message : String(error)}`);
-    return error instanceof UsageError ? 2 : 1;
+    return taskFailureCode(error, "add-deb", {
+      failures: [RebuildFailedError, LeaseBusyError, ObjectStoreError],
+      prefix: true,
+    });
   }
 }
 

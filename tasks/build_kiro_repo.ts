@@ -1,7 +1,7 @@
 /**
  * `deno task build-kiro-repo --env ENV [--version V] [--dry-run]`: builds the
- * kiro-repo package for an environment and publishes it (seed 000 §5, with
- * Pulumi stack outputs): configuration → build → upload to the pool → record
+ * kiro-repo package for an environment and publishes it (`docs/design.md`,
+ * "kiro-repo"): configuration → build → upload to the pool → record
  * in the packages table → force rebuild → verify through the repository URL.
  *
  * @module
@@ -18,7 +18,7 @@ import {
   loadKiroRepoConfig,
   loadKiroRepoTemplates,
 } from "./kiro_repo/files.ts";
-import { buildKiroRepo, type KiroRepoPackage } from "./kiro_repo/package.ts";
+import { buildKiroRepo, KiroRepoBuildError, type KiroRepoPackage } from "./kiro_repo/package.ts";
 import {
   KIRO_REPO_EXIT_CODES,
   type KiroRepoPublishResult,
@@ -27,7 +27,7 @@ import {
   publishKiroRepo,
 } from "./kiro_repo/workflow.ts";
 import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/dependencies.ts";
 import { publicKeyring } from "../lambda/signing/keys.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
@@ -36,7 +36,10 @@ import {
   environmentName,
   type ResolvedEnvironment,
   resolveEnvironment,
+  taskFailureCode,
 } from "./lib/env.ts";
+import { ChangelogError } from "./kiro_repo/changelog.ts";
+import { TemplateError } from "./kiro_repo/templates.ts";
 import { projectRoot } from "./lib/local_stack.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
@@ -175,7 +178,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
     );
   }
 
-  // 1. Configuration: checked before anything else happens (property 11).
+  // 1. Configuration: checked before anything is built or uploaded.
   const dir = io.kiroRepoDir ?? join(projectRoot(), KIRO_REPO_DIR);
   const file = values.config ?? configPath(dir, name);
   log(`[config] Reading ${file}`);
@@ -295,8 +298,10 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await runBuildKiroRepo(args);
   } catch (error) {
-    console.error(`build-kiro-repo: ${error instanceof Error ? error.message : String(error)}`);
-    return KIRO_REPO_EXIT_CODES.failure;
+    return taskFailureCode(error, "build-kiro-repo", {
+      failures: [KiroRepoConfigError, KiroRepoBuildError, TemplateError, ChangelogError],
+      prefix: true,
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import {
   LambdaBundleError,
 } from "../infra/lambda_bundle.ts";
 import { parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode } from "./lib/env.ts";
 
 /** The Lambda's entry module. */
 export const LAMBDA_ENTRY = "lambda/handler.ts";
@@ -64,11 +65,7 @@ export async function main(args: string[]): Promise<number> {
     );
     return 0;
   } catch (error) {
-    if (error instanceof LambdaBundleError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "bundle", { failures: [LambdaBundleError] });
   }
 }
 

@@ -16,10 +16,11 @@ import { buildDeb } from "./lib/deb_writer.ts";
 import { addDeb } from "./lifecycle/add_deb.ts";
 import { KEYRING_NAME, sourcesFile } from "../lambda/publish/index_html.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { describeRun, openApt } from "./lib/apt_client.ts";
 import { parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode } from "./lib/env.ts";
 import { startLocalStack } from "./lib/local_stack.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
@@ -239,8 +240,8 @@ export async function main(args: string[]): Promise<number> {
       clients.destroy();
     }
   } catch (error) {
-    console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    // Whatever stops the demo is its result: one line, exit 1.
+    return taskFailureCode(error, "demo", { failures: [Error], prefix: true });
   } finally {
     await stack?.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -10,7 +10,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { publicKeyring, readSigningKeys } from "../lambda/signing/keys.ts";
 import type { StackOutputs } from "../lambda/environment/outputs.ts";
-import { parseCommandLine } from "./lib/cli.ts";
+import { parseCommandLine, UsageError } from "./lib/cli.ts";
+import { taskFailureCode } from "./lib/env.ts";
 import {
   localPorts,
   localStateDir,
@@ -47,7 +48,7 @@ function parsePort(text: string | undefined, option: string): number | undefined
   if (text === undefined) return undefined;
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Option --${option} must be a port number 0–65535 (got "${text}")`);
+    throw new UsageError(`Option --${option} must be a port number 0–65535 (got "${text}")`);
   }
   return port;
 }
@@ -84,8 +85,7 @@ export async function main(args: string[]): Promise<number> {
       s3: parsePort(cli.values["s3-port"], "s3-port") ?? defaults.s3,
     };
   } catch (error) {
-    console.error(`dev: ${(error as Error).message}`);
-    return 2;
+    return taskFailureCode(error, "dev");
   }
   const dir = localStateDir();
   const already = await runningLocalStack(dir);
@@ -100,11 +100,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     stack = await startLocalStack({ dir, ports, verbose: cli.values.verbose });
   } catch (error) {
-    if (error instanceof PortInUseError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return taskFailureCode(error, "dev", { failures: [PortInUseError] });
   }
   let stopListening = () => {};
   const stopped = new Promise<string>((resolve) => {

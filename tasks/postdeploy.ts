@@ -19,22 +19,23 @@
  */
 
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
+import { lambdaVariables } from "../lambda/environment/variables.ts";
 import { GetFunctionCommand } from "@aws-sdk/client-lambda";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
-import * as openpgp from "openpgp";
 import { type AwsClients, awsClients } from "../lambda/aws/clients.ts";
 import type { StackOutputs } from "../lambda/environment/outputs.ts";
 import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
-import { splitClearsigned } from "../lambda/signing/clearsigned.ts";
+import { parseRelease } from "../lambda/repo/release.ts";
 import type { SigningKey } from "../lambda/signing/keys.ts";
+import { type Keyring, readKeyring, verifyClearsigned } from "../lambda/signing/verify.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
-/** The repository's suite (DESIGN.md §6). */
+/** The repository's suite (`docs/design.md`, "Repository layout and publishing"). */
 const SUITE = "stable";
-/** The packages table's index (DESIGN.md §5). */
+/** The packages table's index (`docs/design.md`, "Data model"). */
 const PACKAGE_NAME_INDEX = "package-name-index";
 /** How long one HTTP fetch of the repository may take. */
 const FETCH_TIMEOUT_MS = 30_000;
@@ -243,15 +244,13 @@ async function checkFunction(
   }
   if (!(config.Runtime ?? "").startsWith("nodejs")) problems.push(`runtime ${config.Runtime}`);
   const variables = config.Environment?.Variables ?? {};
-  const expected: Record<string, string | undefined> = {
-    TABLE_NAME: outputs.tableName,
-    BUCKET_NAME: outputs.bucketName,
-    SIGNING_KEY_SECRET_ID: outputs.signingKeySecretId,
-    REPO_URL: outputs.repoUrl,
-    ...(outputs.notificationTopicArn === undefined
-      ? {}
-      : { NOTIFICATION_TOPIC_ARN: outputs.notificationTopicArn }),
-  };
+  const expected = lambdaVariables<string>({
+    tableName: outputs.tableName,
+    bucketName: outputs.bucketName,
+    signingKeySecretId: outputs.signingKeySecretId,
+    repoUrl: outputs.repoUrl,
+    notificationTopicArn: outputs.notificationTopicArn,
+  });
   for (const [name, value] of Object.entries(expected)) {
     if (variables[name] !== value) {
       problems.push(`${name} is ${JSON.stringify(variables[name])}, expected ${value}`);
@@ -293,9 +292,9 @@ async function checkPublished(
   const release = decoder.decode(await fetchBytes(fetcher, `${base}/Release`));
   const keyringBytes = await fetchBytes(fetcher, `${outputs.repoUrl}/kiro-archive-keyring.pgp`);
 
-  let keyring: openpgp.Key[];
+  let keyring: Keyring;
   try {
-    keyring = await openpgp.readKeys({ binaryKeys: keyringBytes });
+    keyring = await readKeyring(keyringBytes);
   } catch (error) {
     throw new CheckFailed(`the published keyring is not binary OpenPGP: ${message(error)}`);
   }
@@ -308,28 +307,23 @@ async function checkPublished(
     }
   }
 
-  const parts = splitClearsigned(inRelease, { name: `${base}/InRelease` });
-  if (`${parts.text}\n` !== release) {
+  const verification = await verifyClearsigned(inRelease, {
+    keys: keyring,
+    name: `${base}/InRelease`,
+  });
+  if (`${verification.text}\n` !== release) {
     throw new CheckFailed(
       "InRelease and Release differ: a publish is half done or a cache is stale",
     );
   }
-  const verification = await openpgp.verify({
-    message: await openpgp.readCleartextMessage({ cleartextMessage: inRelease }),
-    verificationKeys: keyring,
-  });
   const signers: string[] = [];
   for (const signature of verification.signatures) {
-    try {
-      await signature.verified;
-      signers.push(signature.keyID.toHex().toUpperCase());
-    } catch (error) {
+    if (!signature.verified) {
       throw new CheckFailed(
-        `InRelease has a signature that does not verify with the published keyring: ${
-          message(error)
-        }`,
+        `InRelease has a signature that does not verify with the published keyring: ${signature.error}`,
       );
     }
+    signers.push(signature.keyId);
   }
   if (signers.length === 0) throw new CheckFailed("InRelease carries no signature");
   for (const key of keys ?? []) {
@@ -340,10 +334,11 @@ async function checkPublished(
       );
     }
   }
-  const validUntil = /^Valid-Until: (.+)$/m.exec(release)?.[1];
+  const parsed = parseRelease(release);
+  const validUntil = parsed.fields.get("Valid-Until");
   if (validUntil !== undefined) {
-    const until = new Date(validUntil);
-    if (Number.isNaN(until.getTime()) || until.getTime() <= Date.now()) {
+    const until = parsed.validUntil;
+    if (until === undefined || until.getTime() <= Date.now()) {
       throw new CheckFailed(`the Release expired (Valid-Until: ${validUntil}); apt refuses it`);
     }
   }

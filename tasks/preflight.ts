@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseStackOutputs } from "./lib/stack_outputs.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { type CommandResult, runCommand as runProgram } from "./lib/command.ts";
+import { taskFailureCode } from "./lib/env.ts";
 import { projectRoot } from "./lib/local_stack.ts";
 
 /** The steps, in order. */
@@ -302,11 +303,7 @@ export async function main(args: string[]): Promise<number> {
     );
     return failed.length === 0 ? 0 : 1;
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`preflight: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return taskFailureCode(error, "preflight");
   }
 }
 

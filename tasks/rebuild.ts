@@ -9,9 +9,12 @@
  * @module
  */
 
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
-import { withEnvironment } from "./lib/env.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
+import { RebuildFailedError } from "./lib/remote_rebuild.ts";
+import { LeaseBusyError } from "../lambda/store/lease.ts";
+import { ObjectStoreError } from "../lambda/aws/object_store.ts";
 
 export { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
@@ -49,8 +52,10 @@ export async function main(args: string[]): Promise<number> {
       },
     );
   } catch (error) {
-    console.error(`rebuild: ${error instanceof Error ? error.message : String(error)}`);
-    return error instanceof UsageError ? 2 : 1;
+    return taskFailureCode(error, "rebuild", {
+      failures: [RebuildFailedError, LeaseBusyError, ObjectStoreError],
+      prefix: true,
+    });
   }
 }
 

@@ -28,7 +28,7 @@ import {
   DEFAULT_CONFIG_DIR,
   loadPackageConfigs,
 } from "../lambda/sources/config.ts";
-import { scheduledSyncForEnvironment } from "../lambda/sources/scheduled.ts";
+import { scheduledSyncForEnvironment } from "../lambda/dependencies.ts";
 import { SyncFailedError } from "../lambda/sources/sync.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";

@@ -10,10 +10,11 @@
 
 import { awsClients } from "../lambda/aws/clients.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
-import { objectStoreFor } from "../lambda/rebuild.ts";
+import { objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
-import { withEnvironment } from "./lib/env.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { taskFailureCode, withEnvironment } from "./lib/env.ts";
+import { ObjectStoreError } from "../lambda/aws/object_store.ts";
 
 /** Runs the task; returns the exit code (1 when the repository has problems). */
 export async function main(args: string[]): Promise<number> {
@@ -86,8 +87,7 @@ export async function main(args: string[]): Promise<number> {
       },
     );
   } catch (error) {
-    console.error(`verify: ${error instanceof Error ? error.message : String(error)}`);
-    return error instanceof UsageError ? 2 : 1;
+    return taskFailureCode(error, "verify", { failures: [ObjectStoreError], prefix: true });
   }
 }
 

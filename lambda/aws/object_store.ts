@@ -11,7 +11,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -22,6 +21,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { sha256Hex } from "../hashing.ts";
 
 /** The user-metadata key (without `x-amz-meta-`) that holds the content SHA-256 (hex). */
 export const SHA256_METADATA_KEY = "sha256";
@@ -97,11 +97,6 @@ export class ObjectStoreError extends Error {
     this.name = "ObjectStoreError";
     this.key = key;
   }
-}
-
-/** The SHA-256 of `bytes`, lowercase hex. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** The user metadata an object is written with: `options.metadata` plus the SHA-256. */

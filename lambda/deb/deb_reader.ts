@@ -12,7 +12,7 @@ import { ArFormatError, readArMembers } from "./ar.ts";
 import { ControlSyntaxError, getField, parseControl } from "./control.ts";
 import type { ControlFields } from "./control.ts";
 import { type Compression, compressionOf, decompress, DecompressionError } from "./decompress.ts";
-import { MultiHasher } from "./hashing.ts";
+import { MultiHasher } from "../hashing.ts";
 import { normalizeTarPath, readTar, TarFormatError } from "./tar.ts";
 
 /** What is wrong with a `.deb`, for callers that branch on it. */

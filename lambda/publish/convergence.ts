@@ -25,9 +25,11 @@
  */
 
 import { describeIdentity, isPublished, type PackageRecord } from "../domain/package_record.ts";
+import { parseRelease, type ReleaseFileLine } from "../repo/release.ts";
 import { parseStanzas } from "../repo/stanza.ts";
 import { KEYRING_NAME } from "./index_html.ts";
-import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
+import { sha256Hex } from "../hashing.ts";
 import {
   generateRepositoryIndexes,
   KIRO_REPO_DEB_KEY,
@@ -35,7 +37,7 @@ import {
   latestRecord,
   type RepositoryLayoutOptions,
 } from "./publisher.ts";
-import { checkReleaseSignatures, releaseChecksums, type ReleaseLine } from "./verify.ts";
+import { checkReleaseSignatures } from "./verify.ts";
 
 /** Options of {@linkcode checkConvergence} (the repository's shape, as the publisher's). */
 export interface ConvergenceOptions extends RepositoryLayoutOptions {
@@ -118,13 +120,12 @@ export async function checkConvergence(
     reasons.push(`${dists}Release is missing: the repository was never published`);
     return done();
   }
-  let lines: Map<string, ReleaseLine>;
-  try {
-    lines = releaseChecksums(new TextDecoder().decode(release));
-  } catch (error) {
-    reasons.push(`${dists}Release is not readable: ${messageOf(error)}`);
+  const liveRelease = parseRelease(new TextDecoder().decode(release));
+  if (liveRelease.problems.length > 0) {
+    reasons.push(`${dists}Release is not readable: ${liveRelease.problems[0]}`);
     return done();
   }
+  const lines = liveRelease.files;
 
   if (keyring === undefined) {
     reasons.push(`${KEYRING_NAME} is missing: the signatures cannot be checked`);
@@ -233,7 +234,7 @@ interface PackagesComparison {
   /** The object's key, for the reasons. */
   key: string;
   /** The file's line in the live Release, when it has one. */
-  line: ReleaseLine | undefined;
+  line: ReleaseFileLine | undefined;
   /** The `name\0version\0arch` of every withdrawn record. */
   withdrawn: ReadonlySet<string>;
   maxReasons: number;

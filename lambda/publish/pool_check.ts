@@ -7,8 +7,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
+import { Hasher } from "../hashing.ts";
 import { mapLimit } from "./limit.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
 
@@ -75,13 +75,10 @@ export async function verifyPoolContents(
     const what = `${record.package_id} (${record.pool_key})`;
     const stream = await objects.read(record.pool_key);
     if (stream === undefined) return `${what} is not in the bucket`;
-    const hash = createHash("sha256");
-    let size = 0;
-    for await (const chunk of stream) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-    }
-    const sha256 = hash.digest("hex");
+    const hash = new Hasher("sha256");
+    for await (const chunk of stream) hash.update(chunk);
+    const size = hash.size;
+    const sha256 = hash.digest();
     if (size !== record.file_size) {
       return `${what} has ${size} bytes, the record says ${record.file_size}`;
     }

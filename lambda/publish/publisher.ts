@@ -2,7 +2,7 @@
  * Publishing the repository: from the package records (and nothing else) to
  * every object under `dists/`, the keyring, `/kiro-repo.deb` and
  * `/index.html`, written so that an `apt-get update` at any moment sees
- * either the old repository or the new one (DESIGN.md §6):
+ * either the old repository or the new one (`docs/design.md`, "Repository layout and publishing"):
  *
  * 1. the pool objects are already there: each record's is checked (exists,
  *    size, MD5 via a single-part ETag or SHA-256 via metadata), or nothing
@@ -40,7 +40,8 @@ import {
 import { indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
 import { type CdnInvalidator, invalidationPaths } from "../aws/invalidation.ts";
 import { headersFor, isByHashKey } from "../aws/object_headers.ts";
-import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
+import { sha256Hex } from "../hashing.ts";
 import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
 import { mapLimit } from "./limit.ts";
 import { nextReleaseDate, releaseDateOf } from "./release_date.ts";

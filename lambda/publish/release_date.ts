@@ -1,29 +1,19 @@
 /**
- * The Release `Date` and `Valid-Until`: reading them from a live Release, and
+ * The Release `Date`: reading it from a live Release, and
  * choosing the next `Date` so that it never goes backwards.
  *
  * @module
  */
 
+import { parseRelease } from "../repo/release.ts";
+
 /**
- * The `Date` of a Release text, or `undefined` when it has none (or there is
- * no Release).
+ * The `Date` of a Release text (read by `parseRelease` in
+ * `lambda/repo/release.ts`), or `undefined` when it has none (or there is no
+ * Release).
  */
 export function releaseDateOf(release: string | undefined): Date | undefined {
-  if (release === undefined) return undefined;
-  const match = /^Date: (.+)$/m.exec(release);
-  if (match?.[1] === undefined) return undefined;
-  const time = Date.parse(match[1].trim());
-  return Number.isNaN(time) ? undefined : new Date(time);
-}
-
-/** The `Valid-Until` of a Release text, or `undefined`. */
-export function releaseValidUntilOf(release: string | undefined): Date | undefined {
-  if (release === undefined) return undefined;
-  const match = /^Valid-Until: (.+)$/m.exec(release);
-  if (match?.[1] === undefined) return undefined;
-  const time = Date.parse(match[1].trim());
-  return Number.isNaN(time) ? undefined : new Date(time);
+  return release === undefined ? undefined : parseRelease(release).date;
 }
 
 /** How far ahead of the clock a live Release's `Date` is still followed: 1 hour. */

@@ -23,15 +23,18 @@
  * @module
  */
 
-import * as openpgp from "openpgp";
 import { isPublished, type PackageRecord } from "../domain/package_record.ts";
-import { parseControl } from "../deb/control.ts";
 import { decompress, DecompressionError } from "../deb/decompress.ts";
-import { hashBytes } from "../deb/hashing.ts";
-import { splitClearsigned } from "../signing/clearsigned.ts";
+import { hashBytes, sha256Hex } from "../hashing.ts";
+import { type ParsedRelease, parseRelease } from "../repo/release.ts";
+import {
+  type ReleaseSignatureFiles,
+  type ReleaseSignatureReport,
+  verifyReleaseSignatures,
+} from "../signing/verify.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import { mapLimit } from "./limit.ts";
-import { type ObjectStore, sha256Hex } from "../aws/object_store.ts";
+import type { ObjectStore } from "../aws/object_store.ts";
 import { type PoolCheckStrategy, verifyPool, verifyPoolContents } from "./pool_check.ts";
 import {
   generateRepositoryIndexes,
@@ -41,7 +44,6 @@ import {
   latestRecord,
   type RepositoryLayoutOptions,
 } from "./publisher.ts";
-import { releaseDateOf, releaseValidUntilOf } from "./release_date.ts";
 
 /** Options of {@linkcode verifyRepository}. */
 export interface VerifyOptions extends RepositoryLayoutOptions {
@@ -163,8 +165,8 @@ export async function verifyRepository(
     return report();
   }
   const release = decode(releaseBytes);
-  const date = releaseDateOf(release);
-  const validUntil = releaseValidUntilOf(release);
+  const liveRelease = parseRelease(release);
+  const { date, validUntil } = liveRelease;
   if (date === undefined || validUntil === undefined) {
     problems.push(`${dists}Release has no readable Date or Valid-Until`);
     return report();
@@ -181,6 +183,11 @@ export async function verifyRepository(
   }
   if (date.getTime() > now.getTime() + 60_000) {
     problems.push(`${dists}Release is dated in the future (${date.toISOString()}): apt ignores it`);
+  }
+  if (liveRelease.problems.length > 0) {
+    problems.push(
+      `${dists}Release is not readable: ${liveRelease.problems[0]}: run deno task rebuild`,
+    );
   }
 
   progress("Regenerating the indexes from the records");
@@ -202,8 +209,8 @@ export async function verifyRepository(
     );
     return report();
   }
-  problems.push(...compareReleases(release, generated.release, dists));
-  const live = releaseChecksums(release);
+  problems.push(...compareReleases(liveRelease, parseRelease(generated.release), dists));
+  const live = liveRelease.files;
   const uncompressed = new Map(
     generated.files.filter((file) => file.kind === "index").map((file) => [file.path, file]),
   );
@@ -303,62 +310,16 @@ export async function verifyRepository(
   return report();
 }
 
-/** A `Release` checksum line's values for one file. */
-export interface ReleaseLine {
-  size: number;
-  md5?: string;
-  sha1?: string;
-  sha256?: string;
-}
-
-const SUM_FIELDS: Readonly<Record<string, "md5" | "sha1" | "sha256">> = {
-  MD5Sum: "md5",
-  SHA1: "sha1",
-  SHA256: "sha256",
-};
-
-/** The `Release` text's fields other than the checksum lists. */
-function releaseHeader(release: string): Map<string, string> {
-  const header = new Map<string, string>();
-  for (const [name, value] of Object.entries(parseControl(release, { source: "Release" }))) {
-    if (!(name in SUM_FIELDS)) header.set(name, value);
-  }
-  return header;
-}
-
-/**
- * The checksum lines of a `Release` text (`MD5Sum`, `SHA1`, `SHA256`), by
- * file name relative to `dists/{suite}/`.
- *
- * @throws {import("../deb/control.ts").ControlSyntaxError} when the text is
- *   not a control paragraph
- */
-export function releaseChecksums(release: string): Map<string, ReleaseLine> {
-  const lines = new Map<string, ReleaseLine>();
-  for (const [name, value] of Object.entries(parseControl(release, { source: "Release" }))) {
-    const kind = SUM_FIELDS[name];
-    if (kind === undefined) continue;
-    for (const row of value.split("\n")) {
-      const [hash, size, path] = row.trim().split(/\s+/);
-      if (hash === undefined || size === undefined || path === undefined) continue;
-      const line = lines.get(path) ?? { size: Number(size) };
-      line[kind] = hash;
-      lines.set(path, line);
-    }
-  }
-  return lines;
-}
-
 /**
  * Compares the live `Release` with the one the records give: every field but the
  * checksums must be equal, the same files must be listed, and the uncompressed
  * indexes must have the same checksums. (A compressed index's checksums depend
  * on the compressor, so the caller checks those against the stored files.)
  */
-function compareReleases(live: string, expected: string, dists: string): string[] {
+function compareReleases(live: ParsedRelease, expected: ParsedRelease, dists: string): string[] {
   const problems: string[] = [];
-  const liveHeader = releaseHeader(live);
-  const expectedHeader = releaseHeader(expected);
+  const liveHeader = live.fields;
+  const expectedHeader = expected.fields;
   for (const name of new Set([...liveHeader.keys(), ...expectedHeader.keys()])) {
     const got = liveHeader.get(name);
     const want = expectedHeader.get(name);
@@ -370,8 +331,8 @@ function compareReleases(live: string, expected: string, dists: string): string[
       );
     }
   }
-  const liveLines = releaseChecksums(live);
-  const expectedLines = releaseChecksums(expected);
+  const liveLines = live.files;
+  const expectedLines = expected.files;
   for (const [path, want] of expectedLines) {
     const got = liveLines.get(path);
     if (got === undefined) {
@@ -401,12 +362,6 @@ function compareReleases(live: string, expected: string, dists: string): string[
   return problems;
 }
 
-/** The signed files beside a suite's `Release`, as read from the store (`undefined`: missing). */
-export interface ReleaseSignatureFiles {
-  inRelease: Uint8Array | undefined;
-  releaseGpg: Uint8Array | undefined;
-}
-
 /** Options of {@linkcode checkReleaseSignatures}. */
 export interface ReleaseSignatureOptions {
   /** The keyring (binary OpenPGP, as published at `KEYRING_NAME`) whose keys must have signed. */
@@ -416,49 +371,21 @@ export interface ReleaseSignatureOptions {
 }
 
 /**
- * Checks what apt checks of a suite's signatures: `InRelease` signs exactly
- * `release` and `Release.gpg` is a detached signature over it, each with
- * signatures that verify with the keys of `options.keyring`. Bad content
- * (missing file, unreadable keyring or signature) is a problem naming the
- * file, never a throw.
+ * Checks the signatures of the published suite `options.distribution`
+ * (`verifyReleaseSignatures` in `lambda/signing/verify.ts`, with the files
+ * named under `dists/{suite}/` and the keyring as published): bad content is
+ * a problem, never a throw.
  */
 export async function checkReleaseSignatures(
   release: Uint8Array,
   signed: ReleaseSignatureFiles,
   options: ReleaseSignatureOptions,
-): Promise<{ problems: string[]; signatures: number }> {
-  const dists = `dists/${options.distribution ?? "stable"}/`;
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  let keys: openpgp.Key[];
-  try {
-    keys = await openpgp.readKeys({ binaryKeys: options.keyring });
-  } catch (error) {
-    return {
-      problems: [
-        `Cannot read the keyring ${KEYRING_NAME}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      ],
-      signatures: 0,
-    };
-  }
-  const problems: string[] = [];
-  let signatures = 0;
-  if (signed.inRelease === undefined) {
-    problems.push(`${dists}InRelease is missing`);
-  } else {
-    const result = await checkInRelease(decode(signed.inRelease), decode(release), keys, dists);
-    problems.push(...result.problems);
-    signatures += result.signatures;
-  }
-  if (signed.releaseGpg === undefined) {
-    problems.push(`${dists}Release.gpg is missing`);
-  } else {
-    const result = await checkDetached(release, decode(signed.releaseGpg), keys, dists);
-    problems.push(...result.problems);
-    signatures += result.signatures;
-  }
-  return { problems, signatures };
+): Promise<ReleaseSignatureReport> {
+  return await verifyReleaseSignatures(release, signed, {
+    keyring: options.keyring,
+    directory: `dists/${options.distribution ?? "stable"}/`,
+    keyringName: KEYRING_NAME,
+  });
 }
 
 /** Options of {@linkcode findOrphans}. */
@@ -519,80 +446,6 @@ function orphanWarning(orphan: OrphanObject): string {
   return orphan.removeCommand === undefined
     ? `${what}; delete it from the repository bucket unless an upload is recording it now`
     : `${what}; unless an upload is recording it now, remove it with: ${orphan.removeCommand}`;
-}
-
-async function checkInRelease(
-  inRelease: string,
-  release: string,
-  keys: openpgp.Key[],
-  dists: string,
-): Promise<{ problems: string[]; signatures: number }> {
-  let parts;
-  try {
-    parts = splitClearsigned(inRelease, { name: `${dists}InRelease` });
-  } catch (error) {
-    return { problems: [error instanceof Error ? error.message : String(error)], signatures: 0 };
-  }
-  const problems: string[] = [];
-  if (`${parts.text}\n` !== release) {
-    problems.push(`${dists}InRelease does not sign the same text as ${dists}Release`);
-  }
-  try {
-    const message = await openpgp.createMessage({ text: parts.text });
-    const signature = await openpgp.readSignature({ armoredSignature: parts.signature });
-    const outcome = await checkSignatures(message, signature, keys, `${dists}InRelease`);
-    problems.push(...outcome.problems);
-    return { problems, signatures: outcome.signatures };
-  } catch (error) {
-    problems.push(
-      `Cannot check ${dists}InRelease: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    return { problems, signatures: 0 };
-  }
-}
-
-async function checkDetached(
-  release: Uint8Array,
-  armored: string,
-  keys: openpgp.Key[],
-  dists: string,
-): Promise<{ problems: string[]; signatures: number }> {
-  try {
-    const message = await openpgp.createMessage({ binary: release });
-    const signature = await openpgp.readSignature({ armoredSignature: armored });
-    return await checkSignatures(message, signature, keys, `${dists}Release.gpg`);
-  } catch (error) {
-    return {
-      problems: [
-        `Cannot check ${dists}Release.gpg: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      ],
-      signatures: 0,
-    };
-  }
-}
-
-async function checkSignatures(
-  message: openpgp.Message<string | Uint8Array>,
-  signature: openpgp.Signature,
-  keys: openpgp.Key[],
-  what: string,
-): Promise<{ problems: string[]; signatures: number }> {
-  const result = await openpgp.verify({ message, signature, verificationKeys: keys });
-  const problems: string[] = [];
-  if (result.signatures.length === 0) problems.push(`${what} carries no signature`);
-  for (const entry of result.signatures) {
-    try {
-      await entry.verified;
-    } catch (error) {
-      problems.push(
-        `${what} has a signature by key ${entry.keyID.toHex().toUpperCase()} that does not ` +
-          `verify with the published keyring: ${error instanceof Error ? error.message : error}`,
-      );
-    }
-  }
-  return { problems, signatures: result.signatures.length };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -100,9 +100,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { gzip as zlibGzip } from "node:zlib";
 import { Lzma2Compressor } from "@napi-rs/lzma";
+import { sha256Hex } from "../hashing.ts";
 
 /** The gzip level of `Packages.gz`. */
 export const GZIP_LEVEL = 6;
@@ -133,7 +133,7 @@ function remember(key: string, bytes: Uint8Array): void {
 }
 
 function memoKey(kind: string, level: number, data: Uint8Array, sha256?: string): string {
-  const digest = sha256 ?? createHash("sha256").update(data).digest("hex");
+  const digest = sha256 ?? sha256Hex(data);
   return `${kind}:${level}:${data.length}:${digest}`;
 }
 

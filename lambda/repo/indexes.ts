@@ -24,8 +24,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { PackageRecord } from "../domain/package_record.ts";
+import { md5Hex, sha1Hex, sha256Hex } from "../hashing.ts";
 import {
   compareParsedVersions,
   compareVersions,
@@ -129,8 +129,8 @@ function byteCompare(a: string, b: string): number {
 /** MD5 and SHA-1 of `bytes` (the SHA-256 is taken first, as the compression memo's key). */
 function otherDigests(bytes: Uint8Array): { md5: string; sha1: string } {
   return {
-    md5: createHash("md5").update(bytes).digest("hex"),
-    sha1: createHash("sha1").update(bytes).digest("hex"),
+    md5: md5Hex(bytes),
+    sha1: sha1Hex(bytes),
   };
 }
 
@@ -281,7 +281,7 @@ export async function generateIndexes(
     });
   };
   const pending = plain.map(([dir, bytes]) => {
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const sha256 = sha256Hex(bytes);
     const gz = compression.has("gzip") ? timed("gzip", () => gzip(bytes, { sha256 })) : undefined;
     const xz = compression.has("xz")
       ? timed("xz", () => xzCompress(bytes, { ...xzOptions, sha256 }))

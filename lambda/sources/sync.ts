@@ -26,6 +26,7 @@ import { isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { failureNotification, newPackageNotification, type Notifier } from "../notify/notifier.ts";
 import { METRIC } from "../observability/metrics.ts";
 import { checkConvergence } from "../publish/convergence.ts";
+import { parseRelease } from "../repo/release.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
 import type { SourceHandler } from "./handler_types.ts";
@@ -122,28 +123,12 @@ function errorType(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
-/** `Date`/`Valid-Until` of a Release file (`undefined` for a missing or unreadable field). */
-export function releaseDates(text: string): { date?: Date; validUntil?: Date } {
-  const field = (name: string): Date | undefined => {
-    const match = new RegExp(`^${name}:[ \\t]*(.+)$`, "m").exec(text);
-    if (!match) return undefined;
-    const time = Date.parse((match[1] as string).trim());
-    return Number.isNaN(time) ? undefined : new Date(time);
-  };
-  const out: { date?: Date; validUntil?: Date } = {};
-  const date = field("Date");
-  const validUntil = field("Valid-Until");
-  if (date) out.date = date;
-  if (validUntil) out.validUntil = validUntil;
-  return out;
-}
-
 /**
  * Why the live Release must be re-signed, or `undefined` when it is fresh:
  * missing dates, or less than half of its validity period left at `now`.
  */
 export function resignReason(releaseText: string, now: Date): string | undefined {
-  const { date, validUntil } = releaseDates(releaseText);
+  const { date, validUntil } = parseRelease(releaseText);
   if (date === undefined || validUntil === undefined) {
     return "the live Release has no readable Date or Valid-Until";
   }

@@ -1,6 +1,6 @@
 /**
- * Publishing a built kiro-repo (seed 000 §5, with the packages table and the
- * bucket of the environment): check the table → upload to the pool → record
+ * Publishing a built kiro-repo with the packages table and the bucket of the
+ * environment (`docs/design.md`, "kiro-repo"): check the table → upload to the pool → record
  * the item (`package_type: build_script`) → force rebuild → verify through
  * the repository URL, as apt would see it.
  *
@@ -15,15 +15,17 @@
  * @module
  */
 
-import * as openpgp from "openpgp";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
 import type { PackageIdentity, PackageRecord } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { compareVersions } from "../../lambda/domain/version.ts";
 import { headersFor } from "../../lambda/aws/object_headers.ts";
-import { type ObjectStore, sha256Hex } from "../../lambda/aws/object_store.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
+import { sha256Hex } from "../../lambda/hashing.ts";
+import { parseRelease } from "../../lambda/repo/release.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
+import { readKeyring, verifyClearsigned } from "../../lambda/signing/verify.ts";
 import {
   differingFields,
   IdentityConflictError,
@@ -316,24 +318,6 @@ async function fetchBytes(
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** The `SHA256:` entries of a Release text: path → {sha256, size}. */
-function releaseSha256(text: string): Map<string, { sha256: string; size: number }> {
-  const entries = new Map<string, { sha256: string; size: number }>();
-  let inSection = false;
-  for (const line of text.split("\n")) {
-    if (/^\S/.test(line)) {
-      inSection = /^SHA256:\s*$/.test(line);
-      continue;
-    }
-    if (!inSection) continue;
-    const [sha256, size, path] = line.trim().split(/\s+/);
-    if (sha256 !== undefined && size !== undefined && path !== undefined) {
-      entries.set(path, { sha256: sha256.toLowerCase(), size: Number(size) });
-    }
-  }
-  return entries;
-}
-
 /** One verification pass: the problems seen (empty: all good). */
 async function verifyOnce(
   pkg: KiroRepoPackage,
@@ -348,22 +332,18 @@ async function verifyOnce(
   const signedBy: string[] = [];
   try {
     const armored = new TextDecoder().decode(await fetchBytes(fetcher, inReleaseUrl));
-    const message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
-    const keys = await openpgp.readKeys({ binaryKeys: pkg.keyring });
-    const verified = await openpgp.verify({ message, verificationKeys: keys });
+    const keys = await readKeyring(pkg.keyring);
+    const verified = await verifyClearsigned(armored, { keys, name: inReleaseUrl });
+    // A signature by a key not in the package's keyring is ignored: apt ignores it too.
     for (const signature of verified.signatures) {
-      try {
-        await signature.verified;
-        const key = keys.find((candidate) => candidate.getKeys(signature.keyID).length > 0);
-        if (key !== undefined) signedBy.push(key.getFingerprint().toUpperCase());
-      } catch {
-        // Not by a key of the package's keyring: apt ignores it too.
+      if (signature.verified && signature.fingerprint !== undefined) {
+        signedBy.push(signature.fingerprint);
       }
     }
     if (signedBy.length === 0) {
       problems.push(`${inReleaseUrl} is not signed by any key of the package's keyring`);
     }
-    releaseText = message.getText();
+    releaseText = verified.text;
   } catch (error) {
     return {
       problems: [`Cannot read ${inReleaseUrl}: ${messageOf(error)}`],
@@ -371,9 +351,9 @@ async function verifyOnce(
       signedBy,
     };
   }
-  const archLine = /^Architectures:\s*(.*)$/m.exec(releaseText);
-  const releaseArchs = (archLine?.[1] ?? "").split(/\s+/).filter((arch) => arch !== "");
-  const hashes = releaseSha256(releaseText);
+  const release = parseRelease(releaseText);
+  const releaseArchs = release.architectures;
+  const hashes = release.files;
   const component = KIRO_REPO_COMPONENTS[0] as string;
   if (releaseArchs.length === 0) problems.push(`${inReleaseUrl} lists no Architectures`);
   for (const arch of releaseArchs) {
@@ -386,7 +366,7 @@ async function verifyOnce(
         problems.push(`${inReleaseUrl} does not list ${relative}`);
         continue;
       }
-      if (listed.sha256 !== sha256Hex(bytes)) {
+      if (listed.sha256?.toLowerCase() !== sha256Hex(bytes)) {
         problems.push(`${url} does not match the SHA-256 the InRelease gives (not yet updated?)`);
         continue;
       }

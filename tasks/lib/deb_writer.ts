@@ -12,7 +12,6 @@
  */
 
 import { gzipSync } from "fflate";
-import { createHash } from "node:crypto";
 import { writeAr } from "../../lambda/deb/ar.ts";
 import {
   BINARY_CONTROL_ORDER,
@@ -22,6 +21,7 @@ import {
 } from "../../lambda/deb/control.ts";
 import type { ControlFields } from "../../lambda/deb/control.ts";
 import { type TarWriteEntry, writeTar } from "../../lambda/deb/tar.ts";
+import { md5Hex } from "../../lambda/hashing.ts";
 
 /** One object of the package's file system tree. */
 export interface DebFile {
@@ -256,9 +256,7 @@ export function buildDeb(options: BuildDebOptions): Uint8Array {
 
   const md5sums = walked
     .filter(({ path, node }) => node.kind === "file" && !conffileSet.has(path))
-    .map(({ path, node }) =>
-      `${createHash("md5").update(node.data as Uint8Array).digest("hex")}  ${path}\n`
-    )
+    .map(({ path, node }) => `${md5Hex(node.data as Uint8Array)}  ${path}\n`)
     .join("");
 
   const controlEntries = new Map<string, { data: Uint8Array; mode: number }>();

@@ -14,7 +14,8 @@ import { createLogger } from "../../lambda/observability/logger.ts";
 import { createMetrics } from "../../lambda/observability/metrics.ts";
 import { invokeForceRebuild, readRebuildAnswer, type RebuildAnswer } from "./remote_rebuild.ts";
 import { ensureConverged } from "../../lambda/publish/convergence.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";
 
 /** Options of {@linkcode rebuildEnvironment}. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
@@ -21,6 +21,7 @@ import { admitStaged, type RecordStore } from "../../lambda/store/intake.ts";
 import { differingFields, RecordConflictError } from "../../lambda/store/package_store.ts";
 import { DEB_CONTENT_TYPE } from "../../lambda/aws/object_headers.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
+import { Hasher } from "../../lambda/hashing.ts";
 
 /** Where uploads wait for their check (the bucket's `staging/` lifecycle rule expires leftovers). */
 export const UPLOAD_STAGING_PREFIX = "staging/upload/";
@@ -80,13 +81,11 @@ export async function addDeb(
   const stagingKey = `${UPLOAD_STAGING_PREFIX}${randomUUID()}/${
     key.slice(key.lastIndexOf("/") + 1)
   }`;
-  const hash = createHash("sha256");
-  let size = 0;
+  const hash = new Hasher("sha256");
   const counted = (await source.open()).pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         hash.update(chunk);
-        size += chunk.byteLength;
         controller.enqueue(chunk);
       },
     }),
@@ -101,8 +100,8 @@ export async function addDeb(
     await deps.objects.delete(stagingKey).catch(() => {});
     throw error;
   }
-  const uploaded = hash.digest("hex");
-  if (uploaded !== deb.sha256 || size !== deb.size) {
+  const uploaded = hash.digest();
+  if (uploaded !== deb.sha256 || hash.size !== deb.size) {
     await deps.objects.delete(stagingKey).catch(() => {});
     throw new AddDebError(
       `Cannot add ${source.name}: the file changed while it was read (SHA-256 ${deb.sha256}, ` +

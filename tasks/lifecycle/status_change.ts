@@ -22,7 +22,7 @@ import {
   isPublished,
   type PackageRecord,
 } from "../../lambda/domain/package_record.ts";
-import { hashStream } from "../../lambda/deb/hashing.ts";
+import { hashStream } from "../../lambda/hashing.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import type { PackageStore } from "../../lambda/store/package_store.ts";
 

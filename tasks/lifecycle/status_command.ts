@@ -8,7 +8,7 @@
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { describeIdentity } from "../../lambda/domain/package_record.ts";
 import { versionError } from "../../lambda/domain/version.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { PackageStore, RecordNotFoundError } from "../../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine, UsageError } from "../lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "../lib/env.ts";

@@ -10,7 +10,7 @@
  */
 
 import { buildDeb } from "../lib/deb_writer.ts";
-import { hashBytes } from "../../lambda/deb/hashing.ts";
+import { hashBytes } from "../../lambda/hashing.ts";
 import { headersFor } from "../../lambda/aws/object_headers.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";

@@ -10,7 +10,7 @@
  *
  * Added when missing:
  *
- * - `package_name` (default `kiro`), `package_id` = `{package_name}#{version}`;
+ * - `package_name` (default `kiro`), `package_id` = `{package_name}#{canonical version}` (`packageId`);
  * - `architecture`, `package_type` and the Debian fields `section`,
  *   `priority`, `maintainer`, `homepage`, `description`, `depends` — from the
  *   package's configuration (`config/packages/kiro.yaml`);

@@ -15,7 +15,7 @@
  */
 
 import { openFileStream } from "../../tasks/lib/file_stream.ts";
-import { hashStream } from "../../lambda/deb/hashing.ts";
+import { hashStream } from "../../lambda/hashing.ts";
 
 /** Options of {@linkcode benchHashing}. */
 export interface HashingBenchOptions {

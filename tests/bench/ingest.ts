@@ -26,7 +26,7 @@ import { arHeader } from "../../lambda/deb/ar.ts";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { readAllBytes } from "../../lambda/bytes.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { checkCertificate, SignatureVerifier } from "../../lambda/sources/certificate.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { ingestDeb } from "../../lambda/sources/ingest.ts";

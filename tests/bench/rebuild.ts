@@ -12,7 +12,8 @@
 
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
 import { startTestStack } from "../support/stack.ts";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { InjectedFault, InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { publishRepository } from "../../lambda/publish/publisher.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { publicKeyring } from "../../lambda/signing/keys.ts";
 import { type AptUpdateResult, describeRun, openApt } from "../support/apt.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";

@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { headersFor } from "../../lambda/aws/object_headers.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { createDebianRoot, type DebianRoot, type RootRunResult } from "../support/debian_root.ts";

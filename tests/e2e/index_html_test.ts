@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
 import { startTestStack } from "../support/stack.ts";
 import { missingTools } from "../support/tools.ts";

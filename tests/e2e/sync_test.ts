@@ -12,7 +12,8 @@ import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_serve
 import { missingTools } from "../support/tools.ts";
 import { describeRun, openApt } from "../support/apt.ts";
 import { startTestStack } from "../support/stack.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { runScheduledSync } from "../../lambda/sources/sync.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { FileNotifier } from "../../lambda/notify/notifier.ts";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHandler } from "../../lambda/handler.ts";
 import { silentLogger } from "../../lambda/observability/logger.ts";
 import { createMetrics } from "../../lambda/observability/metrics.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
 import { startTestStack } from "../support/stack.ts";
 

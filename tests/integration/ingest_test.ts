@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { type LoadedPackageConfig, parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { ingestDeb } from "../../lambda/sources/ingest.ts";
 import { createSourceHandler } from "../../lambda/sources/router.ts";

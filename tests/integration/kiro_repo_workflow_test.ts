@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { KIRO_REPO_EXIT_CODES, type KiroRepoWorkflowDeps } from "../../tasks/kiro_repo/workflow.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";

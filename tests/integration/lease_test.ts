@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { forceRebuild, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { rebuildDependencies } from "../../lambda/dependencies.ts";
 import {
   acquireLease,
   DEFAULT_LEASE_MS,

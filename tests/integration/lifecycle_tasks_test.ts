@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import type { S3ObjectStore } from "../../lambda/aws/object_store.ts";
-import { objectStoreFor } from "../../lambda/rebuild.ts";
+import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { main as addDebTask } from "../../tasks/add_deb.ts";
 import { writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { main as listTask } from "../../tasks/list.ts";

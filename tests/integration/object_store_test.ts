@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { S3ObjectStore, sha256Hex } from "../../lambda/aws/object_store.ts";
+import { S3ObjectStore } from "../../lambda/aws/object_store.ts";
+import { sha256Hex } from "../../lambda/hashing.ts";
 import { startTestStack } from "../support/stack.ts";
 
 const opts = { contentType: "text/plain; charset=utf-8", cacheControl: "public, max-age=60" };

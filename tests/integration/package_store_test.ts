@@ -222,7 +222,7 @@ const recordsArb = fc.uniqueArray(fc.tuple(names, versions), {
   maxLength: 12,
 }).map((pairs) => pairs.map(([n, v]) => record(n, v)));
 
-Deno.test("property 1: records of every package type are retrievable and keep their type", () =>
+Deno.test("records of every package type are retrievable and keep their type", () =>
   withTestStack(async (stack) => {
     const types = fc.constantFrom("external_download", "build_script", "github_release", "upload");
     await fc.assert(
@@ -251,7 +251,7 @@ Deno.test("property 1: records of every package type are retrievable and keep th
     );
   }));
 
-Deno.test("property 2: every stored record keeps every required field", () =>
+Deno.test("every stored record keeps every required field", () =>
   withTestStack(async (stack) => {
     const required = [
       "package_name",
@@ -285,7 +285,7 @@ Deno.test("property 2: every stored record keeps every required field", () =>
     );
   }));
 
-Deno.test("property 3: listAll returns exactly the N records stored", () =>
+Deno.test("listAll returns exactly the N records stored", () =>
   withTestStack(async (stack) => {
     await fc.assert(
       fc.asyncProperty(recordsArb, async (rs) => {
@@ -302,7 +302,7 @@ Deno.test("property 3: listAll returns exactly the N records stored", () =>
     );
   }));
 
-Deno.test("property 5: listByName returns exactly the records with that name", () =>
+Deno.test("listByName returns exactly the records with that name", () =>
   withTestStack(async (stack) => {
     await fc.assert(
       fc.asyncProperty(recordsArb, names, async (rs, name) => {

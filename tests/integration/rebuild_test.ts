@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { PoolVerificationError } from "../../lambda/publish/publisher.ts";
-import {
-  forceRebuild,
-  objectStoreFor,
-  type RebuildDependencies,
-  rebuildDependencies,
-} from "../../lambda/rebuild.ts";
+import { forceRebuild, type RebuildDependencies } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { acquireLease, LeaseBusyError, releaseLease } from "../../lambda/store/lease.ts";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { startLocalStack, writeStackRecord } from "../../tasks/lib/local_stack.ts";

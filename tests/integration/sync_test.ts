@@ -11,7 +11,8 @@ import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { packageId } from "../../lambda/domain/package_record.ts";
 import { FileNotifier, type Notification } from "../../lambda/notify/notifier.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { type LoadedPackageConfig, parsePackageConfigs } from "../../lambda/sources/config.ts";
 import {
   resignReason,

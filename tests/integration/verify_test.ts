@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { hashBytes } from "../../lambda/deb/hashing.ts";
+import { hashBytes } from "../../lambda/hashing.ts";
 import { headersFor } from "../../lambda/aws/object_headers.ts";
 import { signRelease } from "../../lambda/signing/sign.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
@@ -10,7 +10,8 @@ import { MemoryObjectStore } from "../support/memory_object_store.ts";
 import { publishRepository } from "../../lambda/publish/publisher.ts";
 import { commandOutput } from "../../tasks/lib/command.ts";
 import { missingTools } from "../support/tools.ts";
-import { forceRebuild, objectStoreFor, rebuildDependencies } from "../../lambda/rebuild.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { main as verifyMain } from "../../tasks/verify.ts";
 import { main as addDebMain } from "../../tasks/add_deb.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";

@@ -111,7 +111,7 @@ function indexFiles(out: GeneratedIndexes) {
   return out.files.filter((f) => f.kind === "index");
 }
 
-Deno.test("property 9: every record appears in the Packages of its architecture (all: of every one)", async () => {
+Deno.test("every record appears in the Packages of its architecture (all: of every one)", async () => {
   await fc.assert(
     fc.asyncProperty(recordsArb, async (records) => {
       const out = await generateIndexes(records, options);
@@ -131,7 +131,7 @@ Deno.test("property 9: every record appears in the Packages of its architecture 
   );
 });
 
-Deno.test("property 13: Release sizes and checksums match the bytes of every file, compressed or not", async () => {
+Deno.test("Release sizes and checksums match the bytes of every file, compressed or not", async () => {
   await fc.assert(
     fc.asyncProperty(recordsArb, async (records) => {
       const out = await generateIndexes(records, options);
@@ -159,7 +159,7 @@ Deno.test("property 13: Release sizes and checksums match the bytes of every fil
   );
 });
 
-Deno.test("property 14: the Release file has every required field", async () => {
+Deno.test("the Release file has every required field", async () => {
   await fc.assert(
     fc.asyncProperty(
       recordsArb,

@@ -101,7 +101,7 @@ Deno.test("compareVersions is transitive", () => {
   );
 });
 
-Deno.test("property 19: a longer numeric component sorts after a shorter one (1.9.0 < 1.10.0)", () => {
+Deno.test("a longer numeric component sorts after a shorter one (1.9.0 < 1.10.0)", () => {
   fc.assert(
     fc.property(
       fc.array(fc.nat({ max: 5000 }), { minLength: 1, maxLength: 4 }),
@@ -118,7 +118,7 @@ Deno.test("property 19: a longer numeric component sorts after a shorter one (1.
   );
 });
 
-Deno.test("property 6: latestVersion picks the version that no other version exceeds", () => {
+Deno.test("latestVersion picks the version that no other version exceeds", () => {
   fc.assert(
     fc.property(fc.array(versionArb, { minLength: 1, maxLength: 30 }), (versions) => {
       const latest = latestVersion(versions);

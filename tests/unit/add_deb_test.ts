@@ -6,7 +6,7 @@ import {
   InstrumentedObjectStore,
   MemoryObjectStore,
 } from "../support/memory_object_store.ts";
-import { sha256Hex } from "../../lambda/aws/object_store.ts";
+import { sha256Hex } from "../../lambda/hashing.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { MemoryRecords } from "../support/publish_fixtures.ts";
 

@@ -201,7 +201,7 @@ const configArb: fc.Arbitrary<PackageConfig> = fc.record({
   source: sourceArb,
 }, { requiredKeys: [...TOP_REQUIRED] }) as fc.Arbitrary<PackageConfig>;
 
-Deno.test("property 21: any valid config round-trips through YAML unchanged", () => {
+Deno.test("any valid config round-trips through YAML unchanged", () => {
   fc.assert(
     fc.property(configArb, (config) => {
       const path = `config/packages/${config.package_name}.yaml`;
@@ -213,7 +213,7 @@ Deno.test("property 21: any valid config round-trips through YAML unchanged", ()
   );
 });
 
-Deno.test("property 20: a config missing a required field is rejected naming that field", () => {
+Deno.test("a config missing a required field is rejected naming that field", () => {
   fc.assert(
     fc.property(configArb, fc.constantFrom(...TOP_REQUIRED, "source.type"), (config, field) => {
       const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
@@ -230,7 +230,7 @@ Deno.test("property 20: a config missing a required field is rejected naming tha
   );
 });
 
-Deno.test("property 20: a config missing its source type's required field names it and the type", () => {
+Deno.test("a config missing its source type's required field names it and the type", () => {
   const perType: Record<string, string[]> = {
     external_download: ["feed_url"],
     github_release: ["repository", "asset_pattern"],

@@ -93,7 +93,7 @@ Deno.test("a currentRelease missing from the releases list is refused", () => {
   );
 });
 
-Deno.test("the seeds' single-release object is accepted, with url or deb_url", () => {
+Deno.test("the old single-release object is accepted, with url or deb_url", () => {
   for (const key of ["url", "deb_url"]) {
     const feed = parseFeed(
       JSON.stringify({

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  classifyEvent,
-  configFromEnvironment,
-  createHandler,
-  type HandlerDependencies,
-} from "../../lambda/handler.ts";
+import { classifyEvent, createHandler, type HandlerDependencies } from "../../lambda/handler.ts";
+import { configFromEnvironment } from "../../lambda/environment/variables.ts";
 import type { Notification } from "../../lambda/notify/notifier.ts";
 import { silentLogger } from "../../lambda/observability/logger.ts";
 import { createMetrics } from "../../lambda/observability/metrics.ts";

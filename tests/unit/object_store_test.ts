@@ -4,7 +4,8 @@ import {
   InstrumentedObjectStore,
   MemoryObjectStore,
 } from "../support/memory_object_store.ts";
-import { encodeKey, sha256Hex } from "../../lambda/aws/object_store.ts";
+import { encodeKey } from "../../lambda/aws/object_store.ts";
+import { sha256Hex } from "../../lambda/hashing.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const opts = { contentType: "text/plain", cacheControl: "max-age=60" };

@@ -51,7 +51,7 @@ const nameArb = fc
   )
   .map(([a, b]) => a + b);
 
-Deno.test("property 7: the pool folder is pool/main/{prefix}/{name}/", () => {
+Deno.test("the pool folder is pool/main/{prefix}/{name}/", () => {
   fc.assert(
     fc.property(
       nameArb,

@@ -12,7 +12,7 @@ import {
 } from "../../lambda/publish/generations.ts";
 import { invalidationPaths } from "../../lambda/aws/invalidation.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
-import { sha256Hex } from "../../lambda/aws/object_store.ts";
+import { sha256Hex } from "../../lambda/hashing.ts";
 import { verifyPool } from "../../lambda/publish/pool_check.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import {

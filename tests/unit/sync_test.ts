@@ -5,7 +5,8 @@ import { compareVersions } from "../../lambda/domain/version.ts";
 import type { Notification, Notifier } from "../../lambda/notify/notifier.ts";
 import { MemoryObjectStore } from "../support/memory_object_store.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
-import { releaseDates, resignReason, runScheduledSync } from "../../lambda/sources/sync.ts";
+import { parseRelease } from "../../lambda/repo/release.ts";
+import { resignReason, runScheduledSync } from "../../lambda/sources/sync.ts";
 import { FeedServer, kiroFeed, type ReleaseUrls } from "../support/feed_server.ts";
 import { MemoryRecords } from "../support/publish_fixtures.ts";
 
@@ -18,7 +19,11 @@ function release(date: Date, days: number): string {
 Deno.test("a Release is re-signed once less than half of its validity is left", () => {
   const date = new Date("2026-11-01T00:00:00Z");
   const text = release(date, 8);
-  assert.deepEqual(releaseDates(text), { date, validUntil: new Date("2026-11-09T00:00:00Z") });
+  const parsed = parseRelease(text);
+  assert.deepEqual(
+    { date: parsed.date, validUntil: parsed.validUntil },
+    { date, validUntil: new Date("2026-11-09T00:00:00Z") },
+  );
   assert.equal(resignReason(text, new Date("2026-11-04T23:59:59Z")), undefined);
   assert.match(
     resignReason(text, new Date("2026-11-05T00:00:01Z")) ?? "",
@@ -30,7 +35,7 @@ Deno.test("a Release is re-signed once less than half of its validity is left", 
 
 const quiet: Notifier = { notify: (_: Notification) => Promise.resolve() };
 
-Deno.test("property 18: a version already recorded is skipped with no download at all", async () => {
+Deno.test("a version already recorded is skipped with no download at all", async () => {
   const server = FeedServer.start();
   const config = parsePackageConfigs([{
     path: "config/packages/kiro.yaml",

@@ -1,11 +1,86 @@
 /**
- * Size and digests of a byte stream in one pass: what a `Packages` stanza and
- * a `Release` file need (MD5, SHA1, SHA256; SHA512 on request).
+ * Content hashes, the one place that calls `node:crypto`'s `createHash`:
+ * one digest of some bytes ({@linkcode digestHex}, {@linkcode sha256Hex}, …),
+ * one digest over a stream of chunks ({@linkcode Hasher}), and the size with
+ * every digest a `Packages` stanza or a `Release` file lists in one pass
+ * ({@linkcode MultiHasher}: MD5, SHA1, SHA256; SHA512 on request).
+ *
+ * Digests are lowercase hex.
  *
  * @module
  */
 
 import { createHash, type Hash } from "node:crypto";
+
+/** The digest algorithms the repository uses. */
+export type DigestAlgorithm = "md5" | "sha1" | "sha256" | "sha512";
+
+/**
+ * The `algorithm` digest of `bytes`, lowercase hex.
+ *
+ * @example
+ * ```ts
+ * digestHex("sha1", new TextEncoder().encode("abc")); // "a9993e36…"
+ * ```
+ */
+export function digestHex(algorithm: DigestAlgorithm, bytes: Uint8Array): string {
+  return createHash(algorithm).update(bytes).digest("hex");
+}
+
+/** The SHA-256 of `bytes`, lowercase hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return digestHex("sha256", bytes);
+}
+
+/** The SHA-1 of `bytes`, lowercase hex. */
+export function sha1Hex(bytes: Uint8Array): string {
+  return digestHex("sha1", bytes);
+}
+
+/** The MD5 of `bytes`, lowercase hex. */
+export function md5Hex(bytes: Uint8Array): string {
+  return digestHex("md5", bytes);
+}
+
+/**
+ * One digest (and the size) of bytes that arrive in chunks: memory use does
+ * not depend on their length.
+ *
+ * @example
+ * ```ts
+ * const hasher = new Hasher("sha256");
+ * for await (const chunk of stream) hasher.update(chunk);
+ * hasher.size; hasher.digest(); // bytes seen, lowercase hex
+ * ```
+ */
+export class Hasher {
+  #size = 0;
+  #hash: Hash;
+  #done: string | undefined;
+
+  /** Starts empty. */
+  constructor(algorithm: DigestAlgorithm) {
+    this.#hash = createHash(algorithm);
+  }
+
+  /** Bytes seen so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds `chunk` to the digest. Not allowed after {@linkcode digest}. */
+  update(chunk: Uint8Array): void {
+    if (this.#done !== undefined) throw new Error("Hasher.update called after digest()");
+    this.#size += chunk.byteLength;
+    this.#hash.update(chunk);
+  }
+
+  /** The digest of everything added, lowercase hex. Further calls return the same result. */
+  digest(): string {
+    this.#done ??= this.#hash.digest("hex");
+    return this.#done;
+  }
+}
 
 /** Size and hex digests of some bytes. */
 export interface Digests {

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { hashBytes, hashStream, MultiHasher } from "../../lambda/deb/hashing.ts";
+import {
+  digestHex,
+  hashBytes,
+  Hasher,
+  hashStream,
+  md5Hex,
+  MultiHasher,
+  sha1Hex,
+  sha256Hex,
+} from "../../lambda/hashing.ts";
 
 Deno.test("MultiHasher gives the standard digests of abc", () => {
   const digests = hashBytes(new TextEncoder().encode("abc"), { sha512: true });
@@ -55,4 +64,39 @@ Deno.test("MultiHasher refuses updates after digest and repeats its result", () 
   assert.equal(hasher.size, 2);
   assert.deepEqual(hasher.digest(), first);
   assert.throws(() => hasher.update(new Uint8Array([3])), /after digest/);
+});
+
+Deno.test("the one-shot helpers give the standard digests of abc", () => {
+  const abc = new TextEncoder().encode("abc");
+  const expected = hashBytes(abc, { sha512: true });
+  assert.equal(md5Hex(abc), expected.md5);
+  assert.equal(sha1Hex(abc), expected.sha1);
+  assert.equal(sha256Hex(abc), expected.sha256);
+  for (const name of ["md5", "sha1", "sha256", "sha512"] as const) {
+    assert.equal(digestHex(name, abc), expected[name], name);
+  }
+});
+
+Deno.test("Hasher over any chunking equals the one-shot digest and counts the bytes", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 10 }),
+      fc.constantFrom("md5", "sha1", "sha256", "sha512" as const),
+      (chunks, algorithm) => {
+        const hasher = new Hasher(algorithm);
+        for (const chunk of chunks) hasher.update(chunk);
+        const all = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+        let at = 0;
+        for (const chunk of chunks) {
+          all.set(chunk, at);
+          at += chunk.byteLength;
+        }
+        assert.equal(hasher.size, all.byteLength);
+        assert.equal(hasher.digest(), createHash(algorithm).update(all).digest("hex"));
+        assert.equal(hasher.digest(), digestHex(algorithm, all), "a second call repeats it");
+        assert.throws(() => hasher.update(new Uint8Array([1])), /after digest/);
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
