@@ -36,6 +36,7 @@ import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_server.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { missingTools } from "../support/tools.ts";
+import { captured, type TaskMain, type TaskRun } from "../support/task_output.ts";
 
 // ---------------------------------------------------------------------------
 // The harness: one stack, its bucket, a folder of .debs, the tasks, apt.
@@ -49,15 +50,6 @@ interface DebFile {
   version: string;
   architecture: string;
 }
-
-/** What a task printed and returned. */
-interface TaskRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-type TaskMain = (args: string[]) => Promise<number>;
 
 /** A running local environment the tasks find as `--env local`. */
 interface Repository {
@@ -137,23 +129,6 @@ async function withRepository(fn: (repo: Repository) => Promise<void>): Promise<
     for (const session of sessions) await session.close();
     await Deno.remove(debs, { recursive: true });
     await stack.close();
-  }
-}
-
-/** Runs `fn` with console output captured (the tasks print with `console.*`). */
-async function captured(fn: () => Promise<number>): Promise<TaskRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { ...console };
-  const text = (args: unknown[]) =>
-    args.map((arg) => typeof arg === "string" ? arg : Deno.inspect(arg)).join(" ");
-  console.log = console.info = console.debug = (...args: unknown[]) => out.push(text(args));
-  console.error = console.warn = (...args: unknown[]) => err.push(text(args));
-  try {
-    const code = await fn();
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    Object.assign(console, saved);
   }
 }
 

@@ -20,14 +20,7 @@ import { main as reinstateTask } from "../../tasks/reinstate.ts";
 import { main as withdrawTask } from "../../tasks/withdraw.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
-
-interface TaskRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-type TaskMain = (args: string[]) => Promise<number>;
+import { captured, type TaskMain, type TaskRun } from "../support/task_output.ts";
 
 interface Environment {
   stack: TestStack;
@@ -92,22 +85,6 @@ async function withEnvironment(fn: (env: Environment) => Promise<void>): Promise
     else Deno.env.set("KIRO_LOCAL_DIR", previousDir);
     await Deno.remove(debs, { recursive: true });
     await stack.close();
-  }
-}
-
-async function captured(fn: () => Promise<number>): Promise<TaskRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { ...console };
-  const text = (args: unknown[]) =>
-    args.map((arg) => typeof arg === "string" ? arg : Deno.inspect(arg)).join(" ");
-  console.log = console.info = console.debug = (...args: unknown[]) => out.push(text(args));
-  console.error = console.warn = (...args: unknown[]) => err.push(text(args));
-  try {
-    const code = await fn();
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    Object.assign(console, saved);
   }
 }
 

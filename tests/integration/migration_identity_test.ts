@@ -5,16 +5,17 @@
  */
 
 import assert from "node:assert/strict";
-import { CreateTableCommand, DescribeTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { type Item } from "../../tasks/migration/attribute_value.ts";
 import { writeBackup } from "../../tasks/migration/backup.ts";
 import { MigrationError } from "../../tasks/migration/errors.ts";
-import { ensureLegacyTable, legacyItem } from "../../tasks/migration/legacy_table.ts";
+import { legacyItem } from "../../tasks/migration/legacy_table.ts";
 import { checkTables, migrateLegacyTable } from "../../tasks/migration/migrate.ts";
 import { restoreBackup } from "../../tasks/migration/restore.ts";
 import { describeTableKey, scanAll } from "../../tasks/migration/table_ops.ts";
 import { loadLegacyDefaults } from "../../tasks/migration/wiring.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import type { TestStack } from "../support/stack.ts";
+import { putLegacy, withLegacyStack } from "../support/legacy_stack.ts";
 
 function kiro(version: string, n: number): Item {
   return legacyItem({
@@ -28,26 +29,6 @@ function kiro(version: string, n: number): Item {
     sha1: n.toString(16).padStart(40, "0"),
     sha256: n.toString(16).padStart(64, "0"),
   });
-}
-
-async function withStack(fn: (stack: TestStack, dir: string) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  const dir = await Deno.makeTempDir({ prefix: "kiro-migration-identity-" });
-  try {
-    await ensureLegacyTable(stack.clients.dynamoRaw, stack.outputs.legacyTableName);
-    await fn(stack, dir);
-  } finally {
-    await stack.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function putLegacy(stack: TestStack, items: readonly Item[]): Promise<void> {
-  for (const item of items) {
-    await stack.clients.dynamoRaw.send(
-      new PutItemCommand({ TableName: stack.outputs.legacyTableName, Item: item }),
-    );
-  }
 }
 
 /** (package_id, architecture, version, status) of every item of `table`, sorted. */
@@ -67,7 +48,7 @@ async function migrationError(promise: Promise<unknown>): Promise<MigrationError
 }
 
 Deno.test("legacy versions become published amd64 identities keyed by package_id and architecture", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, [kiro("0.2.13", 1), kiro("1.0.337", 2)]);
     // The architecture comes from the package's configuration.
     const defaults = await loadLegacyDefaults("config/packages");
@@ -102,7 +83,7 @@ Deno.test("legacy versions become published amd64 identities keyed by package_id
 });
 
 Deno.test("a packages table keyed by package_id alone is refused as the target, before anything is written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, [kiro("1.0.337", 1)]);
     const oldTable = "kiro-packages-old-key";
     await stack.clients.dynamoRaw.send(
@@ -138,7 +119,7 @@ Deno.test("a packages table keyed by package_id alone is refused as the target, 
 });
 
 Deno.test("two legacy versions dpkg holds equal (1.0 and 1.00) are refused, naming both, with nothing written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, [kiro("1.0", 1), kiro("1.00", 2), kiro("2.0", 3)]);
     const error = await migrationError(
       migrateLegacyTable(stack.clients.dynamoRaw, {
@@ -158,7 +139,7 @@ Deno.test("two legacy versions dpkg holds equal (1.0 and 1.00) are refused, nami
 });
 
 Deno.test("a backup of the packages table restores every item with both key attributes", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, [kiro("0.2.13", 1), kiro("1.0.337", 2)]);
     await migrateLegacyTable(stack.clients.dynamoRaw, {
       sourceTable: stack.outputs.legacyTableName,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DeleteTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import type { TestStack } from "../support/stack.ts";
 import {
   encodeItem,
   type Item,
@@ -9,7 +9,7 @@ import {
 } from "../../tasks/migration/attribute_value.ts";
 import { readBackup, writeBackup } from "../../tasks/migration/backup.ts";
 import { MigrationError } from "../../tasks/migration/errors.ts";
-import { ensureLegacyTable, legacyItem } from "../../tasks/migration/legacy_table.ts";
+import { legacyItem } from "../../tasks/migration/legacy_table.ts";
 import { seedLegacyTable } from "../../tasks/migration/legacy_seed.ts";
 import { loadLegacyDefaults, poolChecker } from "../../tasks/migration/wiring.ts";
 import { MemoryObjectStore } from "../support/memory_object_store.ts";
@@ -21,6 +21,7 @@ import { restoreBackup } from "../../tasks/migration/restore.ts";
 import { batchDelete, describeTableKey, scanAll } from "../../tasks/migration/table_ops.ts";
 import { transformAndValidate } from "../../tasks/migration/transform.ts";
 import { KIRO_LEGACY_DEFAULTS } from "../support/migration_fixtures.ts";
+import { putLegacy, withLegacyStack } from "../support/legacy_stack.ts";
 
 const defaults = KIRO_LEGACY_DEFAULTS;
 
@@ -45,26 +46,6 @@ function kiro(version: string, n: number): Item {
 }
 
 const ITEMS = [kiro("0.1.0", 1), kiro("0.2.13", 2), kiro("1.0.337", 3)];
-
-async function withStack(fn: (stack: TestStack, dir: string) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  const dir = await Deno.makeTempDir({ prefix: "kiro-migration-" });
-  try {
-    await ensureLegacyTable(stack.clients.dynamoRaw, stack.outputs.legacyTableName);
-    await fn(stack, dir);
-  } finally {
-    await stack.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function putLegacy(stack: TestStack, items: readonly Item[]): Promise<void> {
-  for (const item of items) {
-    await stack.clients.dynamoRaw.send(
-      new PutItemCommand({ TableName: stack.outputs.legacyTableName, Item: item }),
-    );
-  }
-}
 
 function tables(stack: TestStack) {
   return { sourceTable: stack.outputs.legacyTableName, targetTable: stack.outputs.tableName };
@@ -93,7 +74,7 @@ async function rejectsWith(
 }
 
 Deno.test("a migration copies every legacy item, verifies it and keeps a backup", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/backup.jsonl`;
     const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
@@ -133,7 +114,7 @@ Deno.test("a migration copies every legacy item, verifies it and keeps a backup"
 });
 
 Deno.test("a dry run leaves both tables byte for byte unchanged and writes no file", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     await stack.clients.dynamoRaw.send(
       new PutItemCommand({
@@ -172,7 +153,7 @@ Deno.test("a dry run leaves both tables byte for byte unchanged and writes no fi
 });
 
 Deno.test("an item already migrated with other contents is reported as a conflict, not overwritten", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const other = {
       ...transformAndValidate(ITEMS[1] as Item, { defaults }),
@@ -206,7 +187,7 @@ Deno.test("an item already migrated with other contents is reported as a conflic
 });
 
 Deno.test("drop-legacy deletes the legacy items only after a verified run", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/b.jsonl`;
     const summary = await migrateLegacyTable(stack.clients.dynamoRaw, {
@@ -232,7 +213,7 @@ Deno.test("drop-legacy deletes the legacy items only after a verified run", asyn
 });
 
 Deno.test("a missing legacy table stops the run before anything is written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await stack.clients.dynamoRaw.send(
       new DeleteTableCommand({ TableName: stack.outputs.legacyTableName }),
     );
@@ -250,7 +231,7 @@ Deno.test("a missing legacy table stops the run before anything is written", asy
 });
 
 Deno.test("a missing packages table stops the run before anything is written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     await rejectsWith(
       migrateLegacyTable(stack.clients.dynamoRaw, {
@@ -268,7 +249,7 @@ Deno.test("a missing packages table stops the run before anything is written", a
 });
 
 Deno.test("the packages table given as the legacy table is refused", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await rejectsWith(
       migrateLegacyTable(stack.clients.dynamoRaw, {
         sourceTable: stack.outputs.tableName,
@@ -283,7 +264,7 @@ Deno.test("the packages table given as the legacy table is refused", async () =>
 });
 
 Deno.test("an existing backup file is never overwritten and nothing is written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/b.jsonl`;
     await Deno.writeTextFile(backupFile, "precious\n");
@@ -298,7 +279,7 @@ Deno.test("an existing backup file is never overwritten and nothing is written",
 });
 
 Deno.test("a backup path in a missing folder stops the run before anything is written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     await rejectsWith(
       migrateLegacyTable(stack.clients.dynamoRaw, {
@@ -314,7 +295,7 @@ Deno.test("a backup path in a missing folder stops the run before anything is wr
 });
 
 Deno.test("an item that cannot be transformed stops the run, named, with no table written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     const { sha256_hash: _, ...broken } = kiro("0.3.0", 7);
     await putLegacy(stack, [...ITEMS, broken]);
     await rejectsWith(
@@ -331,7 +312,7 @@ Deno.test("an item that cannot be transformed stops the run, named, with no tabl
 });
 
 Deno.test("a malformed backup is refused on restore, naming the line, with nothing written", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/b.jsonl`;
     await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
@@ -371,7 +352,7 @@ Deno.test("a malformed backup is refused on restore, naming the line, with nothi
 });
 
 Deno.test("a legacy backup cannot be restored into the packages table", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/b.jsonl`;
     await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
@@ -386,7 +367,7 @@ Deno.test("a legacy backup cannot be restored into the packages table", async ()
 });
 
 Deno.test("restore skips equal items, reports changed ones, and replaces them only when asked", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const backupFile = `${dir}/b.jsonl`;
     await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
@@ -409,7 +390,7 @@ Deno.test("restore skips equal items, reports changed ones, and replaces them on
 });
 
 Deno.test("verification notices a legacy item added after the migration", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     await migrateLegacyTable(stack.clients.dynamoRaw, {
       ...tables(stack),
@@ -425,7 +406,7 @@ Deno.test("verification notices a legacy item added after the migration", async 
 });
 
 Deno.test("records whose .deb is not in the pool stop the run before any write; a dry run lists them", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     const objects = new MemoryObjectStore();
     const kiroDefaults = await loadLegacyDefaults("config/packages");
     assert.equal(kiroDefaults.packageName, "kiro");
@@ -493,7 +474,7 @@ function memoryOpener(objects: MemoryObjectStore) {
 }
 
 Deno.test("records get the control paragraph of their own .deb, which must agree with them", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     const objects = new MemoryObjectStore();
     const kiroDefaults = await loadLegacyDefaults("config/packages");
     const seeded = await seedLegacyTable(stack.clients.dynamoRaw, objects, {
@@ -562,7 +543,7 @@ Deno.test("records get the control paragraph of their own .deb, which must agree
 });
 
 Deno.test("an item too large for DynamoDB once transformed stops the run before any write", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     // Just under the limit as a legacy item (DynamoDB took it), over it once transformed.
     const small = kiro("0.9.0", 9);
     const notes = 400 * 1024 - 100 -
@@ -584,7 +565,7 @@ Deno.test("an item too large for DynamoDB once transformed stops the run before 
 });
 
 Deno.test("an item written by someone else between the check and the write is never overwritten", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     const raw = stack.clients.dynamoRaw;
     const theirs = {
@@ -623,7 +604,7 @@ Deno.test("an item written by someone else between the check and the write is ne
 });
 
 Deno.test("a version already recorded from the same .deb is kept and reported as superseded; --strict refuses it", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     // The scheduled sync recorded 1.0.337 before the migration: same file, its own pool key and control.
     const synced = {
@@ -669,7 +650,7 @@ Deno.test("a version already recorded from the same .deb is kept and reported as
 });
 
 Deno.test("a backup of the packages table restores into it exactly", async () => {
-  await withStack(async (stack, dir) => {
+  await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);
     await migrateLegacyTable(stack.clients.dynamoRaw, {
       ...tables(stack),
