@@ -20,8 +20,8 @@ import {
 } from "./kiro_repo/files.ts";
 import { buildKiroRepo, KiroRepoBuildError, type KiroRepoPackage } from "./kiro_repo/package.ts";
 import {
-  KIRO_REPO_EXIT_CODES,
   type KiroRepoPublishResult,
+  type KiroRepoStep,
   KiroRepoStepError,
   type KiroRepoWorkflowDeps,
   publishKiroRepo,
@@ -42,6 +42,24 @@ import { ChangelogError } from "./kiro_repo/changelog.ts";
 import { TemplateError } from "./kiro_repo/templates.ts";
 import { projectRoot } from "./lib/local_stack.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
+
+/** The task's exit code for each kind of failure (its `--help` lists them). */
+export const KIRO_REPO_EXIT_CODES = {
+  /** Something else (the environment could not be resolved, …). */
+  failure: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** The configuration is invalid: nothing was built. */
+  config: 3,
+  /** The package could not be built (templates, keyring, version). */
+  build: 4,
+  /** The version is recorded with other bytes, or a newer version is recorded. */
+  check: 5,
+  upload: 6,
+  record: 7,
+  rebuild: 8,
+  verify: 9,
+} as const satisfies Record<KiroRepoStep | "failure" | "usage" | "config" | "build", number>;
 
 const SPEC = {
   name: "build-kiro-repo",
@@ -266,7 +284,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
           ...(io.verifyIntervalMs !== undefined ? { verifyIntervalMs: io.verifyIntervalMs } : {}),
         });
       } catch (error) {
-        if (error instanceof KiroRepoStepError) return fail(log, error.exitCode, error.message);
+        if (error instanceof KiroRepoStepError) return fail(log, codes[error.step], error.message);
         throw error;
       }
       const { record } = result;

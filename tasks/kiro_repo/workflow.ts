@@ -1,13 +1,16 @@
 /**
  * Publishing a built kiro-repo with the packages table and the bucket of the
- * environment (`docs/design.md`, "kiro-repo"): check the table → upload to the pool → record
- * the item (`package_type: build_script`) → force rebuild → verify through
- * the repository URL, as apt would see it.
+ * environment (`docs/design.md`, "kiro-repo"): check the table → upload to a
+ * staging key → admit it through the one intake (`lambda/store/intake.ts`:
+ * size check, copy to the pool, conditional record with `package_type:
+ * build_script`) → force rebuild → verify through the repository URL, as apt
+ * would see it.
  *
  * Each step reports progress and fails with a {@linkcode KiroRepoStepError}
- * naming the step, with the step's exit code. Re-running after a failure
- * finishes the job without duplicating anything: the same bytes are not
- * uploaded or recorded again, and the rebuild and verification run again.
+ * naming the step (the task maps steps to exit codes). Re-running after a
+ * failure finishes the job without duplicating anything: bytes already in the
+ * pool or already recorded are not uploaded again, and the rebuild and
+ * verification run again.
  * A version already recorded with other bytes is refused before anything is
  * written (`RecordConflictError`): the pool object of a published version is
  * never replaced.
@@ -16,55 +19,41 @@
  */
 
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
-import type { PackageIdentity, PackageRecord } from "../../lambda/domain/package_record.ts";
+import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { compareVersions } from "../../lambda/domain/version.ts";
-import { headersFor } from "../../lambda/aws/object_headers.ts";
+import { randomUUID } from "node:crypto";
+import { DEB_CONTENT_TYPE } from "../../lambda/aws/object_headers.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { sha256Hex } from "../../lambda/hashing.ts";
 import { parseRelease } from "../../lambda/repo/release.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { readKeyring, verifyClearsigned } from "../../lambda/signing/verify.ts";
+import { admitStaged, type RecordStore } from "../../lambda/store/intake.ts";
 import {
   differingFields,
   IdentityConflictError,
+  type PackageStore,
   type PutResult,
   RecordConflictError,
 } from "../../lambda/store/package_store.ts";
 import { KIRO_REPO_COMPONENTS, KIRO_REPO_SUITE, type KiroRepoPackage } from "./package.ts";
 
+/** Where a built kiro-repo waits for the intake (the bucket's `staging/` lifecycle rule expires leftovers). */
+export const KIRO_REPO_STAGING_PREFIX = "staging/kiro-repo/";
+
 /** The steps of the workflow after the build. */
 export type KiroRepoStep = "check" | "upload" | "record" | "rebuild" | "verify";
 
-/** The exit code of the build task for each kind of failure. */
-export const KIRO_REPO_EXIT_CODES = {
-  /** Something else (the environment could not be resolved, …). */
-  failure: 1,
-  /** Bad command line. */
-  usage: 2,
-  /** The configuration is invalid: nothing was built. */
-  config: 3,
-  /** The package could not be built (templates, keyring, version). */
-  build: 4,
-  /** The version is recorded with other bytes, or a newer version is recorded. */
-  check: 5,
-  upload: 6,
-  record: 7,
-  rebuild: 8,
-  verify: 9,
-} as const;
-
-/** A workflow step failed; `exitCode` is the task's exit code for it. */
+/** A workflow step failed; `step` says which. */
 export class KiroRepoStepError extends Error {
   override name = "KiroRepoStepError";
   readonly step: KiroRepoStep;
-  readonly exitCode: number;
 
   constructor(step: KiroRepoStep, message: string, options?: ErrorOptions) {
     super(message, options);
     this.step = step;
-    this.exitCode = KIRO_REPO_EXIT_CODES[step];
   }
 }
 
@@ -84,13 +73,9 @@ export interface KiroRepoProgress {
 /** What the workflow uses (the environment's, or test doubles). */
 export interface KiroRepoWorkflowDeps {
   /** The repository bucket. */
-  objects: Pick<ObjectStore, "head" | "put">;
-  /** The packages table. */
-  store: {
-    get(identity: PackageIdentity): Promise<PackageRecord | undefined>;
-    put(record: PackageRecord): Promise<PutResult>;
-    listByName(name: string): Promise<PackageRecord[]>;
-  };
+  objects: ObjectStore;
+  /** The packages table: what the intake needs, and the name's other versions. */
+  store: RecordStore & Pick<PackageStore, "listByName">;
   /** The environment's force rebuild (Lambda or in-process); throws on failure. */
   rebuild: () => Promise<KiroRepoRebuildOutcome>;
   /** HTTP GET (default: the global `fetch`). */
@@ -125,7 +110,7 @@ export interface KiroRepoVerification {
 export interface KiroRepoPublishResult {
   record: PackageRecord;
   dryRun: boolean;
-  /** Whether the pool object was written (`false`: it was already there, same bytes). */
+  /** Whether the bytes were uploaded (`false`: the pool already held them). */
   uploaded: boolean;
   /** `created`, or `unchanged` when the same version was already recorded. */
   recorded: PutResult | "skipped";
@@ -223,30 +208,28 @@ export async function publishKiroRepo(
     return { record, dryRun: true, uploaded: false, recorded: "skipped" };
   }
 
-  // 2. Upload to the pool (skipped when the same bytes are there).
+  // 2. Upload to a staging key (skipped when the pool already holds the bytes).
   let uploaded = false;
+  const stagingKey = `${KIRO_REPO_STAGING_PREFIX}${randomUUID()}/${
+    record.pool_key.slice(record.pool_key.lastIndexOf("/") + 1)
+  }`;
   try {
-    const head = await deps.objects.head(record.pool_key);
-    if (
-      head !== undefined && head.sha256 === record.sha256_hash && head.size === record.file_size
-    ) {
+    const head = existing === undefined ? await deps.objects.head(record.pool_key) : undefined;
+    if (existing !== undefined) {
+      progress({ step: "upload", message: `${record.pool_key} is already recorded (same bytes)` });
+    } else if (head?.sha256 === record.sha256_hash && head.size === record.file_size) {
       progress({ step: "upload", message: `${record.pool_key} is already uploaded (same bytes)` });
     } else {
-      if (head !== undefined) {
-        progress({
-          step: "upload",
-          message:
-            `Replacing ${record.pool_key}: an earlier run left other bytes there, never recorded`,
-        });
-      }
-      progress({ step: "upload", message: `Uploading ${record.pool_key}` });
-      await deps.objects.put(record.pool_key, pkg.bytes, {
-        ...headersFor(record.pool_key),
+      progress({ step: "upload", message: `Uploading ${record.pool_key} (via ${stagingKey})` });
+      await deps.objects.put(stagingKey, pkg.bytes, {
+        contentType: DEB_CONTENT_TYPE,
+        cacheControl: "no-store",
         sha256: record.sha256_hash,
       });
       uploaded = true;
     }
   } catch (error) {
+    await deps.objects.delete(stagingKey).catch(() => {});
     throw new KiroRepoStepError(
       "upload",
       `Cannot upload ${record.pool_key}: ${messageOf(error)}. Nothing was recorded; run the ` +
@@ -255,11 +238,15 @@ export async function publishKiroRepo(
     );
   }
 
-  // 3. Record the item.
+  // 3. Admit: copy to the pool and record, or neither.
   let recorded: PutResult;
   progress({ step: "record", message: `Recording ${record.package_id} in the packages table` });
   try {
-    recorded = await deps.store.put(record);
+    recorded = (await admitStaged({ stagingKey, record }, {
+      objects: deps.objects,
+      records: deps.store,
+      onWarning: (message) => progress({ step: "record", message }),
+    })).outcome;
   } catch (error) {
     if (error instanceof RecordConflictError || error instanceof IdentityConflictError) {
       throw new KiroRepoStepError(
@@ -270,8 +257,8 @@ export async function publishKiroRepo(
     }
     throw new KiroRepoStepError(
       "record",
-      `Cannot record ${record.package_id}: ${messageOf(error)}. The .deb is uploaded; run the ` +
-        `task again to record it`,
+      `Cannot record ${record.package_id}: ${messageOf(error)}. Nothing new is in the pool or ` +
+        `the table; run the task again`,
       { cause: error },
     );
   }

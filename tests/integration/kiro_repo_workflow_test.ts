@@ -8,12 +8,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
-import { KIRO_REPO_EXIT_CODES, type KiroRepoWorkflowDeps } from "../../tasks/kiro_repo/workflow.ts";
+import { type KiroRepoWorkflowDeps } from "../../tasks/kiro_repo/workflow.ts";
 import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { parseStanzas } from "../../lambda/repo/stanza.ts";
 import { generateSigningKey, publicKeyring, readSigningKeys } from "../../lambda/signing/keys.ts";
-import { runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";
+import { KIRO_REPO_EXIT_CODES, runBuildKiroRepo } from "../../tasks/build_kiro_repo.ts";
 import { type TestStack, withTestStack } from "../support/stack.ts";
 
 const codes = KIRO_REPO_EXIT_CODES;
@@ -72,17 +73,27 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** `objects` with another `put`. */
+function withPut(objects: ObjectStore, put: ObjectStore["put"]): ObjectStore {
+  return {
+    put,
+    head: (key) => objects.head(key),
+    get: (key) => objects.get(key),
+    read: (key) => objects.read(key),
+    list: (prefix) => objects.list(prefix),
+    delete: (key) => objects.delete(key),
+    copy: (source, target, options) => objects.copy(source, target, options),
+  };
+}
+
 /** A `wrapDeps` that lets every upload through and notes its key in `puts`. */
 function recordingPuts(puts: string[]): (deps: KiroRepoWorkflowDeps) => KiroRepoWorkflowDeps {
   return (deps) => ({
     ...deps,
-    objects: {
-      head: (key) => deps.objects.head(key),
-      put: (key, body, options) => {
-        puts.push(key);
-        return deps.objects.put(key, body, options);
-      },
-    },
+    objects: withPut(deps.objects, (key, body, options) => {
+      puts.push(key);
+      return deps.objects.put(key, body, options);
+    }),
   });
 }
 
@@ -161,7 +172,7 @@ Deno.test("build-kiro-repo run again after success changes nothing and succeeds"
     });
     assert.equal(second.code, 0, describe(second));
     assert.deepEqual(puts, [], "nothing uploaded again");
-    assert.match(second.log, /already uploaded \(same bytes\)/);
+    assert.match(second.log, /already recorded \(same bytes\)/);
     assert.match(second.log, /was already recorded/);
     assert.match(second.out, /already uploaded, already recorded/);
     assert.deepEqual(await kiroRepoRecords(stack), before, "the record is untouched");
@@ -252,10 +263,10 @@ Deno.test("build-kiro-repo stops at a failed upload with nothing recorded, and a
     const failed = await run(stack, ["--env", "local"], {
       wrapDeps: (deps) => ({
         ...deps,
-        objects: {
-          head: (key) => deps.objects.head(key),
-          put: () => Promise.reject(new Error("S3 answered 503 Slow Down")),
-        },
+        objects: withPut(
+          deps.objects,
+          () => Promise.reject(new Error("S3 answered 503 Slow Down")),
+        ),
       }),
     });
     assert.equal(failed.code, codes.upload, describe(failed));
@@ -272,28 +283,51 @@ Deno.test("build-kiro-repo stops at a failed upload with nothing recorded, and a
   });
 });
 
-Deno.test("build-kiro-repo stops at a failed record with the upload kept, and a re-run records without uploading again", async () => {
+Deno.test("build-kiro-repo stops at a failed record leaving neither pool object nor record, and a re-run finishes", async () => {
   await withTestStack(async (stack) => {
     const failed = await run(stack, ["--env", "local"], {
       wrapDeps: (deps) => ({
         ...deps,
         store: {
           get: (identity) => deps.store.get(identity),
+          versionRecords: (identity) => deps.store.versionRecords(identity),
           listByName: (name) => deps.store.listByName(name),
           put: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
         },
       }),
     });
-    assert.equal(failed.code, codes.record, describe(failed));
+    assert.equal(failed.code, KIRO_REPO_EXIT_CODES.record, describe(failed));
     assert.match(
       failed.log,
-      /Cannot record kiro-repo#1\.0: ProvisionedThroughputExceededException\. The \.deb is uploaded; run the task again to record it/,
+      /Cannot record kiro-repo#1\.0: ProvisionedThroughputExceededException\. Nothing new is in the pool or the table; run the task again/,
     );
     assert.deepEqual(await stack.store.listAll(), []);
-    assert.deepEqual(await bucketKeys(stack), ["pool/main/k/kiro-repo/kiro-repo_1.0_all.deb"]);
+    assert.deepEqual(
+      await bucketKeys(stack),
+      [],
+      "the intake took back the copy and the staging object",
+    );
 
     const again = await run(stack, ["--env", "local"]);
     assert.equal(again.code, 0, describe(again));
+    assert.match(
+      again.log,
+      /Uploading pool\/main\/k\/kiro-repo\/kiro-repo_1\.0_all\.deb \(via staging\/kiro-repo\//,
+    );
+    assert.match(again.log, /Recorded kiro-repo#1\.0/);
+  });
+});
+
+Deno.test("build-kiro-repo records without uploading again when the pool already holds the bytes", async () => {
+  await withTestStack(async (stack) => {
+    // A crash between the intake's copy and its record leaves the exact bytes at the pool key.
+    const first = await run(stack, ["--env", "local"]);
+    assert.equal(first.code, 0, describe(first));
+    await stack.clearTable();
+    const puts: string[] = [];
+    const again = await run(stack, ["--env", "local"], { wrapDeps: recordingPuts(puts) });
+    assert.equal(again.code, 0, describe(again));
+    assert.deepEqual(puts.filter((key) => key.endsWith(".deb")), [], "no .deb uploaded again");
     assert.match(again.log, /already uploaded \(same bytes\)/);
     assert.match(again.log, /Recorded kiro-repo#1\.0/);
   });
