@@ -154,6 +154,7 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
     notificationTopicArn: notifications.topicArn,
     kmsKeyArn: encryption.keyArn,
     validUntilDays: settings.validUntilDays,
+    channels: settings.channels,
     logLevel: settings.logLevel,
     logRetentionDays: settings.logRetentionDays,
     schedulePeriodSeconds: settings.schedulePeriodSeconds,
@@ -188,5 +189,6 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
     signingKeySecretId: signingKey.secretName,
     notificationTopicArn: notifications.topicArn,
     region: settings.region,
+    channels: settings.channels.join(","),
   };
 }

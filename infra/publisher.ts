@@ -60,6 +60,8 @@ export interface PublisherArgs {
   notificationTopicArn: pulumi.Input<string>;
   kmsKeyArn: pulumi.Input<string>;
   validUntilDays: number;
+  /** The channels the repository publishes, the default one first. */
+  channels: readonly string[];
   logLevel: string;
   logRetentionDays: number;
   /** The schedule period: queued or retried events older than this are dropped to the DLQ. */
@@ -166,6 +168,7 @@ export class Publisher extends pulumi.ComponentResource {
           notificationTopicArn: args.notificationTopicArn,
           distributionId: args.distributionId,
           validUntilDays: String(args.validUntilDays),
+          channels: args.channels.join(","),
           serviceName: functionName,
           metricsNamespace: METRICS_NAMESPACE,
           logLevel: args.logLevel,

@@ -9,6 +9,8 @@
  */
 
 import { DEPLOY_ENVIRONMENTS, type DeployEnvironment } from "./naming.ts";
+import { DEFAULT_CHANNELS } from "../lambda/domain/channels.ts";
+import { parseChannelList } from "../lambda/environment/outputs.ts";
 
 /** The Pulumi project name: the namespace of every config key. */
 export const PROJECT_NAME = "kiro-debian-repo-manager";
@@ -67,6 +69,8 @@ export interface StackSettings {
   logRetentionDays: number;
   /** `Valid-Until` of the Release file, in days after `Date`. */
   validUntilDays: number;
+  /** The channels (APT suites) the repository publishes, the default one first. */
+  channels: string[];
   /** Where alarms and notifications are e-mailed (the subscription must be confirmed). */
   alarmEmail?: string;
   customDomain?: CustomDomain;
@@ -197,6 +201,14 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
 
   const validUntilDays = integer("validUntilDays", required("validUntilDays", "7"), 1, 365);
 
+  const channelsText = optional("channels") ?? DEFAULT_CHANNELS.join(",");
+  let channels: string[] = [];
+  try {
+    channels = parseChannelList(channelsText);
+  } catch (error) {
+    fail(key("channels"), (error as Error).message);
+  }
+
   const alarmEmail = optional("alarmEmail");
   if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
     fail(key("alarmEmail"), `must be an e-mail address (got "${alarmEmail}")`);
@@ -268,6 +280,7 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
     schedulePeriodSeconds: period as number,
     logRetentionDays,
     validUntilDays,
+    channels,
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(customDomain === undefined ? {} : { customDomain }),
     legacyTableName,

@@ -12,7 +12,8 @@ import { type AwsClients, awsClients } from "./aws/clients.ts";
 import { CloudFrontInvalidator } from "./aws/invalidation.ts";
 import { S3ObjectStore } from "./aws/object_store.ts";
 import { loadSigningKeys } from "./aws/signing_keys.ts";
-import type { StackOutputs } from "./environment/outputs.ts";
+import type { ChannelPolicy } from "./domain/channels.ts";
+import { stackChannels, type StackOutputs } from "./environment/outputs.ts";
 import { configFromEnvironment, type LambdaConfig } from "./environment/variables.ts";
 import type { HandlerDependencies, ScheduledRunSummary } from "./handler.ts";
 import { createNotifier, type Notifier } from "./notify/notifier.ts";
@@ -22,12 +23,15 @@ import { forceRebuild, type RebuildDependencies } from "./rebuild.ts";
 import type { SigningKey } from "./signing/keys.ts";
 import { BUNDLED_CONFIG_FILES } from "./sources/bundled_configs.ts";
 import {
+  ConfigError,
   type ConfigFile,
+  keepVersionsOf,
   type LoadedPackageConfig,
   loadPackageConfigs,
   parsePackageConfigs,
 } from "./sources/config.ts";
 import { runScheduledSync, type SyncSummary } from "./sources/sync.ts";
+import { PublishHistory } from "./store/history.ts";
 import { PackageStore } from "./store/package_store.ts";
 
 /** Options of {@linkcode rebuildDependencies}. */
@@ -41,6 +45,7 @@ export interface EnvironmentRebuildOptions extends
     | "concurrency"
     | "onProgress"
     | "onWarning"
+    | "startedBy"
   > {
   /** Use these keys instead of loading them from the environment's secret/file. */
   keys?: readonly SigningKey[];
@@ -70,11 +75,27 @@ export function rebuildDependencies(
     objects: objectStoreFor(outputs, clients),
     keys: keys ?? (() => loaded ??= loadSigningKeys(outputs, clients)),
     repoUrl: outputs.repoUrl,
+    policy: () => channelPolicyFor(outputs),
+    history: new PublishHistory(clients.dynamo, outputs.tableName),
     ...(outputs.distributionId === undefined
       ? {}
       : { invalidator: new CloudFrontInvalidator(clients.cloudfront, outputs.distributionId) }),
     ...rest,
   };
+}
+
+/**
+ * The channels of `outputs` (the stack's setting) and the retention of the
+ * package configurations (`keep_versions`; the folder named by
+ * `$KIRO_PACKAGE_CONFIG_DIR`, else the bundled ones). Invalid configurations
+ * fail here with every problem named.
+ */
+export async function channelPolicyFor(
+  outputs: StackOutputs,
+  options: { configFiles?: readonly ConfigFile[] } = {},
+): Promise<ChannelPolicy> {
+  const configs = await packageConfigs(options.configFiles);
+  return { channels: stackChannels(outputs), keepVersions: keepVersionsOf(configs) };
 }
 
 /** The repository bucket of `outputs` as an {@linkcode ObjectStore}. */
@@ -125,6 +146,23 @@ async function packageConfigs(
   return parsePackageConfigs(BUNDLED_CONFIG_FILES);
 }
 
+/** `configs`, once every `channel` they name is one the stack publishes; `ConfigError` otherwise. */
+function checkChannels(
+  configs: LoadedPackageConfig[],
+  outputs: StackOutputs,
+): LoadedPackageConfig[] {
+  const channels = stackChannels(outputs);
+  const problems = configs.filter(({ config }) =>
+    config.channel !== undefined && !channels.includes(config.channel)
+  ).map(({ file, config }) =>
+    `Cannot read ${file}: channel is "${config.channel}", which the ${outputs.environment} ` +
+    `stack does not publish (it publishes ${channels.join(", ")}); use one of those or add ` +
+    "the channel to the stack's channels setting"
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return configs;
+}
+
 /** A scheduled run's answer: the summary, plus the handler's `failed` flag. */
 export type ScheduledSyncResult = SyncSummary & { failed: boolean; [key: string]: unknown };
 
@@ -136,7 +174,7 @@ export function scheduledSyncForEnvironment(
   outputs: StackOutputs,
   clients: AwsClients,
   options: ScheduledSyncOptions,
-): (event?: unknown) => Promise<ScheduledSyncResult> {
+): (event?: unknown, startedBy?: string) => Promise<ScheduledSyncResult> {
   const { logger } = options;
   let configs: LoadedPackageConfig[] | undefined;
   const objects = objectStoreFor(outputs, clients);
@@ -157,15 +195,16 @@ export function scheduledSyncForEnvironment(
         : { localFile: options.localNotificationsFile }),
     },
   );
-  return async () => {
-    configs ??= await packageConfigs(options.configFiles);
+  return async (_event, startedBy) => {
+    configs ??= checkChannels(await packageConfigs(options.configFiles), outputs);
     const metrics = options.metrics ?? createMetrics();
     try {
       const summary = await runScheduledSync({
         configs,
         objects,
         records,
-        publish: () => forceRebuild(rebuild),
+        policy: { channels: stackChannels(outputs), keepVersions: keepVersionsOf(configs) },
+        publish: () => forceRebuild(startedBy === undefined ? rebuild : { ...rebuild, startedBy }),
         notifier,
         environment: outputs.environment,
         logger,
@@ -189,7 +228,7 @@ export function scheduledSyncFor(
   config: LambdaConfig,
   clients: ReturnType<typeof awsClients>,
   options: { logger: Logger; rebuild?: RebuildDependencies },
-): (event: unknown) => Promise<ScheduledRunSummary> {
+): (event: unknown, startedBy?: string) => Promise<ScheduledRunSummary> {
   return scheduledSyncForEnvironment(config.outputs, clients, {
     logger: options.logger,
     validUntilDays: config.validUntilDays,
@@ -222,7 +261,8 @@ export function dependenciesFromEnvironment(
   });
   const scheduledSync = scheduledSyncFor(config, clients, { logger, rebuild });
   return {
-    forceRebuild: () => forceRebuild(rebuild),
+    forceRebuild: (startedBy) =>
+      forceRebuild(startedBy === undefined ? rebuild : { ...rebuild, startedBy }),
     scheduledSync,
     logger,
     metrics,

@@ -52,9 +52,10 @@ export interface ScheduledRunSummary {
 /** What the handler calls. */
 export interface HandlerDependencies {
   /** The force rebuild (with its stores, keys and lease already bound). */
-  forceRebuild: () => Promise<RebuildResult>;
+  /** The force rebuild; `startedBy` says who asked, for the publish history. */
+  forceRebuild: (startedBy?: string) => Promise<RebuildResult>;
   /** The scheduled sync; absent in a build without sources. */
-  scheduledSync?: (event: unknown) => Promise<ScheduledRunSummary>;
+  scheduledSync?: (event: unknown, startedBy?: string) => Promise<ScheduledRunSummary>;
   logger: Logger;
   metrics: Metrics;
   /** Told about failures (SNS on AWS, a file locally). */
@@ -111,8 +112,13 @@ export function createHandler(
     const kind = classifyEvent(event);
     logger.info("Invocation", { kind });
     try {
-      if (kind === "force_rebuild") return await runForceRebuild(deps);
-      if (kind === "scheduled") return await routeScheduledEvent(event, deps);
+      const request = `request ${context.awsRequestId ?? "local"}`;
+      if (kind === "force_rebuild") {
+        return await runForceRebuild(deps, `${requestedBy(event) ?? "force rebuild"} (${request})`);
+      }
+      if (kind === "scheduled") {
+        return await routeScheduledEvent(event, deps, { startedBy: `scheduled run (${request})` });
+      }
       logger.warn("Unknown event", {
         keys: typeof event === "object" && event !== null ? Object.keys(event) : typeof event,
       });
@@ -125,11 +131,20 @@ export function createHandler(
   };
 }
 
-async function runForceRebuild(deps: HandlerDependencies): Promise<LambdaResponse> {
+/** The `started_by` of a force-rebuild event (what the task sends), at most 200 characters. */
+function requestedBy(event: unknown): string | undefined {
+  const value = (event as { started_by?: unknown }).started_by;
+  return typeof value === "string" && value.trim() !== "" ? value.slice(0, 200) : undefined;
+}
+
+async function runForceRebuild(
+  deps: HandlerDependencies,
+  startedBy: string,
+): Promise<LambdaResponse> {
   const { logger, metrics } = deps;
-  logger.info("Force rebuild requested");
+  logger.info("Force rebuild requested", { startedBy });
   try {
-    const result = await deps.forceRebuild();
+    const result = await deps.forceRebuild(startedBy);
     logger.info("Force rebuild done", {
       packages: result.packages,
       written: result.written,
@@ -147,6 +162,7 @@ async function runForceRebuild(deps: HandlerDependencies): Promise<LambdaRespons
     return json(200, {
       message: `Rebuilt the repository with ${result.packages} packages`,
       packages: result.packages,
+      channels: result.channels,
       written: result.written,
       skipped: result.skipped,
       pruned: result.pruned,
@@ -171,6 +187,7 @@ async function runForceRebuild(deps: HandlerDependencies): Promise<LambdaRespons
 export async function routeScheduledEvent(
   event: unknown,
   deps: HandlerDependencies,
+  options: { startedBy?: string } = {},
 ): Promise<LambdaResponse> {
   const { logger, metrics } = deps;
   if (deps.scheduledSync === undefined) {
@@ -182,7 +199,7 @@ export async function routeScheduledEvent(
     });
   }
   try {
-    const summary = await deps.scheduledSync(event);
+    const summary = await deps.scheduledSync(event, options.startedBy);
     if (summary.failed === true) {
       metrics.addMetric(FAILED_RUNS_METRIC, MetricUnit.Count, 1);
       logger.error("Scheduled sync finished with failures", { summary });

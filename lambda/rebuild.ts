@@ -1,14 +1,18 @@
 /**
- * The force rebuild: every index regenerated and republished from the
- * packages table alone (its published records: withdrawn ones leave the indexes). It holds the publisher lease for its whole run,
- * lists every record, and publishes; it never reads a `.deb` or an old index
+ * The force rebuild: every channel's index regenerated and republished from
+ * the packages table alone (its published records, by channel membership and
+ * retention: withdrawn ones leave the indexes), and one publish history
+ * entry per channel appended to the table. It holds the publisher lease for
+ * its whole run, lists every record, and publishes; it never reads a `.deb` or an old index
  * (the object store is only asked HEADs, a listing, the live Release's `Date`
  * and the by-hash manifest).
  *
  * @module
  */
 
-import { isPublished, type PackageRecord } from "./domain/package_record.ts";
+import type { ChannelPolicy } from "./domain/channels.ts";
+import type { PackageRecord } from "./domain/package_record.ts";
+import type { HistoryRecorder } from "./store/history.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
 import type { CdnInvalidator } from "./aws/invalidation.ts";
 import type { ObjectStore } from "./aws/object_store.ts";
@@ -34,6 +38,15 @@ export interface RebuildDependencies {
   keys: readonly SigningKey[] | (() => Promise<readonly SigningKey[]>);
   /** The repository's public URL. */
   repoUrl: string;
+  /**
+   * The channels and their retention, or how to load them (called once the
+   * lease is held). Default: `stable` and `beta`, no retention.
+   */
+  policy?: ChannelPolicy | (() => Promise<ChannelPolicy>);
+  /** Where each channel's publication is recorded (the packages table). */
+  history?: HistoryRecorder;
+  /** Who or what started the rebuild, for the history. */
+  startedBy?: string;
   /** The CDN in front of the bucket, when there is one. */
   invalidator?: CdnInvalidator;
   /** `Valid-Until` = `Date` + this many days (default 7). */
@@ -64,8 +77,10 @@ export interface RebuildProgress {
 
 /** What a force rebuild did. */
 export interface RebuildResult {
-  /** Records published. */
+  /** Records published (in at least one channel's index). */
   packages: number;
+  /** Each channel: how many records its index lists, and its history generation. */
+  channels: { channel: string; packages: number; generation?: number }[];
   /** Objects written. */
   written: number;
   /** Objects already up to date. */
@@ -99,15 +114,20 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     const scanStart = performance.now();
     progress({ phase: "scan", message: "Reading every package record" });
     // Withdrawn identities stay in the table (and their bytes in the pool) but
-    // leave every index.
-    const records = (await deps.store.listAll()).filter(isPublished);
+    // leave every index: the publisher chooses each channel's records.
+    const records = await deps.store.listAll();
     const scanMs = performance.now() - scanStart;
     if (held.signal.aborted) throw held.signal.reason;
     const keys = typeof deps.keys === "function" ? await deps.keys() : deps.keys;
+    const policy = typeof deps.policy === "function" ? await deps.policy() : deps.policy;
     const result: PublishResult = await publishRepository(records, {
       objects: deps.objects,
       keys,
       repoUrl: deps.repoUrl,
+      ...(policy === undefined ? {} : { channels: policy.channels }),
+      ...(policy?.keepVersions === undefined ? {} : { keepVersions: policy.keepVersions }),
+      ...(deps.history === undefined ? {} : { history: deps.history }),
+      ...(deps.startedBy === undefined ? {} : { startedBy: deps.startedBy }),
       ...(deps.now === undefined ? {} : { now: deps.now() }),
       ...(deps.validUntilDays === undefined ? {} : { validUntilDays: deps.validUntilDays }),
       ...(deps.invalidator === undefined ? {} : { invalidator: deps.invalidator }),
@@ -120,6 +140,11 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     });
     return {
       packages: result.packages,
+      channels: result.channels.map((channel) => ({
+        channel: channel.channel,
+        packages: channel.packages,
+        ...(channel.history === undefined ? {} : { generation: channel.history.generation }),
+      })),
       written: result.written.length,
       skipped: result.skipped,
       pruned: result.pruned.length,

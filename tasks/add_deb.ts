@@ -15,6 +15,9 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { awsClients } from "../lambda/aws/clients.ts";
+import { channelsOf } from "../lambda/domain/channels.ts";
+import { stackChannels } from "../lambda/environment/outputs.ts";
+import { operatorIdentity } from "./lib/operator.ts";
 import { isPublished } from "../lambda/domain/package_record.ts";
 import { addDeb, type AddDebResult } from "./lifecycle/add_deb.ts";
 import { objectStoreFor } from "../lambda/dependencies.ts";
@@ -47,6 +50,12 @@ export async function main(args: string[]): Promise<number> {
     }],
     options: {
       env: ENV_OPTION,
+      channel: {
+        type: "string",
+        valueName: "CHANNEL",
+        description:
+          "the channel the versions enter (default stable); one already recorded joins it",
+      },
       "no-rebuild": {
         type: "boolean",
         description: "record only; publish later with deno task rebuild",
@@ -55,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
     examples: [
       "deno task add-deb dist/kiro-cli_1.2.0_amd64.deb --env dev",
       "deno task add-deb *.deb",
+      "deno task add-deb dist/kiro_1.0.340_amd64.deb --channel beta --env prod",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
@@ -71,6 +81,13 @@ export async function main(args: string[]): Promise<number> {
       if (!info.isFile) throw new UsageError(`Cannot read ${file}: not a regular file`);
     }
     return await withEnvironment({ env: cli.values.env }, async (outputs, name) => {
+      const channel = cli.values.channel;
+      if (channel !== undefined && !stackChannels(outputs).includes(channel)) {
+        throw new UsageError(
+          `--channel ${channel}: ${name} publishes ${stackChannels(outputs).join(", ")}`,
+        );
+      }
+      const by = channel === undefined ? undefined : await operatorIdentity(outputs);
       const clients = awsClients(outputs);
       const objects = objectStoreFor(outputs, clients);
       const records = new PackageStore(clients.dynamo, outputs.tableName);
@@ -81,17 +98,30 @@ export async function main(args: string[]): Promise<number> {
           const path = resolve(file);
           console.error(`[${index + 1}/${files.length}] ${file}`);
           try {
-            const result = await addDeb({
-              name: file,
-              url: pathToFileURL(path).href,
-              open: () => openFileStream(path),
-            }, { objects, records });
+            const result = await addDeb(
+              {
+                name: file,
+                url: pathToFileURL(path).href,
+                open: () => openFileStream(path),
+              },
+              { objects, records },
+              {
+                ...(channel === undefined ? {} : { channel }),
+                ...(by === undefined ? {} : { by }),
+              },
+            );
             results.push(result);
             const { record } = result;
             console.error(
               `  ${record.package_name} ${record.version} (${record.architecture}): ` +
                 (result.outcome === "created"
-                  ? `uploaded to ${record.pool_key} and recorded`
+                  ? `uploaded to ${record.pool_key} and recorded in ${
+                    channelsOf(record).join(", ")
+                  }`
+                  : result.restored === true
+                  ? `already recorded; its pruned pool object ${record.pool_key} is back`
+                  : result.channelAdded === true
+                  ? `already recorded with the same bytes; added to ${channel}`
                   : isPublished(record)
                   ? "already recorded with the same bytes"
                   : `already recorded with the same bytes and withdrawn (${

@@ -10,7 +10,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, awsClients } from "../lambda/aws/clients.ts";
-import type { EnvironmentName, StackOutputs } from "../lambda/environment/outputs.ts";
+import {
+  type EnvironmentName,
+  stackChannels,
+  type StackOutputs,
+} from "../lambda/environment/outputs.ts";
 import { KiroRepoConfigError, kiroRepoVersionError } from "./kiro_repo/config.ts";
 import {
   configPath,
@@ -86,6 +90,11 @@ const SPEC = {
     "dry-run": {
       type: "boolean",
       description: "build and check against the table, but upload, record and rebuild nothing",
+    },
+    channel: {
+      type: "string",
+      valueName: "CHANNEL",
+      description: "the channel it enters (default stable, which /kiro-repo.deb follows)",
     },
     config: {
       type: "string",
@@ -240,6 +249,13 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
           `repository at ${outputs.repoUrl}; set repo_url to the stack output repoUrl`,
       );
     }
+    if (values.channel !== undefined && !stackChannels(outputs).includes(values.channel)) {
+      return fail(
+        log,
+        codes.usage,
+        `--channel ${values.channel}: ${name} publishes ${stackChannels(outputs).join(", ")}`,
+      );
+    }
     if (name === "local" && config.repo_url !== outputs.repoUrl) {
       log(`[config] The local stack serves ${outputs.repoUrl}: the package points there`);
     }
@@ -280,6 +296,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
         result = await publishKiroRepo(pkg, deps, {
           bucketName: outputs.bucketName,
           dryRun: values["dry-run"],
+          ...(values.channel === undefined ? {} : { channel: values.channel }),
           verifyTimeoutMs: verifySeconds * 1000,
           ...(io.verifyIntervalMs !== undefined ? { verifyIntervalMs: io.verifyIntervalMs } : {}),
         });

@@ -6,6 +6,7 @@
  */
 
 import { awsClients } from "../lambda/aws/clients.ts";
+import { channelPolicyFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
@@ -18,17 +19,23 @@ export async function main(args: string[]): Promise<number> {
   const cli = parseCommandLine(args, {
     name: "list",
     summary: "List every package identity the repository holds (name, version, architecture)",
-    description: "Reads the packages table. Withdrawn identities are shown only with --all.\n" +
-      "--json prints one JSON array of objects with the keys package_name, version,\n" +
-      "architecture, status, file_size, sha256_hash, pool_key, recorded_at, package_type\n" +
-      "(and withdrawn_at, withdrawn_by, withdraw_reason for withdrawn ones).",
+    description:
+      "Reads the packages table. Without --all only what some channel's index lists is\n" +
+      "shown; --all adds the withdrawn, the retained out (keep_versions), those in no\n" +
+      "channel and the pruned. --json prints one JSON array of objects with the keys\n" +
+      "package_name, version, architecture, status, file_size, sha256_hash, pool_key,\n" +
+      "recorded_at, package_type, channels, indexed_in, retained_out (and withdrawn_at,\n" +
+      "withdrawn_by, withdraw_reason for withdrawn ones, pruned_at for pruned ones).",
     positionals: [
       { name: "NAME", description: "only this package" },
       { name: "ENV", description: "local, dev or prod (instead of --env)" },
     ],
     options: {
       env: ENV_OPTION,
-      all: { type: "boolean", description: "withdrawn identities too" },
+      all: {
+        type: "boolean",
+        description: "also what no index lists (withdrawn, retained out, pruned)",
+      },
       json: { type: "boolean", description: "print a JSON array on stdout" },
     },
     examples: [
@@ -52,6 +59,7 @@ export async function main(args: string[]): Promise<number> {
         const listed = listIdentities(records, {
           ...(name === undefined ? {} : { name }),
           all: cli.values.all === true,
+          policy: await channelPolicyFor(outputs),
         });
         if (cli.values.json === true) {
           console.log(JSON.stringify(listed, null, 2));
@@ -59,9 +67,9 @@ export async function main(args: string[]): Promise<number> {
           console.log(
             name === undefined
               ? "The repository holds no package" +
-                (cli.values.all === true ? "" : " (withdrawn ones are shown with --all)")
+                (cli.values.all === true ? "" : " in any index (--all shows the others)")
               : `No identity of ${name}` +
-                (cli.values.all === true ? "" : " (withdrawn ones are shown with --all)"),
+                (cli.values.all === true ? "" : " in any index (--all shows the others)"),
           );
         } else {
           console.log(formatIdentities(listed));

@@ -10,7 +10,7 @@
 
 import { awsClients } from "../lambda/aws/clients.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
-import { objectStoreFor } from "../lambda/dependencies.ts";
+import { channelPolicyFor, objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
@@ -52,6 +52,7 @@ export async function main(args: string[]): Promise<number> {
           console.error(`Verifying ${name} (${outputs.repoUrl})`);
           const records = await new PackageStore(clients.dynamo, outputs.tableName).listAll();
           const report = await verifyRepository(records, {
+            ...await channelPolicyFor(outputs),
             objects: objectStoreFor(outputs, clients),
             deep: cli.values.deep === true,
             onProgress: (message) => console.error(`  ${message}`),

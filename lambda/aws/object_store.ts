@@ -282,7 +282,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async copy(source: string, target: string, options: PutOptions): Promise<void> {
+  copy(source: string, target: string, options: PutOptions): Promise<void> {
+    return this.copyFrom({ bucket: this.bucket, key: source }, target, options);
+  }
+
+  /**
+   * Copies `source` (an object of any bucket the client can read, e.g.
+   * another environment's) to `target` in this bucket, server-side, with its
+   * own headers. Throws {@linkcode ObjectStoreError} naming both.
+   */
+  async copyFrom(
+    source: { bucket: string; key: string },
+    target: string,
+    options: PutOptions,
+  ): Promise<void> {
     const metadata: Record<string, string> = { ...options.metadata };
     if (options.sha256 !== undefined) metadata[SHA256_METADATA_KEY] = options.sha256;
     try {
@@ -290,7 +303,7 @@ export class S3ObjectStore implements ObjectStore {
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: target,
-          CopySource: `${this.bucket}/${encodeKey(source, this.#copySourceEncoding)}`,
+          CopySource: `${source.bucket}/${encodeKey(source.key, this.#copySourceEncoding)}`,
           MetadataDirective: "REPLACE",
           ContentType: options.contentType,
           CacheControl: options.cacheControl,
@@ -299,7 +312,9 @@ export class S3ObjectStore implements ObjectStore {
       );
     } catch (error) {
       throw new ObjectStoreError(
-        `Cannot copy s3://${this.bucket}/${source} to ${target}: ${describe(error)}`,
+        `Cannot copy s3://${source.bucket}/${source.key} to s3://${this.bucket}/${target}: ${
+          describe(error)
+        }`,
         target,
         { cause: error },
       );

@@ -19,7 +19,8 @@ export type SigningKeySource =
 
 /** The key source of an environment: a file for `local`, else the Secrets Manager secret. */
 export function signingKeySource(outputs: StackOutputs): SigningKeySource {
-  return outputs.environment === "local"
+  // The stand-ins (local, or a test's dev/prod pair) have no Secrets Manager: a key file.
+  return outputs.environment === "local" || outputs.endpoints !== undefined
     ? { kind: "file", path: outputs.signingKeySecretId }
     : { kind: "secret", secretId: outputs.signingKeySecretId };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ChannelChange } from "./channels.ts";
 import { canonicalVersion } from "./version.ts";
 
 /** How a package version reached the repository. */
@@ -82,6 +83,15 @@ export interface PackageRecord {
   withdrawn_by?: string;
   /** Why it was withdrawn. */
   withdraw_reason?: string;
+  /**
+   * The channels (APT suites) whose index may list it (`lambda/domain/channels.ts`);
+   * a record without the field is in `stable`. Membership changes; the bytes never do.
+   */
+  channels?: string[];
+  /** Every change of `channels` after the record was written: when, who, why. */
+  channel_history?: ChannelChange[];
+  /** When `deno task prune-pool` deleted its pool object (ISO 8601, UTC); it is in no index since. */
+  pruned_at?: string;
 }
 
 /** The identity of one binary package: what the table's key is made of. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEFAULT_CHANNEL } from "./channels.ts";
 import { getField } from "../deb/control.ts";
 import type { DebInfo } from "../deb/deb_reader.ts";
 import { packageId, type PackageRecord, type PackageType } from "./package_record.ts";
@@ -35,6 +36,8 @@ export interface RecordProvenance {
   certificateUrl?: string;
   signatureUrl?: string;
   notes?: string;
+  /** The channel the record enters (`lambda/domain/channels.ts`). Default `stable`. */
+  channel?: string;
 }
 
 /**
@@ -91,6 +94,7 @@ export function recordFromDeb(
     description: debian("Description", defaults.description),
     control,
     status: "published",
+    channels: [provenance.channel ?? DEFAULT_CHANNEL],
   };
   const depends = getField(control, "Depends") ?? defaults.depends;
   if (depends !== undefined) record.depends = depends;

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { channelNameProblem, DEFAULT_CHANNELS } from "../domain/channels.ts";
+
 /** The environments the tool knows. */
 export type EnvironmentName = "local" | "dev" | "prod";
 
@@ -44,4 +46,27 @@ export interface StackOutputs {
   region: string;
   /** The stand-ins' endpoints (local only). */
   endpoints?: StackEndpoints;
+  /** The channels the repository publishes, the default one first (absent: `stable`, `beta`). */
+  channels?: string[];
+}
+
+/**
+ * The channels of a comma-separated list (`stable,beta`). Throws an `Error`
+ * whose message says what is wrong (to follow the setting's name).
+ */
+export function parseChannelList(text: string): string[] {
+  const channels = text.split(",").map((channel) => channel.trim());
+  for (const channel of channels) {
+    const problem = channelNameProblem(channel);
+    if (problem !== undefined) throw new Error(`must list channel names: ${problem}`);
+  }
+  if (new Set(channels).size !== channels.length) {
+    throw new Error(`names a channel twice (got "${text}")`);
+  }
+  return channels;
+}
+
+/** The channels `outputs` publishes, the default one first. */
+export function stackChannels(outputs: Pick<StackOutputs, "channels">): readonly string[] {
+  return outputs.channels ?? DEFAULT_CHANNELS;
 }

@@ -9,7 +9,7 @@
  */
 
 import type { RetentionOptions } from "../publish/generations.ts";
-import type { StackOutputs } from "./outputs.ts";
+import { parseChannelList, type StackOutputs } from "./outputs.ts";
 
 /** Each Lambda setting → the name of its environment variable. */
 export const LAMBDA_VARIABLES = {
@@ -21,6 +21,7 @@ export const LAMBDA_VARIABLES = {
   notificationTopicArn: "NOTIFICATION_TOPIC_ARN",
   distributionId: "DISTRIBUTION_ID",
   validUntilDays: "VALID_UNTIL_DAYS",
+  channels: "CHANNELS",
   byHashKeepGenerations: "BY_HASH_KEEP_GENERATIONS",
   byHashKeepHours: "BY_HASH_KEEP_HOURS",
   serviceName: "POWERTOOLS_SERVICE_NAME",
@@ -102,6 +103,16 @@ export function configFromEnvironment(env: Record<string, string | undefined>): 
     signingKeySecretId: need(V.signingKeySecretId),
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
   };
+  const channels = env[V.channels];
+  if (channels !== undefined && channels.trim() !== "") {
+    try {
+      outputs.channels = parseChannelList(channels);
+    } catch (error) {
+      throw new Error(
+        `Cannot start the publisher: ${V.channels} ${(error as Error).message}`,
+      );
+    }
+  }
   const distribution = env[V.distributionId];
   if (distribution) outputs.distributionId = distribution;
   const topic = env[V.notificationTopicArn];

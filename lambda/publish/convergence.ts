@@ -1,8 +1,10 @@
 /**
  * Whether the live repository is what the packages table gives: a cheap
  * check, not a rebuild (nothing is signed, written or listed; the pool is not
- * read). It reads only the suite's `Release`, `InRelease`, `Release.gpg`, the
- * published keyring and the uncompressed `Packages` files, and finds:
+ * read). It reads only each channel's `Release`, `InRelease`, `Release.gpg`,
+ * the published keyring and the uncompressed `Packages` files, and finds
+ * (for each channel, against what `channelIndex` in
+ * `lambda/domain/channels.ts` says its index lists):
  *
  * - no live `Release`;
  * - a `Release` whose `binary-*` indexes are not the ones the table gives
@@ -24,6 +26,7 @@
  * @module
  */
 
+import { channelIndexes, DEFAULT_CHANNELS, inChannel } from "../domain/channels.ts";
 import { describeIdentity, isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { parseRelease, type ReleaseFileLine } from "../repo/release.ts";
 import { parseStanzas } from "../repo/stanza.ts";
@@ -104,32 +107,74 @@ export async function checkConvergence(
   options: ConvergenceOptions = {},
 ): Promise<ConvergenceReport> {
   const objects = deps.objects;
-  const distribution = options.distribution ?? "stable";
+  const channels = options.channels ?? DEFAULT_CHANNELS;
+  const reasons: string[] = [];
+  const keyring = await objects.get(KEYRING_NAME);
+  if (keyring === undefined) {
+    reasons.push(`${KEYRING_NAME} is missing: the signatures cannot be checked`);
+  }
+  const selections = channelIndexes(records, {
+    channels,
+    ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
+  });
+  const perChannel = await Promise.all(
+    channels.map((channel) =>
+      checkChannel(records, selections.get(channel)?.listed ?? [], {
+        ...options,
+        objects,
+        channel,
+        keyring,
+      })
+    ),
+  );
+  reasons.push(...perChannel.flat());
+
+  // The convenience copy follows the latest kiro-repo of the default channel (or is gone).
+  const kiroRepo = latestRecord(selections.get(channels[0] ?? "")?.listed ?? [], KIRO_REPO_PACKAGE);
+  const copy = await objects.head(KIRO_REPO_DEB_KEY);
+  if (kiroRepo === undefined && copy !== undefined) {
+    reasons.push(`${KIRO_REPO_DEB_KEY} exists but no kiro-repo is published`);
+  } else if (
+    kiroRepo !== undefined &&
+    (copy?.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size)
+  ) {
+    reasons.push(`${KIRO_REPO_DEB_KEY} is not kiro-repo ${kiroRepo.version}, the latest published`);
+  }
+  return { converged: reasons.length === 0, reasons };
+}
+
+/** The reasons why one channel's suite is not what `listed` gives. */
+async function checkChannel(
+  records: readonly PackageRecord[],
+  listed: readonly PackageRecord[],
+  options: ConvergenceOptions & {
+    objects: ObjectStore;
+    channel: string;
+    keyring: Uint8Array | undefined;
+  },
+): Promise<string[]> {
+  const { objects, channel: distribution, keyring } = options;
   const component = options.component ?? "main";
   const dists = `dists/${distribution}/`;
   const reasons: string[] = [];
-  const done = (): ConvergenceReport => ({ converged: reasons.length === 0, reasons });
 
-  const [release, inRelease, releaseGpg, keyring] = await Promise.all([
+  const [release, inRelease, releaseGpg] = await Promise.all([
     objects.get(`${dists}Release`),
     objects.get(`${dists}InRelease`),
     objects.get(`${dists}Release.gpg`),
-    objects.get(KEYRING_NAME),
   ]);
   if (release === undefined) {
-    reasons.push(`${dists}Release is missing: the repository was never published`);
-    return done();
+    reasons.push(`${dists}Release is missing: the channel was never published`);
+    return reasons;
   }
   const liveRelease = parseRelease(new TextDecoder().decode(release));
   if (liveRelease.problems.length > 0) {
     reasons.push(`${dists}Release is not readable: ${liveRelease.problems[0]}`);
-    return done();
+    return reasons;
   }
   const lines = liveRelease.files;
 
-  if (keyring === undefined) {
-    reasons.push(`${KEYRING_NAME} is missing: the signatures cannot be checked`);
-  } else {
+  if (keyring !== undefined) {
     const signatures = await checkReleaseSignatures(release, { inRelease, releaseGpg }, {
       keyring,
       distribution,
@@ -137,13 +182,11 @@ export async function checkConvergence(
     reasons.push(...signatures.problems);
   }
 
-  // What the publisher would write for the published records. Only the
-  // uncompressed `Packages` are used, so the dates do not matter and
-  // nothing is compressed.
-  const published = records.filter(isPublished);
+  // What the publisher would write for the channel. Only the uncompressed
+  // `Packages` are used, so the dates do not matter and nothing is compressed.
   let expected: Map<string, Uint8Array>;
   try {
-    const generated = await generateRepositoryIndexes(published, {
+    const generated = await generateRepositoryIndexes(listed, {
       date: new Date(0),
       validUntil: new Date(86_400_000),
       distribution,
@@ -158,8 +201,10 @@ export async function checkConvergence(
         .map((file) => [file.canonicalName.slice(0, -"/Packages".length), file.bytes]),
     );
   } catch (error) {
-    reasons.push(`Cannot generate the indexes from the table: ${messageOf(error)}`);
-    return done();
+    reasons.push(
+      `Cannot generate the indexes of ${distribution} from the table: ${messageOf(error)}`,
+    );
+    return reasons;
   }
 
   const listedDirs = new Set<string>();
@@ -178,8 +223,18 @@ export async function checkConvergence(
     }
   }
 
-  const withdrawn = new Set(
-    records.filter((record) => !isPublished(record)).map((record) => identityKey(record)),
+  const inIndex = new Set(listed.map((record) => identityKey(record)));
+  const absent = new Map(
+    records.filter((record) => !inIndex.has(identityKey(record))).map((record) => [
+      identityKey(record),
+      !isPublished(record)
+        ? "is withdrawn"
+        : record.pruned_at !== undefined
+        ? "was pruned"
+        : inChannel(record, distribution)
+        ? "is retained out by keep_versions"
+        : `is not in the ${distribution} channel`,
+    ]),
   );
   const found = await Promise.all(
     [...expected].map(async ([dir, want]) => {
@@ -189,26 +244,14 @@ export async function checkConvergence(
       return comparePackages(live, want, {
         key,
         line: lines.get(`${dir}/Packages`),
-        withdrawn,
+        absent,
         maxReasons: options.maxReasonsPerIndex ?? 10,
         release: `${dists}Release`,
       });
     }),
   );
   reasons.push(...found.flat());
-
-  // The convenience copy follows the latest published kiro-repo (or is gone).
-  const kiroRepo = latestRecord(published, KIRO_REPO_PACKAGE);
-  const copy = await objects.head(KIRO_REPO_DEB_KEY);
-  if (kiroRepo === undefined && copy !== undefined) {
-    reasons.push(`${KIRO_REPO_DEB_KEY} exists but no kiro-repo is published`);
-  } else if (
-    kiroRepo !== undefined &&
-    (copy?.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size)
-  ) {
-    reasons.push(`${KIRO_REPO_DEB_KEY} is not kiro-repo ${kiroRepo.version}, the latest published`);
-  }
-  return done();
+  return reasons;
 }
 
 /**
@@ -235,8 +278,8 @@ interface PackagesComparison {
   key: string;
   /** The file's line in the live Release, when it has one. */
   line: ReleaseFileLine | undefined;
-  /** The `name\0version\0arch` of every withdrawn record. */
-  withdrawn: ReadonlySet<string>;
+  /** `name\0version\0arch` → why a record of the table is not in the index. */
+  absent: ReadonlyMap<string, string>;
   maxReasons: number;
   /** The Release's key, for the reasons. */
   release: string;
@@ -291,7 +334,7 @@ function comparePackages(
   for (const id of extra) {
     differences.push(
       `${key} lists ${describeIdentity(id)} at ${id.filename}, which ${
-        options.withdrawn.has(identityKey(id)) ? "is withdrawn" : "is not a record in the table"
+        options.absent.get(identityKey(id)) ?? "is not a record in the table"
       }`,
     );
   }

@@ -30,6 +30,8 @@ export interface IndexHtmlOptions {
   packages: readonly PackageSummary[];
   /** The suite. Default `stable`. */
   distribution?: string;
+  /** Every channel the repository publishes, the default one first (a section says how to opt in). */
+  channels?: readonly string[];
   /** The component. Default `main`. */
   component?: string;
   /** The keyring's file name at the repository root and in `/usr/share/keyrings/`. */
@@ -117,6 +119,19 @@ export function packageInstallCommands(repoUrl: string): string {
   ].join("\n");
 }
 
+/** The path of the deb822 sources file kiro-repo installs (and the manual steps write). */
+export const SOURCES_PATH = "/etc/apt/sources.list.d/kiro.sources";
+
+/**
+ * The command that opts a machine with kiro-repo into the channels it ships
+ * disabled (`enable`), or out of them again: the `Enabled:` line of their
+ * paragraphs in {@linkcode SOURCES_PATH}.
+ */
+export function channelOptCommand(enable: boolean): string {
+  const [from, to] = enable ? ["no", "yes"] : ["yes", "no"];
+  return `sudo sed -i 's/^Enabled: ${from}$/Enabled: ${to}/' ${SOURCES_PATH} && sudo apt update`;
+}
+
 /** The HTML of `/index.html`. Every interpolated value is escaped. */
 export function indexHtml(options: IndexHtmlOptions): string {
   const url = normalizeRepoUrl(options.repoUrl);
@@ -179,6 +194,25 @@ export function indexHtml(options: IndexHtmlOptions): string {
       "  <ul>",
       ...fingerprints.map((fingerprint) => `    <li><code>${escapeHtml(fingerprint)}</code></li>`),
       "  </ul>",
+    );
+  }
+  const channels = options.channels ?? [];
+  if (channels.length > 1) {
+    const [main, ...others] = channels;
+    parts.push(
+      '  <h2 id="channels">Channels</h2>',
+      `  <p>The repository publishes ${channels.length} channels (APT suites): ` +
+        `<code>${escapeHtml(main ?? "")}</code>, which every machine uses, and ${
+          others.map((channel) => `<code>${escapeHtml(channel)}</code>`).join(", ")
+        }, with builds before they reach <code>${escapeHtml(main ?? "")}</code>. ` +
+        "The kiro-repo package ships them present but disabled (<code>Enabled: no</code> in " +
+        `<code>${SOURCES_PATH}</code>). To opt in:</p>`,
+      `  ${pre(channelOptCommand(true))}`,
+      "  <p>To opt out again (apt keeps what is installed; newer stable versions replace it):</p>",
+      `  ${pre(channelOptCommand(false))}`,
+      `  <p>By hand, list the channels in the <code>Suites:</code> line, e.g. <code>Suites: ${
+        escapeHtml(channels.join(" "))
+      }</code>.</p>`,
     );
   }
   parts.push('  <h2 id="packages">Packages</h2>');

@@ -1,19 +1,27 @@
 /**
  * Publishing the repository: from the package records (and nothing else) to
- * every object under `dists/`, the keyring, `/kiro-repo.deb` and
- * `/index.html`, written so that an `apt-get update` at any moment sees
- * either the old repository or the new one (`docs/design.md`, "Repository layout and publishing"):
+ * every object under `dists/CHANNEL/` of every channel, the keyring,
+ * `/kiro-repo.deb` and `/index.html`, written so that an `apt-get update` at
+ * any moment sees either the old repository or the new one (`docs/design.md`,
+ * "Repository layout and publishing"). What each channel's index lists is
+ * `channelIndex` (`lambda/domain/channels.ts`): its published members, less
+ * what `keep_versions` retains out. All channels share one pool.
  *
- * 1. the pool objects are already there: each record's is checked (exists,
- *    size, MD5 via a single-part ETag or SHA-256 via metadata), or nothing
- *    is published;
+ * 1. the pool objects are already there: each listed record's is checked
+ *    (exists, size, MD5 via a single-part ETag or SHA-256 via metadata), or
+ *    nothing is published;
  * 2. by-hash index files (content-addressed, so old clients keep theirs);
  * 3. the by-hash generation manifest (what to keep when pruning);
  * 4. the canonical index names (`Packages`, `.gz`, `.xz`);
  * 5. `Release.gpg`, then `Release`, then `InRelease` (what apt reads first);
  * 6. the keyring, the `kiro-repo.deb` convenience copy, `index.html`;
- * 7. one CDN invalidation of the mutable paths that changed;
- * 8. pruning of by-hash files no kept generation names.
+ * 7. one publish history entry per channel (what entered and left its
+ *    index), when a history is given;
+ * 8. one CDN invalidation of the mutable paths that changed;
+ * 9. pruning of by-hash files no kept generation names.
+
+ * Each phase is written for every channel before the next one starts, so
+ * each channel's own order holds.
  *
  * Objects whose content is already there (SHA-256 in the object's metadata,
  * read with HEAD; for by-hash keys the key itself names the hash) are not
@@ -23,7 +31,14 @@
  * @module
  */
 
+import {
+  channelIndexes,
+  DEFAULT_CHANNELS,
+  identityLabel,
+  type KeepVersions,
+} from "../domain/channels.ts";
 import type { PackageRecord } from "../domain/package_record.ts";
+import type { HistoryEntry, HistoryRecorder } from "../store/history.ts";
 import { compareVersions } from "../domain/version.ts";
 import { type GeneratedIndexes, generateIndexes } from "../repo/indexes.ts";
 import type { SigningKey } from "../signing/keys.ts";
@@ -31,6 +46,7 @@ import { keyFingerprints, publicKeyring } from "../signing/keys.ts";
 import { signRelease } from "../signing/sign.ts";
 import {
   addGeneration,
+  type GenerationManifest,
   manifestKey,
   parseManifest,
   planPrune,
@@ -80,8 +96,13 @@ export interface PublishProgress {
 
 /** The shape of the published repository: what a publish writes and a verify expects. */
 export interface RepositoryLayoutOptions {
-  /** The suite/codename. Default `stable`. */
-  distribution?: string;
+  /**
+   * The channels (suites/codenames), the default one first: it decides
+   * `/kiro-repo.deb`. Default {@linkcode DEFAULT_CHANNELS}.
+   */
+  channels?: readonly string[];
+  /** Package name → how many newest versions each channel's index keeps per architecture. */
+  keepVersions?: KeepVersions;
   /** The component. Default `main`. */
   component?: string;
   /**
@@ -105,8 +126,6 @@ export interface PublishOptions extends RepositoryLayoutOptions {
   now?: Date;
   /** `Valid-Until` is `Date` plus this many days. Default 7. */
   validUntilDays?: number;
-  /** The text of the live Release, when the caller already has it (otherwise read). */
-  previousRelease?: string;
   /** The CDN to invalidate (absent: no CDN, as locally). */
   invalidator?: CdnInvalidator;
   /** How long old by-hash files are kept. */
@@ -119,6 +138,10 @@ export interface PublishOptions extends RepositoryLayoutOptions {
   onProgress?: (event: PublishProgress) => void;
   /** Told about things that are wrong but do not stop the publish. */
   onWarning?: (message: string) => void;
+  /** Where each channel's publication is recorded (absent: not recorded). */
+  history?: HistoryRecorder;
+  /** Who or what started the publish, for the history (default `unknown`). */
+  startedBy?: string;
   /**
    * Wait, before replacing the Release files, until the clock is past the
    * second in which the live ones were written (default true). apt
@@ -145,19 +168,35 @@ export interface PublishTimings {
   prune: number;
 }
 
+/** What a publish did to one channel. */
+export interface ChannelPublishResult {
+  channel: string;
+  /** How many records its index lists. */
+  packages: number;
+  /** Its Release `Date` and `Valid-Until`. */
+  date: Date;
+  validUntil: Date;
+  /** The SHA-256 of its Release. */
+  releaseSha256: string;
+  /** The history entry recorded for it, when a history was given. */
+  history?: HistoryEntry;
+}
+
 /** What a publish did. */
 export interface PublishResult {
-  /** How many records were published. */
+  /** How many records were published (in at least one channel's index). */
   packages: number;
+  /** Each channel's publication, in the order of the channels. */
+  channels: ChannelPublishResult[];
   /** Keys written (put or copied), in write order. */
   written: string[];
   /** How many desired objects were already there with the same content. */
   skipped: number;
   /** By-hash keys deleted. */
   pruned: string[];
-  /** The Release `Date`. */
+  /** The default channel's Release `Date`. */
   date: Date;
-  /** The Release `Valid-Until`. */
+  /** The default channel's Release `Valid-Until`. */
   validUntil: Date;
   /** The CDN invalidation, when one was made. */
   invalidation?: { id: string; paths: string[] };
@@ -215,8 +254,9 @@ const PHASE = {
 } as const;
 
 /**
- * Publishes `records` (every package version the repository holds) to
- * `options.objects`, in the crash-safe order of the module docs.
+ * Publishes `records` (every record of the table: what each channel's index
+ * lists is chosen from them) to `options.objects`, in the crash-safe order
+ * of the module docs.
  *
  * Throws {@linkcode PoolVerificationError} (before writing anything) when a
  * record's pool object is missing or different.
@@ -226,7 +266,7 @@ export async function publishRepository(
   options: PublishOptions,
 ): Promise<PublishResult> {
   const objects = options.objects;
-  const distribution = options.distribution ?? "stable";
+  const channels = options.channels ?? DEFAULT_CHANNELS;
   const component = options.component ?? "main";
   const concurrency = options.concurrency ?? 16;
   const progress = options.onProgress ?? (() => {});
@@ -251,51 +291,31 @@ export async function publishRepository(
   if (options.keys.length === 0) {
     throw new Error("Cannot publish: no signing key given (load the key from its secret first)");
   }
+  if (channels.length === 0) throw new Error("Cannot publish: no channel is configured");
+  const validUntilDays = options.validUntilDays ?? 7;
+  if (!(validUntilDays > 0)) {
+    throw new Error(`Cannot publish: validUntilDays must be positive (got ${validUntilDays})`);
+  }
 
-  progress({ phase: "verify", message: `Checking the pool objects of ${records.length} records` });
+  const selections = channelIndexes(records, {
+    channels,
+    ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
+  });
+  const indexed = [
+    ...new Map(
+      [...selections.values()].flatMap((selection) => selection.listed)
+        .map((record) => [record.pool_key, record]),
+    ).values(),
+  ];
+  progress({ phase: "verify", message: `Checking the pool objects of ${indexed.length} records` });
   const problems = await time("verify", () =>
-    verifyPool(records, objects, {
+    verifyPool(indexed, objects, {
       concurrency,
       ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
     }));
   if (problems.length > 0) throw new PoolVerificationError(problems);
 
-  const distsPrefix = `dists/${distribution}/`;
-  const releaseKey = `${distsPrefix}Release`;
-  const liveRelease = options.previousRelease ??
-    await time("compare", async () => {
-      const bytes = await objects.get(releaseKey);
-      return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
-    });
   const now = options.now ?? new Date();
-  const liveDate = releaseDateOf(liveRelease);
-  const date = nextReleaseDate(now, liveDate);
-  if (liveDate !== undefined && date.getTime() < liveDate.getTime()) {
-    warn(
-      `The live ${releaseKey} is dated ${liveDate.toISOString()}, more than an hour ahead of ` +
-        `the clock (${now.toISOString()}): dating the new Release ${date.toISOString()} instead`,
-    );
-  }
-  const validUntilDays = options.validUntilDays ?? 7;
-  if (!(validUntilDays > 0)) {
-    throw new Error(`Cannot publish: validUntilDays must be positive (got ${validUntilDays})`);
-  }
-  const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
-
-  progress({ phase: "generate", message: "Generating the indexes" });
-  const indexes = await time("generate", () =>
-    generateRepositoryIndexes(records, {
-      date,
-      validUntil,
-      distribution,
-      component,
-      ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
-      ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
-    }));
-
-  progress({ phase: "sign", message: `Signing the Release with ${options.keys.length} key(s)` });
-  const signatures = await time("sign", () => signRelease(indexes.release, options.keys));
-
   const desired: Desired[] = [];
   const add = (key: string, phase: number, bytes: Uint8Array, canonicalName?: string) => {
     desired.push({
@@ -308,20 +328,89 @@ export async function publishRepository(
     });
   };
   const encode = (text: string) => new TextEncoder().encode(text);
-  const byHashKeys: string[] = [];
-  for (const file of indexes.files) {
-    if (file.kind === "by-hash") {
-      add(file.path, PHASE.byHash, file.bytes, file.canonicalName);
-      byHashKeys.push(file.path);
-    } else {
-      add(file.path, PHASE.indexes, file.bytes);
-    }
+
+  /** What the publish does to one channel. */
+  interface ChannelPlan {
+    channel: string;
+    listed: PackageRecord[];
+    date: Date;
+    validUntil: Date;
+    release: string;
+    byHashKeys: string[];
+    manifest: GenerationManifest;
   }
-  add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
-  add(indexes.releasePath, PHASE.release, encode(indexes.release));
-  add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
+  const plans: ChannelPlan[] = [];
+  for (const channel of channels) {
+    const listed = selections.get(channel)?.listed ?? [];
+    const distsPrefix = `dists/${channel}/`;
+    const releaseKey = `${distsPrefix}Release`;
+    const [liveRelease, manifestBytes] = await time("compare", async () => {
+      const [release, manifest] = await Promise.all([
+        objects.get(releaseKey),
+        objects.get(manifestKey(channel)),
+      ]);
+      return [release === undefined ? undefined : new TextDecoder().decode(release), manifest];
+    });
+    const liveDate = releaseDateOf(liveRelease);
+    const date = nextReleaseDate(now, liveDate);
+    if (liveDate !== undefined && date.getTime() < liveDate.getTime()) {
+      warn(
+        `The live ${releaseKey} is dated ${liveDate.toISOString()}, more than an hour ahead of ` +
+          `the clock (${now.toISOString()}): dating the new Release ${date.toISOString()} instead`,
+      );
+    }
+    const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
+
+    progress({ phase: "generate", message: `Generating the indexes of ${channel}` });
+    const indexes = await time("generate", () =>
+      generateRepositoryIndexes(listed, {
+        date,
+        validUntil,
+        distribution: channel,
+        component,
+        ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
+        ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
+      }));
+
+    progress({
+      phase: "sign",
+      message: `Signing the Release of ${channel} with ${options.keys.length} key(s)`,
+    });
+    const signatures = await time("sign", () => signRelease(indexes.release, options.keys));
+    const byHashKeys: string[] = [];
+    for (const file of indexes.files) {
+      if (file.kind === "by-hash") {
+        add(file.path, PHASE.byHash, file.bytes, file.canonicalName);
+        byHashKeys.push(file.path);
+      } else {
+        add(file.path, PHASE.indexes, file.bytes);
+      }
+    }
+    add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
+    add(indexes.releasePath, PHASE.release, encode(indexes.release));
+    add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
+
+    // The generation manifest: written before the indexes, so that a by-hash
+    // file is known (and kept) before any Release names it.
+    const manifest = parseManifest(manifestBytes, { warn });
+    const withNew = addGeneration(manifest, byHashKeys, date);
+    if (withNew !== manifest) {
+      add(manifestKey(channel), PHASE.manifest, serializeManifest(withNew));
+    }
+    plans.push({
+      channel,
+      listed,
+      date,
+      validUntil,
+      release: indexes.release,
+      byHashKeys,
+      manifest: withNew,
+    });
+  }
+
   add(KEYRING_NAME, PHASE.extras, publicKeyring(options.keys));
-  const kiroRepo = latestRecord(records, KIRO_REPO_PACKAGE);
+  // The convenience copy follows the default channel.
+  const kiroRepo = latestRecord(plans[0]?.listed ?? [], KIRO_REPO_PACKAGE);
   if (kiroRepo !== undefined) {
     desired.push({
       key: KIRO_REPO_DEB_KEY,
@@ -337,27 +426,19 @@ export async function publishRepository(
     PHASE.extras,
     encode(indexHtml({
       repoUrl: options.repoUrl,
-      packages: packageSummaries(records),
-      distribution,
+      packages: packageSummaries(plans[0]?.listed ?? []),
+      distribution: channels[0] as string,
+      channels,
       component,
       fingerprints: keyFingerprints(options.keys),
       hasKiroRepoDeb: kiroRepo !== undefined,
     })),
   );
 
-  // The generation manifest: written before the indexes, so that a by-hash
-  // file is known (and kept) before any Release names it.
-  const manifestBytes = await time("compare", () => objects.get(manifestKey(distribution)));
-  const manifest = parseManifest(manifestBytes, { warn });
-  const withNew = addGeneration(manifest, byHashKeys, date);
-  if (withNew !== manifest) {
-    add(manifestKey(distribution), PHASE.manifest, serializeManifest(withNew));
-  }
-
   progress({ phase: "compare", message: `Comparing ${desired.length} objects with the store` });
   const listedByHash = new Map<string, { size: number; lastModified: Date }>();
   await time("compare", async () => {
-    for await (const object of objects.list(distsPrefix)) {
+    for await (const object of objects.list("dists/")) {
       if (isByHashKey(object.key)) {
         listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
       }
@@ -390,9 +471,7 @@ export async function publishRepository(
       if (phase === PHASE.releaseGpg && options.sameSecondGuard !== false) {
         await nextSecondAfter(
           [...liveModified.entries()]
-            .filter(([key]) =>
-              key.startsWith(distsPrefix) && /(^|\/)(In)?Release(\.gpg)?$/.test(key)
-            )
+            .filter(([key]) => /^dists\/[^/]+\/(In)?Release(\.gpg)?$/.test(key))
             .map(([, modified]) => modified),
         );
       }
@@ -424,6 +503,27 @@ export async function publishRepository(
     removed.push(KIRO_REPO_DEB_KEY);
   }
 
+  const channelResults: ChannelPublishResult[] = [];
+  for (const plan of plans) {
+    const releaseSha256 = sha256Hex(encode(plan.release));
+    const result: ChannelPublishResult = {
+      channel: plan.channel,
+      packages: plan.listed.length,
+      date: plan.date,
+      validUntil: plan.validUntil,
+      releaseSha256,
+    };
+    if (options.history !== undefined) {
+      result.history = await options.history.record(plan.channel, {
+        listed: plan.listed.map(identityLabel),
+        published_at: plan.date.toISOString(),
+        started_by: options.startedBy ?? "unknown",
+        release_sha256: releaseSha256,
+      });
+    }
+    channelResults.push(result);
+  }
+
   let invalidation: PublishResult["invalidation"];
   const paths = invalidationPaths([...written, ...removed]);
   if (options.invalidator !== undefined && paths.length > 0) {
@@ -436,35 +536,40 @@ export async function publishRepository(
   options.signal?.throwIfAborted();
   progress({ phase: "prune", message: "Pruning by-hash files that no kept generation names" });
   const pruned = await time("prune", async () => {
-    const listed = [...listedByHash].map(([key, value]) => ({
-      key,
-      lastModified: value.lastModified,
-    }));
-    const plan = planPrune(withNew, listed, {
-      ...options.retention,
-      now: options.now ?? new Date(),
-    });
-    // Never delete what this publish names, whatever the manifest says.
-    const live = new Set(byHashKeys);
-    const doomed = plan.delete.filter((key) => !live.has(key));
-    if (plan.manifestChanged) {
-      const bytes = serializeManifest(plan.manifest);
-      await objects.put(manifestKey(distribution), bytes, {
-        ...headersFor(manifestKey(distribution)),
-        sha256: sha256Hex(bytes),
+    const doomed: string[] = [];
+    for (const plan of plans) {
+      const prefix = `dists/${plan.channel}/`;
+      const listed = [...listedByHash]
+        .filter(([key]) => key.startsWith(prefix))
+        .map(([key, value]) => ({ key, lastModified: value.lastModified }));
+      const prunePlan = planPrune(plan.manifest, listed, {
+        ...options.retention,
+        now: options.now ?? new Date(),
       });
+      // Never delete what this publish names, whatever the manifest says.
+      const live = new Set(plan.byHashKeys);
+      doomed.push(...prunePlan.delete.filter((key) => !live.has(key)));
+      if (prunePlan.manifestChanged) {
+        const bytes = serializeManifest(prunePlan.manifest);
+        await objects.put(manifestKey(plan.channel), bytes, {
+          ...headersFor(manifestKey(plan.channel)),
+          sha256: sha256Hex(bytes),
+        });
+      }
     }
     await mapLimit(doomed, concurrency, (key) => objects.delete(key));
     return doomed;
   });
 
+  const first = channelResults[0] as ChannelPublishResult;
   return {
-    packages: records.length,
+    packages: indexed.length,
+    channels: channelResults,
     written,
     skipped,
     pruned,
-    date,
-    validUntil,
+    date: first.date,
+    validUntil: first.validUntil,
     ...(invalidation === undefined ? {} : { invalidation }),
     timings,
   };

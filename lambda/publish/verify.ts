@@ -7,8 +7,10 @@
  * - every object under `pool/` is some record's (published or withdrawn):
  *   the others are orphans, reported as warnings with the command that
  *   removes them;
- * - the Release is what the published records give (withdrawn ones are not
- *   in the indexes), generated with the live Release's
+ * - each channel's Release is what the records its index lists give
+ *   (`channelIndex` in `lambda/domain/channels.ts`: withdrawn ones, other
+ *   channels' and those retained out by `keep_versions` are not in it),
+ *   generated with the live Release's
  *   own `Date` and `Valid-Until` (so only the records decide): the same fields,
  *   the same files listed, the same checksums of the uncompressed indexes;
  * - every index file matches its Release line (size, MD5, SHA1, SHA256: what
@@ -23,6 +25,7 @@
  * @module
  */
 
+import { channelIndexes, DEFAULT_CHANNELS } from "../domain/channels.ts";
 import { isPublished, type PackageRecord } from "../domain/package_record.ts";
 import { decompress, DecompressionError } from "../deb/decompress.ts";
 import { hashBytes, sha256Hex } from "../hashing.ts";
@@ -106,7 +109,7 @@ export async function verifyRepository(
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const objects = options.objects;
-  const distribution = options.distribution ?? "stable";
+  const channels = options.channels ?? DEFAULT_CHANNELS;
   const component = options.component ?? "main";
   const now = options.now ?? new Date();
   const progress = options.onProgress ?? (() => {});
@@ -115,25 +118,38 @@ export async function verifyRepository(
   const warnings: string[] = [];
   const orphans: OrphanObject[] = [];
   const checked = { records: records.length, indexFiles: 0, signatures: 0 };
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  const dists = `dists/${distribution}/`;
   const report = () => ({ problems, warnings, orphans, checked });
-  // Only published records are in the indexes; a withdrawn one keeps its pool object.
-  const published = records.filter(isPublished);
-  const withdrawn = records.filter((record) => !isPublished(record));
+  // Only what some channel's index lists must be in the pool; the others
+  // (withdrawn, retained out, in no channel) keep their pool object until
+  // prune-pool deletes it.
+  const selections = channelIndexes(records, {
+    channels,
+    ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
+  });
+  const indexedKeys = new Set(
+    [...selections.values()].flatMap((selection) => selection.listed).map((r) => r.pool_key),
+  );
+  const published = records.filter((record) => indexedKeys.has(record.pool_key));
+  const outOfIndexes = records.filter((record) =>
+    !indexedKeys.has(record.pool_key) && record.pruned_at === undefined
+  );
 
-  progress(`Checking the pool objects of ${published.length} published records`);
+  progress(`Checking the pool objects of ${published.length} records in the indexes`);
   problems.push(
     ...await verifyPool(published, objects, {
       concurrency,
       ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
     }),
   );
-  if (withdrawn.length > 0) {
-    progress(`Checking the pool objects of ${withdrawn.length} withdrawn records`);
-    for (const problem of await verifyPool(withdrawn, objects, { concurrency, strategy: "head" })) {
+  for (const withdrawn of [true, false]) {
+    const group = outOfIndexes.filter((record) => isPublished(record) !== withdrawn);
+    if (group.length === 0) continue;
+    const what = withdrawn ? "withdrawn" : "retained out or in no channel";
+    progress(`Checking the pool objects of ${group.length} records ${what}`);
+    for (const problem of await verifyPool(group, objects, { concurrency, strategy: "head" })) {
       warnings.push(
-        `Withdrawn ${problem}: it cannot be published again until its .deb is uploaded again`,
+        `${withdrawn ? "Withdrawn" : "Out of every index"}: ${problem}: it cannot be published ` +
+          "again until its .deb is uploaded again",
       );
     }
   }
@@ -151,25 +167,89 @@ export async function verifyRepository(
   orphans.push(...await findOrphans(records, objects, bucket));
   for (const orphan of orphans) warnings.push(orphanWarning(orphan));
 
-  progress("Reading the live Release files");
-  const [releaseBytes, inReleaseBytes, releaseGpgBytes, publishedKeyring] = await Promise.all([
+  const publishedKeyring = await objects.get(KEYRING_NAME);
+  const keyringBytes = options.keyring ?? publishedKeyring;
+  if (publishedKeyring === undefined) problems.push(`${KEYRING_NAME} is missing`);
+  for (const distribution of channels) {
+    await verifyChannel(selections.get(distribution)?.listed ?? [], {
+      objects,
+      distribution,
+      component,
+      now,
+      concurrency,
+      keyringBytes,
+      problems,
+      warnings,
+      checked,
+      progress,
+    }, options);
+  }
+
+  progress("Checking kiro-repo.deb and index.html");
+  const kiroRepo = latestRecord(selections.get(channels[0] ?? "")?.listed ?? [], KIRO_REPO_PACKAGE);
+  if (kiroRepo === undefined) {
+    if (await objects.head(KIRO_REPO_DEB_KEY) !== undefined) {
+      problems.push(
+        `${KIRO_REPO_DEB_KEY} exists but no kiro-repo is published (withdrawn?): run deno task rebuild`,
+      );
+    }
+  } else {
+    const copy = await objects.head(KIRO_REPO_DEB_KEY);
+    if (copy === undefined) problems.push(`${KIRO_REPO_DEB_KEY} is missing`);
+    else if (copy.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size) {
+      problems.push(
+        `${KIRO_REPO_DEB_KEY} is not kiro-repo ${kiroRepo.version} (the latest): run deno task rebuild`,
+      );
+    }
+  }
+  if (await objects.head(INDEX_HTML_KEY) === undefined) {
+    problems.push(`${INDEX_HTML_KEY} is missing`);
+  }
+  return report();
+}
+
+/** What {@linkcode verifyChannel} adds its findings to. */
+interface ChannelVerification {
+  objects: ObjectStore;
+  distribution: string;
+  component: string;
+  now: Date;
+  concurrency: number;
+  keyringBytes: Uint8Array | undefined;
+  problems: string[];
+  warnings: string[];
+  checked: VerifyReport["checked"];
+  progress: (message: string) => void;
+}
+
+/** Checks one channel's suite against the records its index lists. */
+async function verifyChannel(
+  listed: readonly PackageRecord[],
+  state: ChannelVerification,
+  options: VerifyOptions,
+): Promise<void> {
+  const { objects, distribution, component, now, concurrency, keyringBytes } = state;
+  const { problems, warnings, checked, progress } = state;
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  const dists = `dists/${distribution}/`;
+  progress(`Reading the live Release files of ${distribution}`);
+  const [releaseBytes, inReleaseBytes, releaseGpgBytes] = await Promise.all([
     objects.get(`${dists}Release`),
     objects.get(`${dists}InRelease`),
     objects.get(`${dists}Release.gpg`),
-    objects.get(KEYRING_NAME),
   ]);
   if (releaseBytes === undefined) {
     problems.push(
       `${dists}Release is missing: the repository was never published (deno task rebuild)`,
     );
-    return report();
+    return;
   }
   const release = decode(releaseBytes);
   const liveRelease = parseRelease(release);
   const { date, validUntil } = liveRelease;
   if (date === undefined || validUntil === undefined) {
     problems.push(`${dists}Release has no readable Date or Valid-Until`);
-    return report();
+    return;
   }
   if (validUntil.getTime() <= now.getTime()) {
     problems.push(
@@ -190,10 +270,10 @@ export async function verifyRepository(
     );
   }
 
-  progress("Regenerating the indexes from the records");
+  progress(`Regenerating the indexes of ${distribution} from the records`);
   let generated;
   try {
-    generated = await generateRepositoryIndexes(published, {
+    generated = await generateRepositoryIndexes(listed, {
       date,
       validUntil,
       distribution,
@@ -207,7 +287,7 @@ export async function verifyRepository(
         error instanceof Error ? error.message : String(error)
       }`,
     );
-    return report();
+    return;
   }
   problems.push(...compareReleases(liveRelease, parseRelease(generated.release), dists));
   const live = liveRelease.files;
@@ -269,12 +349,10 @@ export async function verifyRepository(
     }
     return found;
   });
-  checked.indexFiles = canonical.length * 2;
+  checked.indexFiles += canonical.length * 2;
   problems.push(...fileProblems.flat());
 
-  progress("Checking the signatures");
-  const keyringBytes = options.keyring ?? publishedKeyring;
-  if (publishedKeyring === undefined) problems.push(`${KEYRING_NAME} is missing`);
+  progress(`Checking the signatures of ${distribution}`);
   if (keyringBytes === undefined) {
     problems.push("No keyring to check the signatures with");
   } else {
@@ -286,28 +364,6 @@ export async function verifyRepository(
     problems.push(...result.problems);
     checked.signatures += result.signatures;
   }
-
-  progress("Checking kiro-repo.deb and index.html");
-  const kiroRepo = latestRecord(published, KIRO_REPO_PACKAGE);
-  if (kiroRepo === undefined) {
-    if (await objects.head(KIRO_REPO_DEB_KEY) !== undefined) {
-      problems.push(
-        `${KIRO_REPO_DEB_KEY} exists but no kiro-repo is published (withdrawn?): run deno task rebuild`,
-      );
-    }
-  } else {
-    const copy = await objects.head(KIRO_REPO_DEB_KEY);
-    if (copy === undefined) problems.push(`${KIRO_REPO_DEB_KEY} is missing`);
-    else if (copy.sha256 !== kiroRepo.sha256_hash || copy.size !== kiroRepo.file_size) {
-      problems.push(
-        `${KIRO_REPO_DEB_KEY} is not kiro-repo ${kiroRepo.version} (the latest): run deno task rebuild`,
-      );
-    }
-  }
-  if (await objects.head(INDEX_HTML_KEY) === undefined) {
-    problems.push(`${INDEX_HTML_KEY} is missing`);
-  }
-  return report();
 }
 
 /**

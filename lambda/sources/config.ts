@@ -76,6 +76,10 @@ export interface PackageConfig {
   depends?: string;
   /** `false`: the scheduled sync skips the package. Default `true`. */
   enabled?: boolean;
+  /** The channel new versions from the source enter. Default `stable`. */
+  channel?: string;
+  /** How many newest versions each channel's index keeps, per architecture. Default: all. */
+  keep_versions?: number;
   source: SourceConfig;
 }
 
@@ -301,4 +305,13 @@ export function sourceOf<T extends SourceConfig["type"]>(
   return config.source.type === type
     ? config.source as Extract<SourceConfig, { type: T }>
     : undefined;
+}
+
+/** Package name → `keep_versions`, for the packages that set it. */
+export function keepVersionsOf(configs: readonly LoadedPackageConfig[]): Map<string, number> {
+  const keep = new Map<string, number>();
+  for (const { config } of configs) {
+    if (config.keep_versions !== undefined) keep.set(config.package_name, config.keep_versions);
+  }
+  return keep;
 }

@@ -204,6 +204,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
       ...(release.certificate_url === undefined ? {} : { certificateUrl: release.certificate_url }),
       ...(release.signature_url === undefined ? {} : { signatureUrl: release.signature_url }),
       ...(release.notes === undefined ? {} : { notes: release.notes }),
+      ...(config.channel === undefined ? {} : { channel: config.channel }),
     });
 
     const result = await admitStaged({ stagingKey: tempKey, record }, {

@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { ChannelPolicy } from "../domain/channels.ts";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -63,6 +64,8 @@ export interface SyncDeps {
   handlers?: readonly SourceHandler[];
   /** The live Release's key (default {@linkcode DEFAULT_RELEASE_KEY}). */
   releaseKey?: string;
+  /** The channels and their retention, for the convergence check (default `stable`, `beta`). */
+  policy?: ChannelPolicy;
 }
 
 /** A version ingested by the run. */
@@ -355,7 +358,10 @@ async function publishReasons(
   // The live repository converges to the table: a cheap comparison of the
   // live Release/Packages (and Release.gpg) with the published records.
   const records = await deps.records.listAll();
-  const { reasons: differences } = await checkConvergence(records, { objects: deps.objects });
+  const { reasons: differences } = await checkConvergence(records, { objects: deps.objects }, {
+    ...(deps.policy === undefined ? {} : { channels: deps.policy.channels }),
+    ...(deps.policy?.keepVersions === undefined ? {} : { keepVersions: deps.policy.keepVersions }),
+  });
   if (differences.length > 0) {
     const shown = differences.slice(0, 5).join("; ");
     const more = differences.length > 5 ? `; and ${differences.length - 5} more` : "";

@@ -11,7 +11,9 @@
  *    architectures forbid this one ({@linkcode IdentityConflictError}) — before
  *    anything reaches the pool;
  * 2. answers `unchanged` for the same bytes already recorded (published or
- *    withdrawn: the caller says what a withdrawn identity means to it);
+ *    withdrawn: the caller says what a withdrawn identity means to it) —
+ *    unless `deno task prune-pool` deleted their pool object: then the bytes
+ *    go back to the pool and the record loses its `pruned_at` (`restored`);
  * 3. checks the staged object's size, copies it server-side to the pool key
  *    (unless the pool already holds exactly those bytes), and checks the copy;
  * 4. records the identity with a conditional write ({@linkcode PackageStore.put});
@@ -38,8 +40,13 @@ import {
   RecordConflictError,
 } from "./package_store.ts";
 
-/** The package records every way in reads and writes: a {@linkcode PackageStore} fits. */
-export type RecordStore = Pick<PackageStore, "get" | "put" | "versionRecords">;
+/**
+ * The package records every way in reads and writes: a {@linkcode PackageStore}
+ * fits (`setPruned` brings back an identity whose pool object was pruned).
+ */
+export type RecordStore =
+  & Pick<PackageStore, "get" | "put" | "versionRecords">
+  & Partial<Pick<PackageStore, "setPruned">>;
 
 /** Bytes waiting at a staging key, and the record they make. */
 export interface StagedDeb {
@@ -63,6 +70,8 @@ export interface IntakeResult {
   record: PackageRecord;
   /** `created`, or `unchanged` when the same bytes were already recorded. */
   outcome: PutResult;
+  /** True when the identity's pool object had been pruned and is back. */
+  restored?: boolean;
 }
 
 async function removeQuietly(deps: IntakeDeps, key: string): Promise<void> {
@@ -87,13 +96,15 @@ export async function admitStaged(staged: StagedDeb, deps: IntakeDeps): Promise<
   let poolWritten = false;
   try {
     const existing = await deps.records.get(record);
+    const restoring = existing?.pruned_at !== undefined && deps.records.setPruned !== undefined;
     if (existing !== undefined) {
       const fields = differingFields(existing, record);
       if (fields.length > 0) throw new RecordConflictError(existing, fields, record);
-      return { record: existing, outcome: "unchanged" };
+      if (!restoring) return { record: existing, outcome: "unchanged" };
+    } else {
+      const conflicts = identityConflicts(record, await deps.records.versionRecords(record));
+      if (conflicts.length > 0) throw new IdentityConflictError(record, conflicts);
     }
-    const conflicts = identityConflicts(record, await deps.records.versionRecords(record));
-    if (conflicts.length > 0) throw new IdentityConflictError(record, conflicts);
 
     const placed = await deps.objects.head(key);
     if (placed?.sha256 !== record.sha256_hash || placed.size !== record.file_size) {
@@ -117,6 +128,13 @@ export async function admitStaged(staged: StagedDeb, deps: IntakeDeps): Promise<
       }
     }
 
+    if (existing !== undefined && restoring) {
+      // The same bytes, whose pool object prune-pool deleted: back in the pool.
+      await deps.records.setPruned?.(existing, undefined);
+      poolWritten = false;
+      const { pruned_at: _pruned, ...back } = existing;
+      return { record: back, outcome: "unchanged", restored: true };
+    }
     const outcome = await deps.records.put(record);
     poolWritten = false;
     return { record, outcome };

@@ -18,7 +18,8 @@
  * {@linkcode PROVENANCE_FIELDS}: when the record was written, where the file
  * was fetched from and under which file name, its upstream date, how it
  * arrived, and the notes/links — and the lifecycle fields
- * ({@linkcode LIFECYCLE_FIELDS}: status and who withdrew it when and why).
+ * ({@linkcode LIFECYCLE_FIELDS}: status and who withdrew it when and why,
+ * channel membership and its audit, and whether the pool object was pruned).
  * Those do not reach the repository's bytes, so
  * re-recording the same `.deb` from another URL or another staging path is the
  * same version. Everything else — the hashes and size (the bytes), the pool
@@ -53,6 +54,7 @@ import {
   type PackageIdentity,
   type PackageRecord,
 } from "../domain/package_record.ts";
+import { type ChannelChange, channelNameProblem, channelsOf } from "../domain/channels.ts";
 import { compareVersions, isValidVersion } from "../domain/version.ts";
 import { PACKAGE_NAME_INDEX, RESERVED_KEY_PREFIX, type TableKey } from "./table.ts";
 
@@ -76,6 +78,9 @@ export const LIFECYCLE_FIELDS: readonly (keyof PackageRecord)[] = [
   "withdrawn_at",
   "withdrawn_by",
   "withdraw_reason",
+  "channels",
+  "channel_history",
+  "pruned_at",
 ];
 
 /** The outcome of {@linkcode PackageStore.put}. */
@@ -216,6 +221,17 @@ function checkRecord(record: PackageRecord): void {
   }
   if (!Number.isSafeInteger(record.file_size) || record.file_size < 0) {
     throw new InvalidRecordError(`Cannot record the ${what}: file_size must be a whole number ≥ 0`);
+  }
+  if (record.channels !== undefined) {
+    if (!Array.isArray(record.channels)) {
+      throw new InvalidRecordError(`Cannot record the ${what}: channels must be a list`);
+    }
+    for (const channel of record.channels) {
+      const problem = channelNameProblem(String(channel));
+      if (problem !== undefined) {
+        throw new InvalidRecordError(`Cannot record the ${what}: channels: ${problem}`);
+      }
+    }
   }
   if (record.status !== undefined && record.status !== "published") {
     throw new InvalidRecordError(
@@ -427,6 +443,81 @@ export class PackageStore {
           "see what is with deno task list --all",
       );
     }
+  }
+
+  /**
+   * Adds `identity` to, or removes it from, `change.channel`, appending the
+   * change to its `channel_history`. Returns the record as it is now and
+   * whether it changed (adding a member, or removing a non-member, changes
+   * nothing and records nothing). The write is conditional on the number of
+   * changes it read, so concurrent changes of one record never lose one another.
+   * Throws {@linkcode RecordNotFoundError} when no such record exists.
+   */
+  async changeChannel(
+    identity: PackageIdentity,
+    change: ChannelChange,
+  ): Promise<{ record: PackageRecord; changed: boolean }> {
+    for (let attempt = 0;; attempt++) {
+      const record = await this.get(identity);
+      if (record === undefined) {
+        throw new RecordNotFoundError(
+          `Cannot change the channels of ${describeIdentity(identity)}: it is not recorded in ` +
+            `${this.tableName}; see what is with deno task list --all`,
+        );
+      }
+      const current = channelsOf(record);
+      const changes = record.channel_history?.length ?? 0;
+      const has = current.includes(change.channel);
+      if (has === (change.action === "added")) return { record, changed: false };
+      const next = change.action === "added"
+        ? [...current, change.channel].sort()
+        : current.filter((channel) => channel !== change.channel);
+      try {
+        const { Attributes } = await this.#client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: identityKey(identity),
+            UpdateExpression:
+              "SET channels = :next, channel_history = list_append(if_not_exists(channel_history, :none), :change)",
+            // Every change appends to channel_history: its length is the
+            // membership's revision, so the write holds only if none came between.
+            ConditionExpression: changes === 0
+              ? "attribute_exists(package_id) AND attribute_not_exists(channel_history)"
+              : "attribute_exists(package_id) AND size(channel_history) = :changes",
+            ExpressionAttributeValues: {
+              ":next": next,
+              ":none": [],
+              ":change": [change],
+              ...(changes === 0 ? {} : { ":changes": changes }),
+            },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        return { record: Attributes as PackageRecord, changed: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  /**
+   * Notes that `identity`'s pool object was deleted (`deno task prune-pool`),
+   * or, with `at` undefined, that it is back. Conditional on the record still
+   * describing the same bytes.
+   */
+  async setPruned(identity: PackageRecord, at: string | undefined): Promise<void> {
+    await this.#client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: identityKey(identity),
+        UpdateExpression: at === undefined ? "REMOVE pruned_at" : "SET pruned_at = :at",
+        ConditionExpression: "sha256_hash = :sha",
+        ExpressionAttributeValues: {
+          ":sha": identity.sha256_hash,
+          ...(at === undefined ? {} : { ":at": at }),
+        },
+      }),
+    );
   }
 
   /**

@@ -35,6 +35,8 @@ export const KIRO_REPO_PATHS = {
  * "Repository layout and publishing").
  */
 export const KIRO_REPO_SUITE = "stable";
+/** The channel kiro-repo's sources list present but disabled (`Enabled: no`): users opt in. */
+export const KIRO_REPO_BETA_SUITE = "beta";
 export const KIRO_REPO_COMPONENTS: readonly string[] = ["main"];
 
 /** What {@linkcode buildKiroRepo} builds from. */
@@ -164,6 +166,7 @@ export async function buildKiroRepo(inputs: KiroRepoBuildInputs): Promise<KiroRe
     ENVIRONMENT: config.environment,
     REPO_URL: repoUrl,
     SUITE: KIRO_REPO_SUITE,
+    BETA_SUITE: KIRO_REPO_BETA_SUITE,
     COMPONENTS: KIRO_REPO_COMPONENTS.join(" "),
     KEYRING_PATH: KIRO_REPO_PATHS.keyring,
     SOURCES_PATH: KIRO_REPO_PATHS.sources,

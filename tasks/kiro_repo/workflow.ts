@@ -91,6 +91,11 @@ export interface KiroRepoWorkflowOptions {
   bucketName: string;
   /** Stop after the check: nothing is written. */
   dryRun?: boolean;
+  /**
+   * The channel it enters (default `stable`). Only the `stable` one is
+   * `/kiro-repo.deb`; another is verified in its own channel's index.
+   */
+  channel?: string;
   /** How long the verification may wait for the CDN to serve the new files (default 5 min). */
   verifyTimeoutMs?: number;
   /** Pause between verification attempts (default 5 s). */
@@ -129,7 +134,7 @@ function messageOf(error: unknown): string {
  */
 export async function kiroRepoRecord(
   pkg: KiroRepoPackage,
-  options: { bucketName: string; now: Date },
+  options: { bucketName: string; now: Date; channel?: string },
 ): Promise<PackageRecord> {
   const info = await readDebBytes(pkg.bytes, { name: pkg.fileName });
   const key = poolKey({
@@ -143,6 +148,7 @@ export async function kiroRepoRecord(
     fileName: key.slice(key.lastIndexOf("/") + 1),
     processedAt: options.now,
     pubDate: pkg.buildDate.toISOString(),
+    ...(options.channel === undefined ? {} : { channel: options.channel }),
   });
 }
 
@@ -158,7 +164,11 @@ export async function publishKiroRepo(
 ): Promise<KiroRepoPublishResult> {
   const progress = deps.onProgress ?? (() => {});
   const now = deps.now ?? (() => new Date());
-  const record = await kiroRepoRecord(pkg, { bucketName: options.bucketName, now: now() });
+  const record = await kiroRepoRecord(pkg, {
+    bucketName: options.bucketName,
+    now: now(),
+    ...(options.channel === undefined ? {} : { channel: options.channel }),
+  });
   const what = `${record.package_name} ${record.version}`;
 
   // 1. Check: never replace a published version's bytes, never publish behind the latest.
@@ -310,11 +320,12 @@ async function verifyOnce(
   pkg: KiroRepoPackage,
   record: PackageRecord,
   fetcher: (url: string) => Promise<Response>,
+  channel: string,
 ): Promise<{ problems: string[]; architectures: string[]; signedBy: string[] }> {
   const base = pkg.repoUrl;
   const problems: string[] = [];
   const architectures: string[] = [];
-  const inReleaseUrl = joinUrl(base, `dists/${KIRO_REPO_SUITE}/InRelease`);
+  const inReleaseUrl = joinUrl(base, `dists/${channel}/InRelease`);
   let releaseText: string;
   const signedBy: string[] = [];
   try {
@@ -345,7 +356,7 @@ async function verifyOnce(
   if (releaseArchs.length === 0) problems.push(`${inReleaseUrl} lists no Architectures`);
   for (const arch of releaseArchs) {
     const relative = `${component}/binary-${arch}/Packages`;
-    const url = joinUrl(base, `dists/${KIRO_REPO_SUITE}/${relative}`);
+    const url = joinUrl(base, `dists/${channel}/${relative}`);
     try {
       const bytes = await fetchBytes(fetcher, url);
       const listed = hashes.get(relative);
@@ -400,6 +411,8 @@ async function verifyOnce(
             "the repository",
     ],
   ];
+  // `/kiro-repo.deb` is the stable channel's newest kiro-repo.
+  if (channel !== KIRO_REPO_SUITE) expectations.splice(1, 1);
   for (const [path, check] of expectations) {
     const url = joinUrl(base, path);
     try {
@@ -427,7 +440,12 @@ async function verifyPublished(
   const started = Date.now();
   progress({ step: "verify", message: `Verifying ${pkg.repoUrl} as apt sees it` });
   for (let attempt = 1;; attempt++) {
-    const { problems, architectures, signedBy } = await verifyOnce(pkg, record, fetcher);
+    const { problems, architectures, signedBy } = await verifyOnce(
+      pkg,
+      record,
+      fetcher,
+      options.channel ?? KIRO_REPO_SUITE,
+    );
     if (problems.length === 0) {
       progress({
         step: "verify",

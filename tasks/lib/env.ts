@@ -123,7 +123,7 @@ export async function readStackOutputs(
         `Cannot read KIRO_OUTPUTS_FILE=${file}: ${why} (unset it to ask Pulumi instead)`,
       );
     }
-    return validated(text, `KIRO_OUTPUTS_FILE=${file}`, env);
+    return validated(outputsFor(text, env), `KIRO_OUTPUTS_FILE=${file}`, env);
   }
 
   const command = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", env];
@@ -192,6 +192,24 @@ export async function readStackOutputs(
     );
   }
   return validated(parsed, `"${shown}"`, env);
+}
+
+/**
+ * One environment's outputs from a `KIRO_OUTPUTS_FILE` text: the file holds
+ * one stack's outputs, or several under their environment's name
+ * (`{"dev": {…}, "prod": {…}}`, for tasks that reach two environments such
+ * as `promote --from-env dev --env prod`).
+ */
+function outputsFor(text: string, env: EnvironmentName): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return text; // parseStackOutputs names the JSON error
+  }
+  if (typeof json !== "object" || json === null || "tableName" in json) return json;
+  const byName = json as Record<string, unknown>;
+  return ENVIRONMENT_NAMES.some((name) => name in byName) ? byName[env] ?? {} : json;
 }
 
 function validated(json: unknown, source: string, env: EnvironmentName): StackOutputs {

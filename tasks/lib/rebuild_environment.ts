@@ -7,6 +7,7 @@
  * @module
  */
 
+import { localOperator } from "./operator.ts";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { createHandler } from "../../lambda/handler.ts";
@@ -15,7 +16,11 @@ import { createMetrics } from "../../lambda/observability/metrics.ts";
 import { invokeForceRebuild, readRebuildAnswer, type RebuildAnswer } from "./remote_rebuild.ts";
 import { ensureConverged } from "../../lambda/publish/convergence.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
-import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
+import {
+  channelPolicyFor,
+  objectStoreFor,
+  rebuildDependencies,
+} from "../../lambda/dependencies.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";
 
 /** Options of {@linkcode rebuildEnvironment}. */
@@ -24,6 +29,8 @@ export interface RebuildEnvironmentOptions {
   log?: (message: string) => void;
   /** Locally, how long to wait for a busy publisher lease (default 5 minutes). */
   leaseWaitMs?: number;
+  /** Who or what asks, for the publish history (e.g. `deno task promote by alice@host`). */
+  startedBy?: string;
 }
 
 /**
@@ -38,16 +45,21 @@ export async function rebuildEnvironment(
   const log = options.log ?? ((message: string) => console.error(message));
   const clients = awsClients(outputs);
   try {
-    if (outputs.environment !== "local") {
+    // Stacks served by the stand-ins (endpoints set: local, or a test's dev/prod pair) have
+    // no Lambda: their rebuild runs in-process, as the local one does.
+    if (outputs.endpoints === undefined) {
       log(`Invoking ${outputs.functionName} with {"force_rebuild": true} (waits for the answer)`);
-      return await invokeForceRebuild(clients.lambda, outputs.functionName);
+      return await invokeForceRebuild(clients.lambda, outputs.functionName, {
+        startedBy: options.startedBy ?? `deno task rebuild by ${localOperator()}`,
+      });
     }
-    log("Rebuilding in-process against the local stack");
+    log(`Rebuilding in-process against the ${outputs.environment} stand-ins`);
     // The in-process "Lambda": same handler, human progress instead of EMF metrics on stdout.
     Deno.env.set("POWERTOOLS_METRICS_DISABLED", "true");
     const deps = rebuildDependencies(outputs, clients, {
       leaseWaitMs: options.leaseWaitMs ?? 5 * 60 * 1000,
       leaseLabel: `deno task rebuild (local, pid ${Deno.pid})`,
+      startedBy: options.startedBy ?? `deno task rebuild by ${localOperator()}`,
       onProgress: (event) => log(`  ${event.message}`),
       onWarning: (message) => log(`  warning: ${message}`),
     });
@@ -96,7 +108,7 @@ export async function convergeEnvironment(
       publish: async () => {
         answer = await rebuildEnvironment(outputs, options);
       },
-    });
+    }, await channelPolicyFor(outputs));
     if (result.published) {
       const shown = result.reasons.slice(0, 5);
       const more = result.reasons.length - shown.length;

@@ -68,6 +68,7 @@ export function readRebuildAnswer(answer: unknown, options: { where: string }): 
 export async function invokeForceRebuild(
   lambda: LambdaClient,
   functionName: string,
+  options: { startedBy?: string } = {},
 ): Promise<RebuildAnswer> {
   const where = `the Lambda ${functionName}`;
   let out;
@@ -76,7 +77,12 @@ export async function invokeForceRebuild(
       new InvokeCommand({
         FunctionName: functionName,
         InvocationType: "RequestResponse",
-        Payload: new TextEncoder().encode(JSON.stringify({ force_rebuild: true })),
+        Payload: new TextEncoder().encode(
+          JSON.stringify({
+            force_rebuild: true,
+            ...(options.startedBy === undefined ? {} : { started_by: options.startedBy }),
+          }),
+        ),
       }),
     );
   } catch (error) {

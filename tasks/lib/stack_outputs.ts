@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { EnvironmentName, StackOutputs } from "../../lambda/environment/outputs.ts";
+import {
+  type EnvironmentName,
+  parseChannelList,
+  type StackOutputs,
+} from "../../lambda/environment/outputs.ts";
 
 /** Every {@linkcode EnvironmentName}, for validation and help texts. */
 export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = ["local", "dev", "prod"];
@@ -124,6 +128,17 @@ export function parseStackOutputs(
   for (const field of OPTIONAL) {
     const v = text(field);
     if (v !== undefined) outputs[field] = v;
+  }
+
+  const channels = raw.channels;
+  if (channels !== undefined && channels !== null) {
+    const text = Array.isArray(channels) ? channels.join(",") : channels;
+    if (typeof text !== "string") fail("channels", 'must be a list such as "stable,beta"');
+    try {
+      outputs.channels = parseChannelList(text as string);
+    } catch (error) {
+      fail("channels", (error as Error).message);
+    }
   }
 
   const endpoints = raw.endpoints;

@@ -18,7 +18,11 @@ import { readDeb } from "../../lambda/deb/deb_reader.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
 import { admitStaged, type RecordStore } from "../../lambda/store/intake.ts";
-import { differingFields, RecordConflictError } from "../../lambda/store/package_store.ts";
+import {
+  differingFields,
+  type PackageStore,
+  RecordConflictError,
+} from "../../lambda/store/package_store.ts";
 import { DEB_CONTENT_TYPE } from "../../lambda/aws/object_headers.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { Hasher } from "../../lambda/hashing.ts";
@@ -42,6 +46,18 @@ export interface AddDebResult {
   record: PackageRecord;
   /** `created`, or `unchanged` when the same bytes were already recorded. */
   outcome: "created" | "unchanged";
+  /** True when the bytes went back to a pool that prune-pool had taken them from. */
+  restored?: boolean;
+  /** True when an identity already recorded joined the requested channel. */
+  channelAdded?: boolean;
+}
+
+/** Options of {@linkcode addDeb}. */
+export interface AddDebOptions {
+  /** The channel the version enters (default `stable`); an identity already recorded joins it. */
+  channel?: string;
+  /** Who adds (for the channel change's audit). */
+  by?: string;
 }
 
 /** The file changed while it was read. */
@@ -60,7 +76,35 @@ export class AddDebError extends Error {
  */
 export async function addDeb(
   source: DebSource,
+  deps: {
+    objects: ObjectStore;
+    records: RecordStore & Partial<Pick<PackageStore, "changeChannel">>;
+    now?: () => Date;
+  },
+  options: AddDebOptions = {},
+): Promise<AddDebResult> {
+  const result = await placeDeb(source, deps, options);
+  const channel = options.channel;
+  if (
+    result.outcome === "created" || channel === undefined ||
+    deps.records.changeChannel === undefined
+  ) {
+    return result;
+  }
+  const { record, changed } = await deps.records.changeChannel(result.record, {
+    channel,
+    action: "added",
+    at: (deps.now ?? (() => new Date()))().toISOString(),
+    by: options.by ?? "unknown",
+    reason: "added again with add-deb --channel",
+  });
+  return { ...result, record, channelAdded: changed };
+}
+
+async function placeDeb(
+  source: DebSource,
   deps: { objects: ObjectStore; records: RecordStore; now?: () => Date },
+  options: AddDebOptions,
 ): Promise<AddDebResult> {
   const deb = await readDeb(await source.open(), { name: source.name });
   const record = recordFromDeb(deb, {
@@ -69,9 +113,10 @@ export async function addDeb(
     fileName: source.name.slice(source.name.lastIndexOf("/") + 1),
     processedAt: (deps.now ?? (() => new Date()))(),
     defaults: { section: "misc", priority: "optional" },
+    ...(options.channel === undefined ? {} : { channel: options.channel }),
   });
   const existing = await deps.records.get(record);
-  if (existing !== undefined) {
+  if (existing !== undefined && existing.pruned_at === undefined) {
     const fields = differingFields(existing, record);
     if (fields.length === 0) return { file: source.name, record: existing, outcome: "unchanged" };
     throw new RecordConflictError(existing, fields, record);

@@ -6,6 +6,13 @@
  * @module
  */
 
+import {
+  channelIndexes,
+  type ChannelPolicy,
+  channelsOf,
+  DEFAULT_CHANNELS,
+  identityLabel,
+} from "../../lambda/domain/channels.ts";
 import { isPublished, type PackageRecord } from "../../lambda/domain/package_record.ts";
 
 /** One listed identity (the JSON shape of `deno task list --json`). */
@@ -24,14 +31,27 @@ export interface ListedIdentity {
   withdrawn_at?: string;
   withdrawn_by?: string;
   withdraw_reason?: string;
+  /** The channels it is a member of. */
+  channels: string[];
+  /** The channels whose index lists it now. */
+  indexed_in: string[];
+  /** Member channels whose index leaves it out because of `keep_versions` ("retained out"). */
+  retained_out: string[];
+  /** When prune-pool deleted its pool object. */
+  pruned_at?: string;
 }
 
 /** Which identities {@linkcode listIdentities} keeps. */
 export interface ListOptions {
   /** Only this package. */
   name?: string;
-  /** Withdrawn identities too (default false). */
+  /**
+   * Also the identities no index lists: withdrawn, retained out, in no
+   * channel, pruned (default false).
+   */
   all?: boolean;
+  /** The channels and retention (default `stable`, `beta`, no retention). */
+  policy?: ChannelPolicy;
 }
 
 /**
@@ -42,9 +62,21 @@ export function listIdentities(
   records: readonly PackageRecord[],
   options: ListOptions = {},
 ): ListedIdentity[] {
+  const policy = options.policy ?? { channels: DEFAULT_CHANNELS };
+  const indexed = new Map<string, string[]>();
+  const retained = new Map<string, string[]>();
+  for (const [channel, selection] of channelIndexes(records, policy)) {
+    for (const record of selection.listed) {
+      indexed.set(identityLabel(record), [...(indexed.get(identityLabel(record)) ?? []), channel]);
+    }
+    for (const record of selection.retainedOut) {
+      const label = identityLabel(record);
+      retained.set(label, [...(retained.get(label) ?? []), channel]);
+    }
+  }
   return records
     .filter((record) => options.name === undefined || record.package_name === options.name)
-    .filter((record) => options.all === true || isPublished(record))
+    .filter((record) => options.all === true || indexed.has(identityLabel(record)))
     .map((record) => {
       const listed: ListedIdentity = {
         package_name: record.package_name,
@@ -56,7 +88,11 @@ export function listIdentities(
         pool_key: record.pool_key,
         recorded_at: record.processed_timestamp,
         package_type: record.package_type,
+        channels: [...channelsOf(record)],
+        indexed_in: indexed.get(identityLabel(record)) ?? [],
+        retained_out: retained.get(identityLabel(record)) ?? [],
       };
+      if (record.pruned_at !== undefined) listed.pruned_at = record.pruned_at;
       if (record.withdrawn_at !== undefined) listed.withdrawn_at = record.withdrawn_at;
       if (record.withdrawn_by !== undefined) listed.withdrawn_by = record.withdrawn_by;
       if (record.withdraw_reason !== undefined) listed.withdraw_reason = record.withdraw_reason;
@@ -82,12 +118,25 @@ function humanSize(bytes: number): string {
  * and the pool key; a withdrawn identity gets a line with when, who and why.
  */
 export function formatIdentities(identities: readonly ListedIdentity[]): string {
-  const header = ["NAME", "VERSION", "ARCH", "STATUS", "SIZE", "RECORDED", "SOURCE", "SHA256"];
+  const header = [
+    "NAME",
+    "VERSION",
+    "ARCH",
+    "STATUS",
+    "CHANNELS",
+    "SIZE",
+    "RECORDED",
+    "SOURCE",
+    "SHA256",
+  ];
   const rows = identities.map((i) => [
     i.package_name,
     i.version,
     i.architecture,
-    i.status,
+    i.pruned_at !== undefined ? "pruned" : i.status,
+    i.channels.map((channel) =>
+      i.retained_out.includes(channel) ? `${channel}(retained out)` : channel
+    ).join(",") || "-",
     humanSize(i.file_size),
     i.recorded_at.slice(0, 10),
     i.package_type,

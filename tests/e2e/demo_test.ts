@@ -13,7 +13,7 @@ Deno.test({
     const out = new TextDecoder().decode(stdout);
     assert.equal(code, 0, `${out}\n${new TextDecoder().decode(stderr)}`);
     assert.match(out, /6 packages, \d+ objects written/);
-    assert.match(out, /OK: 12 index files, 2 valid signatures/);
+    assert.match(out, /OK: 24 index files, 4 valid signatures/);
     assert.match(out, /apt read 4 packages for amd64/);
     assert.match(out, /apt read 4 packages for arm64/);
     assert.match(out, /apt-get download kiro_1\.1\.0_amd64\.deb: \d+ bytes, = kiro#1\.1\.0/);

@@ -44,6 +44,7 @@ const OUTPUT_KEYS = [
   "signingKeySecretId",
   "notificationTopicArn",
   "region",
+  "channels",
 ];
 
 /** The Lambda entry: the real handler when it exists, else a fixture (and says so). */
@@ -468,6 +469,7 @@ for (const stack of STACKS) {
       ENVIRONMENT: stack,
       TABLE_NAME: onlyResource(result, "aws:dynamodb/table:Table").inputs.name,
       BUCKET_NAME: onlyResource(result, "aws:s3/bucket:Bucket").inputs.bucket,
+      CHANNELS: "stable,beta",
       REPO_URL: outputs.repoUrl,
       SIGNING_KEY_SECRET_ID: onlyResource(result, "aws:secretsmanager/secret:Secret").inputs.name,
       NOTIFICATION_TOPIC_ARN: arnOf(onlyResource(result, "aws:sns/topic:Topic")),
@@ -623,6 +625,7 @@ for (const stack of STACKS) {
       signingKeySecretId: `kiro-debian-repo-manager-signing-key-${stack}`,
       notificationTopicArn: arnOf(onlyResource(result, "aws:sns/topic:Topic")),
       region: yamlConfig(stack)["aws:region"],
+      channels: ["stable", "beta"],
     });
   });
 

@@ -45,6 +45,7 @@ Deno.test("settings take the stack name as the environment and fill in the defau
     schedulePeriodSeconds: 1800,
     logRetentionDays: 14,
     validUntilDays: 7,
+    channels: ["stable", "beta"],
     legacyTableName: "kiro-package-versions-dev",
     deletionProtection: false,
     stagingExpirationDays: 7,

@@ -47,7 +47,11 @@ Deno.test("the handler force-rebuilds the local stack in-process, and reports a 
     ]);
     const again = await handler({ force_rebuild: true });
     assert.equal(again.statusCode, 200);
-    assert.equal(JSON.parse(again.body).written, 3, "only the Release files changed");
+    assert.equal(JSON.parse(again.body).written, 6, "only the Release files of both channels");
+    assert.deepEqual(
+      JSON.parse(again.body).channels.map((channel: { channel: string }) => channel.channel),
+      ["stable", "beta"],
+    );
   } finally {
     await stack.close();
   }

@@ -285,7 +285,7 @@ Deno.test("list shows published identities, withdrawn ones only with --all, and 
     const published = await env.task(listTask, ["local"]);
     assert.equal(published.code, 0, shown(published));
     assert.match(published.stdout, /^NAME +VERSION +ARCH +STATUS/);
-    assert.match(published.stdout, /kiro-cli +1\.2\.0 +amd64 +published/);
+    assert.match(published.stdout, /kiro-cli +1\.2\.0 +amd64 +published +stable /);
     assert.match(published.stdout, /kiro-cli +1\.2\.0 +arm64 +published/);
     assert.doesNotMatch(published.stdout, /^kiro +1\.0/m);
 
@@ -297,6 +297,6 @@ Deno.test("list shows published identities, withdrawn ones only with --all, and 
 
     const none = await env.task(listTask, ["kiro", "--env", "local"]);
     assert.equal(none.code, 0, shown(none));
-    assert.match(none.stdout, /No identity of kiro \(withdrawn ones are shown with --all\)/);
+    assert.match(none.stdout, /No identity of kiro in any index \(--all shows the others\)/);
   });
 });

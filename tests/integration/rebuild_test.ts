@@ -86,11 +86,14 @@ Deno.test("two rebuilds of the same table give identical indexes; the second wri
     const second = await forceRebuild(await deps(stack, { objects: counted }));
     assert.deepEqual(await snapshot(), before);
     assert.deepEqual(counted.writes.map((w) => w.key).sort(), [
+      "dists/beta/InRelease",
+      "dists/beta/Release",
+      "dists/beta/Release.gpg",
       "dists/stable/InRelease",
       "dists/stable/Release",
       "dists/stable/Release.gpg",
     ]);
-    assert.equal(second.written, 3);
+    assert.equal(second.written, 6);
     assert.equal(second.pruned, 0);
   });
 });

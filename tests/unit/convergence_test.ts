@@ -99,11 +99,13 @@ Deno.test("a fresh publish is converged", async () => {
   assert.deepEqual(await scene.check(), { converged: true, reasons: [] });
 });
 
-Deno.test("an empty bucket is not converged: it has no Release", async () => {
+Deno.test("an empty bucket is not converged: no channel has a Release, and there is no keyring", async () => {
   const report = await checkConvergence([], { objects: new MemoryObjectStore() });
   assert.equal(report.converged, false);
   assert.deepEqual(report.reasons, [
-    "dists/stable/Release is missing: the repository was never published",
+    "kiro-archive-keyring.pgp is missing: the signatures cannot be checked",
+    "dists/stable/Release is missing: the channel was never published",
+    "dists/beta/Release is missing: the channel was never published",
   ]);
 });
 
@@ -221,12 +223,17 @@ Deno.test("a Release signed by a key the live keyring lacks is not converged", a
   );
   await replace(scene.objects, "kiro-archive-keyring.pgp", publicKeyring(other));
   const reasons = (await scene.check()).reasons;
-  assert.equal(reasons.length, 2, reasons.join("\n"));
-  assert.match(reasons[0]!, /^dists\/stable\/InRelease has a signature by key .* does not verify/);
-  assert.match(
-    reasons[1]!,
-    /^dists\/stable\/Release\.gpg has a signature by key .* does not verify/,
-  );
+  assert.equal(reasons.length, 4, reasons.join("\n"));
+  for (const [index, channel] of ["stable", "beta"].entries()) {
+    assert.match(
+      reasons[2 * index]!,
+      new RegExp(`^dists/${channel}/InRelease has a signature by key .* does not verify`),
+    );
+    assert.match(
+      reasons[2 * index + 1]!,
+      new RegExp(`^dists/${channel}/Release\\.gpg has a signature by key .* does not verify`),
+    );
+  }
 });
 
 Deno.test("a tampered Packages is not converged", async () => {
@@ -285,12 +292,14 @@ Deno.test("many differences in one index are counted rather than all listed", as
   assert.equal(reasons[2], `${AMD64}: 3 more difference(s)`);
 });
 
-Deno.test("the suite is an option: another suite's repository is checked under its own dists/", async () => {
+Deno.test("each channel is checked under its own dists/: a channel never published is a reason", async () => {
   const scene = await publishedScene();
   const records = await scene.table.listAll();
-  const report = await checkConvergence(records, scene, { distribution: "beta" });
+  const report = await checkConvergence(records, scene, {
+    channels: ["stable", "beta", "nightly"],
+  });
   assert.deepEqual(report.reasons, [
-    "dists/beta/Release is missing: the repository was never published",
+    "dists/nightly/Release is missing: the channel was never published",
   ]);
 });
 

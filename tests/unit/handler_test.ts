@@ -8,6 +8,7 @@ import type { RebuildResult } from "../../lambda/rebuild.ts";
 
 const result: RebuildResult = {
   packages: 3,
+  channels: [{ channel: "stable", packages: 3, generation: 7 }, { channel: "beta", packages: 0 }],
   written: 4,
   skipped: 9,
   pruned: 1,

@@ -67,7 +67,12 @@ Deno.test("kiro-repo installs the deb822 source, the keyring, copyright, changel
   const sources = text(KIRO_REPO_PATHS.sources);
   assert.match(
     sources,
-    /\nTypes: deb\nURIs: https:\/\/apt\.kiro\.dev\nSuites: stable\nComponents: main\nSigned-By: \/usr\/share\/keyrings\/kiro-archive-keyring\.pgp\n$/,
+    /\nTypes: deb\nURIs: https:\/\/apt\.kiro\.dev\nSuites: stable\nComponents: main\nSigned-By: \/usr\/share\/keyrings\/kiro-archive-keyring\.pgp\n\n/,
+  );
+  assert.match(
+    sources,
+    /\nTypes: deb\nURIs: https:\/\/apt\.kiro\.dev\nSuites: beta\nComponents: main\nSigned-By: \/usr\/share\/keyrings\/kiro-archive-keyring\.pgp\nEnabled: no\n$/,
+    "the beta channel is present but disabled",
   );
   assert.ok(!/[ \t]$/m.test(sources), "no trailing white space");
   assert.deepEqual(pkg.files[KIRO_REPO_PATHS.keyring], keyring);

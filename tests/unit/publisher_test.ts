@@ -347,6 +347,9 @@ Deno.test("a second publish of the same records rewrites only the Release files"
   const store = new InstrumentedObjectStore(memory);
   const again = await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
   assert.deepEqual(store.writes.map((w) => w.key).sort(), [
+    "dists/beta/InRelease",
+    "dists/beta/Release",
+    "dists/beta/Release.gpg",
     "dists/stable/InRelease",
     "dists/stable/Release",
     "dists/stable/Release.gpg",
@@ -363,6 +366,8 @@ Deno.test("a publish never reads a .deb: only the live Release and the manifest 
   const store = new InstrumentedObjectStore(memory);
   await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
   assert.deepEqual(store.gets.sort(), [
+    "dists/beta/Release",
+    "dists/beta/by-hash-generations.json",
     "dists/stable/Release",
     "dists/stable/by-hash-generations.json",
   ]);
@@ -373,7 +378,7 @@ function checkKeysAndHeaders(memory: MemoryObjectStore): void {
   for (const [key, object] of memory.objects) {
     assert.match(
       key,
-      /^(pool\/main\/(lib[a-z0-9]|[a-z0-9])\/[a-z0-9.+-]+\/[^/]+\.deb|dists\/stable\/(InRelease|Release|Release\.gpg|by-hash-generations\.json|main\/binary-(amd64|arm64)\/(Packages(\.gz|\.xz)?|by-hash\/SHA256\/[0-9a-f]{64}))|kiro-archive-keyring\.pgp|kiro-repo\.deb|index\.html)$/,
+      /^(pool\/main\/(lib[a-z0-9]|[a-z0-9])\/[a-z0-9.+-]+\/[^/]+\.deb|dists\/(stable|beta)\/(InRelease|Release|Release\.gpg|by-hash-generations\.json|main\/binary-(amd64|arm64)\/(Packages(\.gz|\.xz)?|by-hash\/SHA256\/[0-9a-f]{64}))|kiro-archive-keyring\.pgp|kiro-repo\.deb|index\.html)$/,
     );
     let name = key;
     if (/by-hash\//.test(key)) {
@@ -463,20 +468,25 @@ Deno.test("kiro-repo.deb is a regular copy of the highest kiro-repo version by d
   );
 });
 
-Deno.test("every recorded version appears in the indexes, from the records alone", async () => {
+Deno.test("every recorded version appears in the indexes of its channels, from the records alone", async () => {
   const keys = await testSigningKeys();
   const packageSets = fc.uniqueArray(
     fc.record({
       name: fc.constantFrom("kiro", "kiro-cli", "libkiro1", "kiro-repo"),
       version: fc.tuple(fc.nat(20), fc.nat(20)).map(([a, b]) => `${a}.${b}`),
       architecture: fc.constantFrom("amd64", "arm64", "all"),
+      channels: fc.subarray(["stable", "beta"]),
     }),
     { maxLength: 12, selector: (p) => `${p.name}#${p.version}` },
   );
   await fc.assert(
     fc.asyncProperty(packageSets, async (packages) => {
       const memory = new MemoryObjectStore();
-      const records = await seedPool(memory, packages.map((p) => syntheticRecord(p)));
+      const seeded = await seedPool(memory, packages.map((p) => syntheticRecord(p)));
+      const records = seeded.map((record, index) => ({
+        ...record,
+        channels: packages[index]!.channels,
+      }));
       const store = new InstrumentedObjectStore(memory);
       const result = await publishRepository(records, {
         objects: store,
@@ -484,24 +494,30 @@ Deno.test("every recorded version appears in the indexes, from the records alone
         repoUrl: REPO_URL,
         now: new Date("2026-06-01T00:00:00Z"),
       });
-      // All N records are published.
-      assert.equal(result.packages, records.length);
+      // Every record in some channel is published.
+      assert.equal(result.packages, records.filter((r) => r.channels.length > 0).length);
       // Every object at an expected key, with its kind's headers.
       checkKeysAndHeaders(memory);
       // No pool object was read: the indexes come from the records alone.
       assert.ok(store.gets.every((key) => !key.startsWith("pool/")));
-      for (const arch of ["amd64", "arm64"]) {
-        const text = decode(await memory.get(`dists/stable/main/binary-${arch}/Packages`));
-        const expected = records.filter((r) => r.architecture === arch || r.architecture === "all");
-        const stanzas = text.split("\n\n").filter((s) => s.trim() !== "");
-        assert.equal(stanzas.length, expected.length);
-        for (const record of expected) {
-          assert.ok(
-            text.includes(`Package: ${record.package_name}\n`) &&
-              text.includes(`SHA256: ${record.sha256_hash}\n`) &&
-              text.includes(`Filename: ${record.pool_key}\n`),
-            `${record.package_id} missing from ${arch}`,
+      for (const channel of ["stable", "beta"]) {
+        for (const arch of ["amd64", "arm64"]) {
+          const text = decode(
+            await memory.get(`dists/${channel}/main/binary-${arch}/Packages`),
           );
+          const expected = records.filter((r) =>
+            r.channels.includes(channel) && (r.architecture === arch || r.architecture === "all")
+          );
+          const stanzas = text.split("\n\n").filter((s) => s.trim() !== "");
+          assert.equal(stanzas.length, expected.length, `${channel} ${arch}`);
+          for (const record of expected) {
+            assert.ok(
+              text.includes(`Package: ${record.package_name}\n`) &&
+                text.includes(`SHA256: ${record.sha256_hash}\n`) &&
+                text.includes(`Filename: ${record.pool_key}\n`),
+              `${record.package_id} missing from ${channel} ${arch}`,
+            );
+          }
         }
       }
     }),
@@ -593,12 +609,16 @@ Deno.test("each publish makes one CDN invalidation of the mutable paths it chang
 Deno.test("a live Release dated far in the future is not followed, with a warning", async () => {
   const { memory, records, keys, now } = await scene();
   const warnings: string[] = [];
+  await memory.put(
+    "dists/stable/Release",
+    new TextEncoder().encode("Origin: Kiro\nDate: Sat, 01 Jan 2099 00:00:00 UTC\n"),
+    { contentType: "text/plain", cacheControl: "no-cache" },
+  );
   const result = await publishRepository(records, {
     objects: memory,
     keys,
     repoUrl: REPO_URL,
     now,
-    previousRelease: "Origin: Kiro\nDate: Sat, 01 Jan 2099 00:00:00 UTC\n",
     onWarning: (message) => warnings.push(message),
   });
   assert.equal(result.date.toISOString(), now.toISOString());
@@ -648,5 +668,5 @@ Deno.test("during a key rotation both keys sign, the keyring holds both, and it 
     now: new Date(now.getTime() + 60_000),
   });
   assert.deepEqual(report.problems, []);
-  assert.equal(report.checked.signatures, 4);
+  assert.equal(report.checked.signatures, 8, "two signatures of two files in two channels");
 });

@@ -40,6 +40,7 @@ Deno.test("a record from a .deb takes name, version, architecture and Debian fie
     processed_timestamp: "2026-11-22T10:00:00.000Z",
     deb_url: "https://example.com/kiro.deb",
     actual_filename: "kiro.deb",
+    channels: ["stable"],
     pool_key: "pool/main/k/kiro/kiro_1:1.0.337~rc1_amd64.deb",
     file_size: 1234,
     md5_hash: DEB.md5,

@@ -1,0 +1,150 @@
+/**
+ * The publish history: one entry per channel per publish, kept in the
+ * packages table so the table stays the single source of truth
+ * (`docs/design.md`, "Publish history and rollback").
+ *
+ * Entries of channel `C` live under the reserved partition `__history#C`,
+ * their sort key (the table's `architecture` attribute) the generation
+ * number, zero-padded so that the key order is the number order. An entry
+ * holds what changed in the channel's index (identities added and removed,
+ * as `NAME VERSION ARCH`), so the index of any generation is the replay of
+ * the entries up to it ({@linkcode replayHistory}); generation 1 adds
+ * everything the first recorded publish listed.
+ *
+ * @module
+ */
+
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, paginateQuery, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { RESERVED_KEY_PREFIX } from "./table.ts";
+
+/** One publish of one channel. */
+export interface HistoryEntry {
+  channel: string;
+  /** 1, 2, 3, … per channel. */
+  generation: number;
+  /** The Release's `Date` (ISO 8601, UTC). */
+  published_at: string;
+  /** Who or what published: the task and operator, the scheduled run, the Lambda request. */
+  started_by: string;
+  /** The SHA-256 of the channel's `Release`. */
+  release_sha256: string;
+  /** Identities that entered the index (`NAME VERSION ARCH`), sorted. */
+  added: string[];
+  /** Identities that left the index, sorted. */
+  removed: string[];
+}
+
+/** What a publish of one channel tells the history. */
+export interface Publication {
+  /** Every identity the index lists (`NAME VERSION ARCH`). */
+  listed: readonly string[];
+  published_at: string;
+  started_by: string;
+  release_sha256: string;
+}
+
+/** Where a publisher records its publications. */
+export interface HistoryRecorder {
+  /** Appends the entry for `publication` of `channel`; returns it. */
+  record(channel: string, publication: Publication): Promise<HistoryEntry>;
+}
+
+const PAD = 10;
+
+function partition(channel: string): string {
+  return `${RESERVED_KEY_PREFIX}history#${channel}`;
+}
+
+/**
+ * The index of a channel after `generation` (default: the last), replayed
+ * from its entries (any order).
+ */
+export function replayHistory(
+  entries: readonly HistoryEntry[],
+  generation = Infinity,
+): Set<string> {
+  const listed = new Set<string>();
+  for (const entry of [...entries].sort((a, b) => a.generation - b.generation)) {
+    if (entry.generation > generation) break;
+    for (const label of entry.removed) listed.delete(label);
+    for (const label of entry.added) listed.add(label);
+  }
+  return listed;
+}
+
+/**
+ * The entries of every channel's publishes, in the packages table.
+ *
+ * @example
+ * ```ts
+ * const history = new PublishHistory(clients.dynamo, outputs.tableName);
+ * const entries = await history.entries("stable");
+ * ```
+ */
+export class PublishHistory implements HistoryRecorder {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  /** The history in `tableName`, through a document client. */
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.#client = client;
+    this.#table = tableName;
+  }
+
+  /** Every entry of `channel`, oldest first. */
+  async entries(channel: string): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    const pages = paginateQuery({ client: this.#client, pageSize: 500 }, {
+      TableName: this.#table,
+      KeyConditionExpression: "package_id = :id",
+      ExpressionAttributeValues: { ":id": partition(channel) },
+      ConsistentRead: true,
+    });
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const { package_id: _id, architecture: _key, ...entry } = item;
+        entries.push(entry as HistoryEntry);
+      }
+    }
+    return entries.sort((a, b) => a.generation - b.generation);
+  }
+
+  /**
+   * Appends the next generation of `channel`: what `publication` lists
+   * compared with the replay of the entries so far. The write is conditional
+   * on the generation being new, so two recorders never share a number.
+   */
+  async record(channel: string, publication: Publication): Promise<HistoryEntry> {
+    for (let attempt = 0;; attempt++) {
+      const entries = await this.entries(channel);
+      const before = replayHistory(entries);
+      const now = new Set(publication.listed);
+      const entry: HistoryEntry = {
+        channel,
+        generation: (entries[entries.length - 1]?.generation ?? 0) + 1,
+        published_at: publication.published_at,
+        started_by: publication.started_by,
+        release_sha256: publication.release_sha256,
+        added: [...now].filter((label) => !before.has(label)).sort(),
+        removed: [...before].filter((label) => !now.has(label)).sort(),
+      };
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              package_id: partition(channel),
+              architecture: String(entry.generation).padStart(PAD, "0"),
+              ...entry,
+            },
+            ConditionExpression: "attribute_not_exists(package_id)",
+          }),
+        );
+        return entry;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= 4) throw error;
+      }
+    }
+  }
+}
