@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../../lambda/aws/object_store.ts";
 import { sha256Hex } from "../../lambda/hashing.ts";
 import { startTestStack } from "../support/stack.ts";
@@ -92,6 +93,37 @@ Deno.test("the S3 store streams an object back", async () => {
     assert.ok(stream !== undefined);
     assert.equal(await new Response(stream).text(), "over the wire");
     assert.equal(await store.read("s/none"), undefined);
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("copyFrom copies an object of another bucket server-side, with this store's headers", async () => {
+  const stack = await startTestStack();
+  try {
+    await stack.clients.s3.send(new CreateBucketCommand({ Bucket: "kiro-other-environment" }));
+    const other = new S3ObjectStore(stack.clients.s3, "kiro-other-environment", {
+      copySourceEncoding: "uri",
+    });
+    const store = new S3ObjectStore(stack.clients.s3, stack.outputs.bucketName, {
+      copySourceEncoding: "uri",
+    });
+    const key = "pool/main/k/kiro/kiro_1:2.0~rc1_amd64.deb";
+    const bytes = new TextEncoder().encode("the dev build");
+    await other.put(key, bytes, { ...opts, contentType: "application/octet-stream" });
+    await store.copyFrom({ bucket: "kiro-other-environment", key }, "staging/promote/x.deb", {
+      contentType: "application/vnd.debian.binary-package",
+      cacheControl: "no-store",
+      sha256: sha256Hex(bytes),
+    });
+    assert.deepEqual(await store.get("staging/promote/x.deb"), bytes);
+    const head = await store.head("staging/promote/x.deb");
+    assert.equal(head?.contentType, "application/vnd.debian.binary-package");
+    assert.equal(head?.sha256, sha256Hex(bytes));
+    await assert.rejects(
+      store.copyFrom({ bucket: "kiro-other-environment", key: "missing" }, "y", opts),
+      /Cannot copy s3:\/\/kiro-other-environment\/missing to s3:\/\/.*\/y: /,
+    );
   } finally {
     await stack.close();
   }

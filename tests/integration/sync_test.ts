@@ -12,8 +12,17 @@ import { packageId } from "../../lambda/domain/package_record.ts";
 import { FileNotifier, type Notification } from "../../lambda/notify/notifier.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
-import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
-import { type LoadedPackageConfig, parsePackageConfigs } from "../../lambda/sources/config.ts";
+import {
+  objectStoreFor,
+  rebuildDependencies,
+  scheduledSyncForEnvironment,
+} from "../../lambda/dependencies.ts";
+import { silentLogger } from "../../lambda/observability/logger.ts";
+import {
+  ConfigError,
+  type LoadedPackageConfig,
+  parsePackageConfigs,
+} from "../../lambda/sources/config.ts";
 import {
   resignReason,
   runScheduledSync,
@@ -440,5 +449,62 @@ Deno.test("a github_release source ingests the newest published release's .deb, 
   } finally {
     await github.close();
     await h.stack.close();
+  }
+});
+
+Deno.test({
+  name:
+    "a source configured for the beta channel feeds beta: its new version is in beta's index, not stable's",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const h = await harness();
+    const server = FeedServer.start();
+    const ec = await makeSigningIdentity({ type: "ec" });
+    try {
+      const deb = await makeTestDeb({ name: "kiro", version: "2.0.1", architecture: "amd64" });
+      server.setFeed(kiroFeed([await server.addRelease({ version: "2.0.1", deb, identity: ec })]));
+      const config = feedConfig("kiro", server.feedUrl, { certificate_sha256: ec.fingerprint256 });
+      config.config.channel = "beta";
+      const summary = await runScheduledSync(h.deps([config]));
+      assert.deepEqual(summary.failures, []);
+      const record = await h.stack.store.get({
+        package_name: "kiro",
+        version: "2.0.1",
+        architecture: "amd64",
+      });
+      assert.deepEqual(record?.channels, ["beta"]);
+      const index = async (channel: string) =>
+        new TextDecoder().decode(
+          await h.objects.get(`dists/${channel}/main/binary-amd64/Packages`),
+        );
+      assert.match(await index("beta"), /Version: 2\.0\.1\n/);
+      assert.doesNotMatch(await index("stable"), /Version: 2\.0\.1\n/);
+    } finally {
+      await server.close();
+      await h.stack.close();
+    }
+  },
+});
+
+Deno.test("a scheduled run refuses a configuration whose channel the stack does not publish, naming the file", async () => {
+  const stack = await startTestStack();
+  try {
+    const data = parse(KIRO_YAML) as Record<string, unknown>;
+    data.channel = "nightly";
+    const sync = scheduledSyncForEnvironment(stack.outputs, stack.clients, {
+      logger: silentLogger(),
+      configFiles: [{ path: "config/packages/kiro.yaml", text: stringify(data) }],
+    });
+    await assert.rejects(
+      sync(),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        error.message ===
+          'Cannot read config/packages/kiro.yaml: channel is "nightly", which the local stack ' +
+            "does not publish (it publishes stable, beta); use one of those or add the channel " +
+            "to the stack's channels setting",
+    );
+  } finally {
+    await stack.close();
   }
 });

@@ -115,3 +115,28 @@ Deno.test("hostile values never add markup to the page", () => {
     { numRuns: 200 },
   );
 });
+
+Deno.test("the page says how to opt in to the other channels and out again", () => {
+  const html = unescapeHtml(indexHtml({
+    repoUrl: "https://apt.example.dev",
+    packages: [kiro],
+    channels: ["stable", "beta"],
+  }));
+  includes(html, '<h2 id="channels">Channels</h2>');
+  includes(html, "present but disabled (<code>Enabled: no</code> in");
+  includes(
+    html,
+    "sudo sed -i 's/^Enabled: no$/Enabled: yes/' /etc/apt/sources.list.d/kiro.sources && sudo apt update",
+  );
+  includes(
+    html,
+    "sudo sed -i 's/^Enabled: yes$/Enabled: no/' /etc/apt/sources.list.d/kiro.sources && sudo apt update",
+  );
+  includes(html, "<code>Suites: stable beta</code>");
+  const single = indexHtml({
+    repoUrl: "https://apt.example.dev",
+    packages: [],
+    channels: ["stable"],
+  });
+  assert.ok(!single.includes('id="channels"'), "one channel: nothing to opt into");
+});
