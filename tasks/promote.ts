@@ -23,7 +23,15 @@ import {
   promoteToChannel,
   PromotionError,
 } from "./channels/promotion.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import {
+  ARCH_OPTION,
+  DRY_RUN_OPTION,
+  ENV_OPTION,
+  IDENTITY_POSITIONALS,
+  parseCommandLine,
+  UsageError,
+} from "./lib/cli.ts";
+import { NotRecordedError } from "./lib/identity_selection.ts";
 import {
   environmentName,
   resolveEnvironment,
@@ -46,10 +54,7 @@ const SPEC = {
     "publishes the target. Other bytes already recorded in the target are refused, and so\n" +
     "is kiro-repo (its bytes name its environment's URL: run build-kiro-repo there).\n" +
     "Running it again after an interruption finishes the job.",
-  positionals: [
-    { name: "NAME", description: "the package name", required: true },
-    { name: "VERSION", description: "the version (any spelling dpkg holds equal)", required: true },
-  ],
+  positionals: IDENTITY_POSITIONALS,
   options: {
     env: ENV_OPTION,
     to: { type: "string", valueName: "CHANNEL", description: "the channel to promote into" },
@@ -59,12 +64,8 @@ const SPEC = {
       choices: ["local", "dev", "prod"],
       description: "copy from this environment into --env",
     },
-    arch: {
-      type: "string",
-      valueName: "ARCH",
-      description: "only this architecture (default: every architecture of the version)",
-    },
-    "dry-run": { type: "boolean", description: "say what would change; change nothing" },
+    arch: ARCH_OPTION,
+    "dry-run": DRY_RUN_OPTION,
     json: { type: "boolean", description: "print the promoted records as a JSON array on stdout" },
   },
   examples: [
@@ -171,7 +172,7 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (error) {
     return taskFailureCode(error, "promote", {
-      failures: [PromotionError, RecordConflictError, IdentityConflictError],
+      failures: [PromotionError, RecordConflictError, IdentityConflictError, NotRecordedError],
       prefix: true,
     });
   }

@@ -11,7 +11,7 @@ import { channelPolicyFor, objectStoreFor } from "../lambda/dependencies.ts";
 import { PublishHistory } from "../lambda/store/history.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { rollbackChannel, RollbackError } from "./channels/rollback.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { DRY_RUN_OPTION, ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { operatorIdentity } from "./lib/operator.ts";
 import { convergeEnvironment } from "./lib/rebuild_environment.ts";
@@ -37,7 +37,7 @@ export async function main(args: string[]): Promise<number> {
         valueName: "C",
         description: "the channel (default: the first one the stack publishes, stable)",
       },
-      "dry-run": { type: "boolean", description: "say what would change; change nothing" },
+      "dry-run": DRY_RUN_OPTION,
       json: { type: "boolean", description: "print what changed as JSON on stdout" },
     },
     examples: [

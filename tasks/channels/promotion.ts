@@ -30,6 +30,7 @@ import { Hasher } from "../../lambda/hashing.ts";
 import { KIRO_REPO_PACKAGE } from "../../lambda/publish/publisher.ts";
 import { admitStaged, type RecordStore } from "../../lambda/store/intake.ts";
 import type { PackageStore, PutResult } from "../../lambda/store/package_store.ts";
+import { type IdentitySelection, selectIdentities } from "../lib/identity_selection.ts";
 
 /** Where promoted files wait for the intake (the bucket's `staging/` lifecycle rule expires leftovers). */
 export const PROMOTE_STAGING_PREFIX = "staging/promote/";
@@ -37,41 +38,6 @@ export const PROMOTE_STAGING_PREFIX = "staging/promote/";
 /** The promotion cannot be carried out (nothing recorded, withdrawn, kiro-repo, unknown channel). */
 export class PromotionError extends Error {
   override name = "PromotionError";
-}
-
-/** Which identities: a name, a version (any spelling dpkg holds equal), maybe one architecture. */
-export interface IdentitySelection {
-  name: string;
-  version: string;
-  /** Only this architecture (default: every architecture of the version). */
-  architecture?: string;
-}
-
-/** Reads the records `selection` names; throws {@linkcode PromotionError} when there are none. */
-export async function selectRecords(
-  selection: IdentitySelection,
-  store: Pick<PackageStore, "versionRecords">,
-  options: { where: string },
-): Promise<PackageRecord[]> {
-  const all = await store.versionRecords({
-    package_name: selection.name,
-    version: selection.version,
-  });
-  const chosen = selection.architecture === undefined
-    ? all
-    : all.filter((record) => record.architecture === selection.architecture);
-  if (chosen.length === 0) {
-    const what = `${selection.name} ${selection.version}` +
-      (selection.architecture === undefined ? "" : ` (${selection.architecture})`);
-    const others = all.length > 0
-      ? `; it is recorded for ${all.map((record) => record.architecture).join(", ")}`
-      : "";
-    throw new PromotionError(
-      `Cannot promote ${what}: it is not recorded in ${options.where}${others}; see what is ` +
-        `with deno task list ${selection.name} --all`,
-    );
-  }
-  return chosen;
 }
 
 /** Refuses records that cannot move forward: withdrawn or pruned ones. */
@@ -138,7 +104,7 @@ export async function promoteToChannel(
 ): Promise<PromotionResult> {
   const progress = deps.onProgress ?? (() => {});
   checkChannel(request.to, deps.channels, "the environment");
-  const chosen = await selectRecords(request, deps.store, { where: "the environment" });
+  const chosen = await selectIdentities(request, deps.store, { action: "promote" });
   checkPromotable(chosen, "the environment");
   const todo = chosen.filter((record) => !channelsOf(record).includes(request.to));
   const unchanged = chosen.filter((record) => channelsOf(record).includes(request.to));
@@ -274,7 +240,10 @@ export async function promoteAcrossEnvironments(
     );
   }
   if (request.to !== undefined) checkChannel(request.to, target.channels, target.environment);
-  const chosen = await selectRecords(request, source.store, { where: source.environment });
+  const chosen = await selectIdentities(request, source.store, {
+    action: "promote",
+    where: source.environment,
+  });
   checkPromotable(chosen, source.environment);
   const now = (deps.now ?? (() => new Date()))();
   const items: EnvironmentPromotionItem[] = [];

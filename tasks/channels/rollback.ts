@@ -175,30 +175,19 @@ export async function rollbackChannel(
   }
   const at = (deps.now ?? (() => new Date()))().toISOString();
   const reason = `rollback to generation ${generation}`;
-  const added: PackageRecord[] = [];
-  const removed: PackageRecord[] = [];
-  for (const record of add) {
-    added.push(
-      (await deps.store.changeChannel(record, {
+  const done: { added: PackageRecord[]; removed: PackageRecord[] } = { added: [], removed: [] };
+  for (const [group, action] of [[add, "added"], [remove, "removed"]] as const) {
+    for (const record of group) {
+      const { record: now } = await deps.store.changeChannel(record, {
         channel,
-        action: "added",
+        action,
         at,
         by: request.by,
         reason,
-      })).record,
-    );
-  }
-  for (const record of remove) {
-    removed.push(
-      (await deps.store.changeChannel(record, {
-        channel,
-        action: "removed",
-        at,
-        by: request.by,
-        reason,
-      })).record,
-    );
+      });
+      done[action].push(now);
+    }
   }
   const published = await deps.converge();
-  return { channel, generation, added, removed, published, dryRun: false };
+  return { channel, generation, ...done, published, dryRun: false };
 }

@@ -98,6 +98,25 @@ export const ENV_OPTION = {
   description: "environment: local, dev or prod (default $KIRO_ENV, else local)",
 } as const satisfies OptionSpec;
 
+/** `--arch ARCH` of the commands that name identities (`NAME VERSION`). */
+export const ARCH_OPTION = {
+  type: "string",
+  valueName: "ARCH",
+  description: "only this architecture (default: every architecture of the version)",
+} as const satisfies OptionSpec;
+
+/** `--dry-run` of the commands that change the table. */
+export const DRY_RUN_OPTION = {
+  type: "boolean",
+  description: "say what would change; change nothing",
+} as const satisfies OptionSpec;
+
+/** The `NAME VERSION` positionals of the commands that name identities. */
+export const IDENTITY_POSITIONALS = [
+  { name: "NAME", description: "the package name", required: true },
+  { name: "VERSION", description: "the version (any spelling dpkg holds equal)", required: true },
+] as const satisfies readonly PositionalSpec[];
+
 /** A usage error: a bad option, value or positional. */
 export class UsageError extends Error {
   override name = "UsageError";

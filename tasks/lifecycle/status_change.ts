@@ -25,14 +25,11 @@ import {
 import { hashStream } from "../../lambda/hashing.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import type { PackageStore } from "../../lambda/store/package_store.ts";
+import { type IdentitySelection, selectIdentities } from "../lib/identity_selection.ts";
 
 /** A withdraw or reinstate request. */
-export interface StatusChangeRequest {
+export interface StatusChangeRequest extends IdentitySelection {
   action: "withdraw" | "reinstate";
-  name: string;
-  version: string;
-  /** Only this architecture (default: every architecture of the version). */
-  architecture?: string;
   /** Why (withdraw only; required there). */
   reason?: string;
   /** Who (withdraw only): the operator's identity. */
@@ -99,9 +96,9 @@ export async function poolObjectProblem(
 
 /**
  * Withdraws or reinstates the identities `request` names, then publishes once
- * (see the module docs). Throws {@linkcode StatusChangeError} when nothing
- * matches, when a withdraw has no reason, or when a reinstated identity's pool
- * object no longer holds its bytes (nothing is changed then).
+ * (see the module docs). Throws `NotRecordedError` when nothing matches, and
+ * {@linkcode StatusChangeError} when a withdraw has no reason or a reinstated
+ * identity's pool object no longer holds its bytes (nothing is changed then).
  */
 export async function changeStatus(
   request: StatusChangeRequest,
@@ -115,24 +112,7 @@ export async function changeStatus(
       "Cannot withdraw without a reason: give --reason TEXT (it is kept in the record)",
     );
   }
-  const all = await deps.store.versionRecords({
-    package_name: request.name,
-    version: request.version,
-  });
-  const chosen = request.architecture === undefined
-    ? all
-    : all.filter((record) => record.architecture === request.architecture);
-  if (chosen.length === 0) {
-    const what = `${request.name} ${request.version}` +
-      (request.architecture === undefined ? "" : ` (${request.architecture})`);
-    const others = all.length > 0
-      ? `; it is recorded for ${all.map((record) => record.architecture).join(", ")}`
-      : "";
-    throw new StatusChangeError(
-      `Cannot ${request.action} ${what}: it is not recorded${others}; see what is with ` +
-        `deno task list ${request.name} --all`,
-    );
-  }
+  const chosen = await selectIdentities(request, deps.store, { action: request.action });
   const todo = chosen.filter((record) => isPublished(record) === withdraw);
   const unchanged = chosen.filter((record) => isPublished(record) !== withdraw);
   for (const record of unchanged) {

@@ -10,7 +10,15 @@ import { describeIdentity } from "../../lambda/domain/package_record.ts";
 import { versionError } from "../../lambda/domain/version.ts";
 import { objectStoreFor } from "../../lambda/dependencies.ts";
 import { PackageStore, RecordNotFoundError } from "../../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "../lib/cli.ts";
+import {
+  ARCH_OPTION,
+  DRY_RUN_OPTION,
+  ENV_OPTION,
+  IDENTITY_POSITIONALS,
+  parseCommandLine,
+  UsageError,
+} from "../lib/cli.ts";
+import { NotRecordedError } from "../lib/identity_selection.ts";
 import { taskFailureCode, withEnvironment } from "../lib/env.ts";
 import { operatorIdentity } from "../lib/operator.ts";
 import { convergeEnvironment } from "../lib/rebuild_environment.ts";
@@ -18,19 +26,12 @@ import { changeStatus, StatusChangeError } from "./status_change.ts";
 
 const COMMON = {
   env: ENV_OPTION,
-  arch: {
-    type: "string",
-    valueName: "ARCH",
-    description: "only this architecture (default: every architecture of the version)",
-  },
-  "dry-run": { type: "boolean", description: "say what would change; change nothing" },
+  arch: ARCH_OPTION,
+  "dry-run": DRY_RUN_OPTION,
   json: { type: "boolean", description: "print the changed records as a JSON array on stdout" },
 } as const;
 
-const POSITIONALS = [
-  { name: "NAME", description: "the package name", required: true },
-  { name: "VERSION", description: "the version (any spelling dpkg holds equal)", required: true },
-] as const;
+const POSITIONALS = IDENTITY_POSITIONALS;
 
 function parse(args: string[], action: "withdraw" | "reinstate") {
   if (action === "withdraw") {
@@ -133,7 +134,7 @@ export async function statusChangeMain(
     });
   } catch (error) {
     return taskFailureCode(error, action, {
-      failures: [StatusChangeError, RecordNotFoundError],
+      failures: [StatusChangeError, RecordNotFoundError, NotRecordedError],
       prefix: true,
     });
   }

@@ -192,6 +192,30 @@ Deno.test("build-kiro-repo --dry-run builds and checks but writes nothing", asyn
   });
 });
 
+Deno.test("build-kiro-repo --channel beta records it in beta and verifies it there; an unpublished channel is a usage error", async () => {
+  await withTestStack(async (stack) => {
+    const result = await run(stack, ["--env", "local", "--channel", "beta"]);
+    assert.equal(result.code, 0, describe(result));
+    const [record] = await kiroRepoRecords(stack);
+    assert.deepEqual(record?.channels, ["beta"]);
+    // Verified through beta's index: stable's does not list it.
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const stable = new TextDecoder().decode(
+      await objects.get("dists/stable/main/binary-amd64/Packages"),
+    );
+    assert.doesNotMatch(stable, /Package: kiro-repo/);
+    assert.match(result.log, /\[verify\] kiro-repo 1\.0 is published/);
+    assert.equal(
+      await objectStoreFor(stack.outputs, stack.clients).head("kiro-repo.deb"),
+      undefined,
+    );
+
+    const refused = await run(stack, ["--env", "local", "--channel", "nightly"]);
+    assert.equal(refused.code, KIRO_REPO_EXIT_CODES.usage, describe(refused));
+    assert.match(refused.log, /--channel nightly: local publishes stable, beta/);
+  });
+});
+
 Deno.test("build-kiro-repo --version builds and publishes a newer version over an older one", async () => {
   await withTestStack(async (stack) => {
     assert.equal((await run(stack, ["--env", "local"])).code, 0);
