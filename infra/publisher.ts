@@ -60,6 +60,8 @@ export interface PublisherArgs {
   notificationTopicArn: pulumi.Input<string>;
   kmsKeyArn: pulumi.Input<string>;
   validUntilDays: number;
+  /** The architectures the repository publishes (the Lambda's `ARCHITECTURES`). */
+  architectures: readonly string[];
   logLevel: string;
   logRetentionDays: number;
   /** The schedule period: queued or retried events older than this are dropped to the DLQ. */
@@ -166,6 +168,7 @@ export class Publisher extends pulumi.ComponentResource {
           notificationTopicArn: args.notificationTopicArn,
           distributionId: args.distributionId,
           validUntilDays: String(args.validUntilDays),
+          architectures: args.architectures.join(","),
           serviceName: functionName,
           metricsNamespace: METRICS_NAMESPACE,
           logLevel: args.logLevel,

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DEFAULT_ARCHITECTURES, parseArchitectures } from "../lambda/domain/architectures.ts";
 import { DEPLOY_ENVIRONMENTS, type DeployEnvironment } from "./naming.ts";
 
 /** The Pulumi project name: the namespace of every config key. */
@@ -79,6 +80,8 @@ export interface StackSettings {
   /** Days after which overwritten or deleted object versions expire. */
   noncurrentVersionExpirationDays: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The architectures the repository publishes (default `amd64`, `arm64`, `all`). */
+  architectures: string[];
   priceClass: (typeof PRICE_CLASSES)[number];
   /** The Lambda's entry module, relative to the project root. */
   lambdaEntry: string;
@@ -259,6 +262,16 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
   const staging = optional("stagingExpirationDays");
   const noncurrent = optional("noncurrentVersionExpirationDays");
   const logLevel = optional("logLevel");
+  const architectureList = optional("architectures");
+  let architectures = [...DEFAULT_ARCHITECTURES];
+  if (architectureList !== undefined) {
+    try {
+      architectures = parseArchitectures(architectureList, { setting: key("architectures") });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new StackSettingsError(`Cannot use the stack config in ${file}: ${error.message}`);
+    }
+  }
   const priceClass = optional("priceClass");
 
   return {
@@ -278,6 +291,7 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
     noncurrentVersionExpirationDays: noncurrent === undefined
       ? 30
       : integer("noncurrentVersionExpirationDays", noncurrent, 1, 3650),
+    architectures,
     logLevel: logLevel === undefined
       ? "INFO"
       : oneOf("logLevel", logLevel.toUpperCase(), LOG_LEVELS),

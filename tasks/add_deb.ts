@@ -85,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
               name: file,
               url: pathToFileURL(path).href,
               open: () => openFileStream(path),
-            }, { objects, records });
+            }, { objects, records, architectures: outputs.architectures });
             results.push(result);
             const { record } = result;
             console.error(

@@ -279,6 +279,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
       try {
         result = await publishKiroRepo(pkg, deps, {
           bucketName: outputs.bucketName,
+          architectures: outputs.architectures,
           dryRun: values["dry-run"],
           verifyTimeoutMs: verifySeconds * 1000,
           ...(io.verifyIntervalMs !== undefined ? { verifyIntervalMs: io.verifyIntervalMs } : {}),

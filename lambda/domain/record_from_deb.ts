@@ -8,6 +8,7 @@
 
 import { getField } from "../deb/control.ts";
 import type { DebInfo } from "../deb/deb_reader.ts";
+import { admitDeb } from "../deb/door.ts";
 import { packageId, type PackageRecord, type PackageType } from "./package_record.ts";
 import { poolKey } from "./pool_path.ts";
 
@@ -35,11 +36,18 @@ export interface RecordProvenance {
   certificateUrl?: string;
   signatureUrl?: string;
   notes?: string;
+  /**
+   * The architectures the repository publishes (the stack's `architectures`;
+   * `undefined`: the door's default).
+   */
+  architectures: readonly string[] | undefined;
 }
 
 /**
  * The record of the `.deb` that `deb` describes (its control paragraph, size
- * and digests, as `readDeb` gives them). Name, version and architecture come
+ * and digests, as `readDeb` gives them), once the door (`lambda/deb/door.ts`)
+ * let it in: every way in builds its record here, so every `.deb` passes the
+ * door once (`DebRefusedError` otherwise). Name, version and architecture come
  * from the control paragraph (`readDeb` has checked they are there); the pool
  * key is {@linkcode poolKey}'s; Debian fields come from the control paragraph,
  * else from `provenance.defaults`, else are empty.
@@ -51,13 +59,18 @@ export interface RecordProvenance {
  *   debUrl: `file://${name}`,
  *   fileName: name,
  *   processedAt: new Date(),
+ *   architectures: undefined,
  * });
  * ```
  */
 export function recordFromDeb(
-  deb: Pick<DebInfo, "control" | "size" | "md5" | "sha1" | "sha256">,
+  deb: Pick<
+    DebInfo,
+    "control" | "size" | "md5" | "sha1" | "sha256" | "controlBytes" | "dataMember" | "dataHead"
+  >,
   provenance: RecordProvenance,
 ): PackageRecord {
+  admitDeb(deb, { name: provenance.fileName, architectures: provenance.architectures });
   const control = deb.control;
   const field = (name: string) => getField(control, name) ?? "";
   const name = field("Package");

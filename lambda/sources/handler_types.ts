@@ -49,6 +49,8 @@ export interface HandlerDeps {
   retries?: number;
   /** Wait before the first retry, doubled each time (ms). Default 1000. */
   retryDelayMs?: number;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** The retry options of the small fetches, from the deps. */

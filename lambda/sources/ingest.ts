@@ -98,6 +98,8 @@ export interface IngestDeps {
   now?: () => Date;
   /** The fetch implementation (default: the global one). */
   fetch?: typeof fetch;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** The outcome of an ingest. */
@@ -204,6 +206,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
       ...(release.certificate_url === undefined ? {} : { certificateUrl: release.certificate_url }),
       ...(release.signature_url === undefined ? {} : { signatureUrl: release.signature_url }),
       ...(release.notes === undefined ? {} : { notes: release.notes }),
+      architectures: deps.architectures,
     });
 
     const result = await admitStaged({ stagingKey: tempKey, record }, {

@@ -63,6 +63,8 @@ export interface SyncDeps {
   handlers?: readonly SourceHandler[];
   /** The live Release's key (default {@linkcode DEFAULT_RELEASE_KEY}). */
   releaseKey?: string;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** A version ingested by the run. */
@@ -168,6 +170,7 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     ...(deps.retries === undefined ? {} : { retries: deps.retries }),
     ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
+    architectures: deps.architectures,
   });
 
   const notify = async (make: () => ReturnType<typeof newPackageNotification>) => {

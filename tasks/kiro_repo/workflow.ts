@@ -89,6 +89,8 @@ export interface KiroRepoWorkflowDeps {
 export interface KiroRepoWorkflowOptions {
   /** The bucket's name (for the record's `deb_url`). */
   bucketName: string;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
   /** Stop after the check: nothing is written. */
   dryRun?: boolean;
   /** How long the verification may wait for the CDN to serve the new files (default 5 min). */
@@ -129,7 +131,7 @@ function messageOf(error: unknown): string {
  */
 export async function kiroRepoRecord(
   pkg: KiroRepoPackage,
-  options: { bucketName: string; now: Date },
+  options: { bucketName: string; now: Date; architectures?: readonly string[] | undefined },
 ): Promise<PackageRecord> {
   const info = await readDebBytes(pkg.bytes, { name: pkg.fileName });
   const key = poolKey({
@@ -143,6 +145,7 @@ export async function kiroRepoRecord(
     fileName: key.slice(key.lastIndexOf("/") + 1),
     processedAt: options.now,
     pubDate: pkg.buildDate.toISOString(),
+    architectures: options.architectures,
   });
 }
 
@@ -158,7 +161,11 @@ export async function publishKiroRepo(
 ): Promise<KiroRepoPublishResult> {
   const progress = deps.onProgress ?? (() => {});
   const now = deps.now ?? (() => new Date());
-  const record = await kiroRepoRecord(pkg, { bucketName: options.bucketName, now: now() });
+  const record = await kiroRepoRecord(pkg, {
+    bucketName: options.bucketName,
+    now: now(),
+    architectures: options.architectures,
+  });
   const what = `${record.package_name} ${record.version}`;
 
   // 1. Check: never replace a published version's bytes, never publish behind the latest.

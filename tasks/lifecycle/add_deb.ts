@@ -60,7 +60,13 @@ export class AddDebError extends Error {
  */
 export async function addDeb(
   source: DebSource,
-  deps: { objects: ObjectStore; records: RecordStore; now?: () => Date },
+  deps: {
+    objects: ObjectStore;
+    records: RecordStore;
+    now?: () => Date;
+    /** The architectures the repository publishes (stack output `architectures`). */
+    architectures?: readonly string[] | undefined;
+  },
 ): Promise<AddDebResult> {
   const deb = await readDeb(await source.open(), { name: source.name });
   const record = recordFromDeb(deb, {
@@ -69,6 +75,7 @@ export async function addDeb(
     fileName: source.name.slice(source.name.lastIndexOf("/") + 1),
     processedAt: (deps.now ?? (() => new Date()))(),
     defaults: { section: "misc", priority: "optional" },
+    architectures: deps.architectures,
   });
   const existing = await deps.records.get(record);
   if (existing !== undefined) {
@@ -108,6 +115,9 @@ export async function addDeb(
         `then ${uploaded}); add it again once nothing writes to it`,
     );
   }
-  const result = await admitStaged({ stagingKey, record }, deps);
+  const result = await admitStaged({ stagingKey, record }, {
+    objects: deps.objects,
+    records: deps.records,
+  });
   return { file: source.name, ...result };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
 import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
+import { writeTar } from "../../lambda/deb/tar.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 
 const DEB = {
@@ -16,6 +17,9 @@ const DEB = {
   md5: "0".repeat(32),
   sha1: "1".repeat(40),
   sha256: "2".repeat(64),
+  controlBytes: 200,
+  dataMember: "data.tar",
+  dataHead: { bytes: writeTar([{ path: "./", type: "directory", mode: 0o755 }], { mtime: 0 }) },
 };
 
 Deno.test("a record from a .deb takes name, version, architecture and Debian fields from its control paragraph", () => {
@@ -29,6 +33,7 @@ Deno.test("a record from a .deb takes name, version, architecture and Debian fie
     certificateUrl: "https://example.com/certificate.pem",
     signatureUrl: "https://example.com/signature.bin",
     notes: "Fixes",
+    architectures: undefined,
   });
   assert.deepEqual(record, {
     package_id: "kiro#1:1.0.337~rc1",
@@ -74,6 +79,7 @@ Deno.test("a record from a .deb without Depends, pub date or notes leaves them o
     fileName: "kiro-repo_2_all.deb",
     processedAt: new Date("2026-11-22T10:00:00Z"),
     notes: "",
+    architectures: undefined,
   });
   assert.equal(record.pub_date, "2026-11-22T10:00:00.000Z");
   assert.equal(record.pool_key, "pool/main/k/kiro-repo/kiro-repo_2_all.deb");
