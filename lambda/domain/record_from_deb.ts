@@ -12,6 +12,34 @@ import { admitDeb } from "../deb/door.ts";
 import { packageId, type PackageRecord, type PackageType } from "./package_record.ts";
 import { poolKey } from "./pool_path.ts";
 
+/**
+ * The longest release notes a record keeps, in bytes (UTF-8). With the control
+ * paragraph (at most 64 KiB, `lambda/deb/door.ts`) and its description copied
+ * beside it, a record stays under about 200 KB: half of DynamoDB's 400 KB item
+ * limit (`docs/design.md`, "Data model").
+ */
+export const NOTES_LIMIT_BYTES = 64 * 1024;
+
+/** What ends release notes that were cut to {@linkcode NOTES_LIMIT_BYTES}. */
+export const NOTES_CUT_MARKER = "\n\n[release notes cut by kiro at 65536 bytes]";
+
+/**
+ * `notes` as a record keeps them: unchanged up to {@linkcode NOTES_LIMIT_BYTES},
+ * else cut (on a character boundary) and ended with {@linkcode NOTES_CUT_MARKER}.
+ */
+export function limitNotes(notes: string): { notes: string; cut: boolean } {
+  const bytes = new TextEncoder().encode(notes);
+  if (bytes.byteLength <= NOTES_LIMIT_BYTES) return { notes, cut: false };
+  const room = NOTES_LIMIT_BYTES - new TextEncoder().encode(NOTES_CUT_MARKER).byteLength;
+  const kept = new TextDecoder().decode(bytes.subarray(0, room)).replace(/\uFFFD$/, "");
+  return { notes: kept + NOTES_CUT_MARKER, cut: true };
+}
+
+/** Whether `record`'s notes were cut by {@linkcode limitNotes}. */
+export function notesWereCut(record: Pick<PackageRecord, "notes">): boolean {
+  return record.notes?.endsWith(NOTES_CUT_MARKER) ?? false;
+}
+
 /** The fields a package's configuration supplies when the `.deb`'s control paragraph lacks them. */
 export type RecordDefaults = Partial<
   Pick<
@@ -35,6 +63,7 @@ export interface RecordProvenance {
   defaults?: RecordDefaults;
   certificateUrl?: string;
   signatureUrl?: string;
+  /** Release notes: cut to {@linkcode NOTES_LIMIT_BYTES} by {@linkcode limitNotes}. */
   notes?: string;
   /**
    * The architectures the repository publishes (the stack's `architectures`;
@@ -109,6 +138,8 @@ export function recordFromDeb(
   if (depends !== undefined) record.depends = depends;
   if (provenance.certificateUrl !== undefined) record.certificate_url = provenance.certificateUrl;
   if (provenance.signatureUrl !== undefined) record.signature_url = provenance.signatureUrl;
-  if (provenance.notes !== undefined && provenance.notes !== "") record.notes = provenance.notes;
+  if (provenance.notes !== undefined && provenance.notes !== "") {
+    record.notes = limitNotes(provenance.notes).notes;
+  }
   return record;
 }
