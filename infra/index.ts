@@ -44,6 +44,7 @@ const CONFIG_KEYS = [
   "stagingExpirationDays",
   "noncurrentVersionExpirationDays",
   "logLevel",
+  "architectures",
   "priceClass",
   "lambdaEntry",
 ];
@@ -54,7 +55,8 @@ const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 /**
  * Creates every resource of the stack and returns its outputs:
  * `environment`, `tableName`, `legacyTableName`, `bucketName`, `functionName`,
- * `repoUrl`, `distributionId`, `signingKeySecretId`, `notificationTopicArn`, `region`.
+ * `repoUrl`, `distributionId`, `signingKeySecretId`, `notificationTopicArn`, `region`,
+ * `architectures` (comma-separated).
  */
 export default async function kiroRepositoryStack(): Promise<Record<string, pulumi.Input<string>>> {
   const stack = pulumi.getStack();
@@ -155,6 +157,7 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
     kmsKeyArn: encryption.keyArn,
     validUntilDays: settings.validUntilDays,
     channels: settings.channels,
+    architectures: settings.architectures,
     logLevel: settings.logLevel,
     logRetentionDays: settings.logRetentionDays,
     schedulePeriodSeconds: settings.schedulePeriodSeconds,
@@ -190,5 +193,6 @@ export default async function kiroRepositoryStack(): Promise<Record<string, pulu
     notificationTopicArn: notifications.topicArn,
     region: settings.region,
     channels: settings.channels.join(","),
+    architectures: settings.architectures.join(","),
   };
 }

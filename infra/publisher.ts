@@ -62,6 +62,8 @@ export interface PublisherArgs {
   validUntilDays: number;
   /** The channels the repository publishes, the default one first. */
   channels: readonly string[];
+  /** The architectures the repository publishes (the Lambda's `ARCHITECTURES`). */
+  architectures: readonly string[];
   logLevel: string;
   logRetentionDays: number;
   /** The schedule period: queued or retried events older than this are dropped to the DLQ. */
@@ -169,6 +171,7 @@ export class Publisher extends pulumi.ComponentResource {
           distributionId: args.distributionId,
           validUntilDays: String(args.validUntilDays),
           channels: args.channels.join(","),
+          architectures: args.architectures.join(","),
           serviceName: functionName,
           metricsNamespace: METRICS_NAMESPACE,
           logLevel: args.logLevel,

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DEFAULT_ARCHITECTURES, parseArchitectures } from "../lambda/domain/architectures.ts";
 import { DEPLOY_ENVIRONMENTS, type DeployEnvironment } from "./naming.ts";
 import { DEFAULT_CHANNELS } from "../lambda/domain/channels.ts";
 import { parseChannelList } from "../lambda/environment/outputs.ts";
@@ -83,6 +84,8 @@ export interface StackSettings {
   /** Days after which overwritten or deleted object versions expire. */
   noncurrentVersionExpirationDays: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The architectures the repository publishes (default `amd64`, `arm64`, `all`). */
+  architectures: string[];
   priceClass: (typeof PRICE_CLASSES)[number];
   /** The Lambda's entry module, relative to the project root. */
   lambdaEntry: string;
@@ -271,6 +274,16 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
   const staging = optional("stagingExpirationDays");
   const noncurrent = optional("noncurrentVersionExpirationDays");
   const logLevel = optional("logLevel");
+  const architectureList = optional("architectures");
+  let architectures = [...DEFAULT_ARCHITECTURES];
+  if (architectureList !== undefined) {
+    try {
+      architectures = parseArchitectures(architectureList, { setting: key("architectures") });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new StackSettingsError(`Cannot use the stack config in ${file}: ${error.message}`);
+    }
+  }
   const priceClass = optional("priceClass");
 
   return {
@@ -291,6 +304,7 @@ export function parseStackSettings(raw: RawStackSettings): StackSettings {
     noncurrentVersionExpirationDays: noncurrent === undefined
       ? 30
       : integer("noncurrentVersionExpirationDays", noncurrent, 1, 3650),
+    architectures,
     logLevel: logLevel === undefined
       ? "INFO"
       : oneOf("logLevel", logLevel.toUpperCase(), LOG_LEVELS),

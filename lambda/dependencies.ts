@@ -209,6 +209,7 @@ export function scheduledSyncForEnvironment(
         environment: outputs.environment,
         logger,
         metrics,
+        architectures: outputs.architectures,
       });
       // A run that returns had at least one working source (or none to ask):
       // partial failures are reported and notified, the run counts as done.

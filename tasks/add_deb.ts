@@ -104,7 +104,7 @@ export async function main(args: string[]): Promise<number> {
                 url: pathToFileURL(path).href,
                 open: () => openFileStream(path),
               },
-              { objects, records },
+              { objects, records, architectures: outputs.architectures },
               {
                 ...(channel === undefined ? {} : { channel }),
                 ...(by === undefined ? {} : { by }),

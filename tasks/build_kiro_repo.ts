@@ -295,6 +295,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
       try {
         result = await publishKiroRepo(pkg, deps, {
           bucketName: outputs.bucketName,
+          architectures: outputs.architectures,
           dryRun: values["dry-run"],
           ...(values.channel === undefined ? {} : { channel: values.channel }),
           verifyTimeoutMs: verifySeconds * 1000,

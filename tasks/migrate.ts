@@ -169,7 +169,11 @@ export async function main(args: string[]): Promise<number> {
           strict: values.strict,
           onProgress: (event) => progress.update(event),
           ...(values.control === "pool"
-            ? { controlFor: poolControlReader(s3Opener(clients.s3, outputs.bucketName)) }
+            ? {
+              controlFor: poolControlReader(s3Opener(clients.s3, outputs.bucketName), {
+                architectures: outputs.architectures,
+              }),
+            }
             : {}),
           ...(values["skip-pool-check"]
             ? {}

@@ -145,6 +145,7 @@ export async function main(args: string[]): Promise<number> {
                 objects: objectStoreFor(outputs, clients),
                 store,
                 channels: stackChannels(outputs),
+                architectures: outputs.architectures,
               },
               ...copierFor(source.outputs, outputs, clients),
               converge,

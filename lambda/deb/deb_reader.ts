@@ -11,9 +11,15 @@ import { readAllBytes } from "../bytes.ts";
 import { ArFormatError, readArMembers } from "./ar.ts";
 import { ControlSyntaxError, getField, parseControl } from "./control.ts";
 import type { ControlFields } from "./control.ts";
-import { type Compression, compressionOf, decompress, DecompressionError } from "./decompress.ts";
+import {
+  type Compression,
+  compressionOf,
+  decompress,
+  decompressHead,
+  DecompressionError,
+} from "./decompress.ts";
 import { MultiHasher } from "../hashing.ts";
-import { normalizeTarPath, readTar, TarFormatError } from "./tar.ts";
+import { normalizeTarPath, readTar, TAR_BLOCK_BYTES, TarFormatError } from "./tar.ts";
 
 /** What is wrong with a `.deb`, for callers that branch on it. */
 export type DebProblem =
@@ -45,10 +51,29 @@ export class DebFormatError extends Error {
   }
 }
 
-/** What {@linkcode readDeb} returns. */
-export interface DebInfo {
+/**
+ * The start of the data member, decompressed: its first tar block (fewer
+ * bytes when the member is shorter), or why it could not be decompressed.
+ * The door (`lambda/deb/door.ts`) decides what it means.
+ */
+export type DataHead = { bytes: Uint8Array } | { problem: string };
+
+/** What {@linkcode readDebHead} returns: the `.deb` up to the start of its data member. */
+export interface DebHead {
   /** The control paragraph of the package (`DEBIAN/control`). */
   control: ControlFields;
+  /** The control paragraph's size in bytes, as the `.deb` holds it. */
+  controlBytes: number;
+  /** How the control member was compressed. */
+  controlCompression: Compression;
+  /** The data member's name (`data.tar.xz`, …). */
+  dataMember: string;
+  /** The start of the data member. */
+  dataHead: DataHead;
+}
+
+/** What {@linkcode readDeb} returns. */
+export interface DebInfo extends DebHead {
   /** Size of the whole file in bytes. */
   size: number;
   md5: string;
@@ -56,10 +81,6 @@ export interface DebInfo {
   sha256: string;
   /** Only when {@linkcode ReadDebOptions.sha512} is set. */
   sha512?: string;
-  /** How the control member was compressed. */
-  controlCompression: Compression;
-  /** The data member's name (`data.tar.xz`, …). */
-  dataMember: string;
 }
 
 /** Options of {@linkcode readDeb}. */
@@ -90,12 +111,40 @@ export async function readDeb(
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   options: ReadDebOptions,
 ): Promise<DebInfo> {
-  const { name } = options;
-  const maxControlBytes = options.maxControlBytes ?? DEFAULT_MAX_CONTROL_BYTES;
   const hasher = new MultiHasher({ sha512: options.sha512 === true });
+  const head = await readMembers(stream, { ...options, hasher, stopAtData: false });
+  const digests = hasher.digest();
+  return {
+    ...head,
+    size: digests.size,
+    md5: digests.md5,
+    sha1: digests.sha1,
+    sha256: digests.sha256,
+    ...(digests.sha512 !== undefined ? { sha512: digests.sha512 } : {}),
+  };
+}
+
+/**
+ * Reads a `.deb` from `stream` up to the start of its data member (control
+ * paragraph and the data member's first block) and cancels the rest: what the
+ * migration reads of a pool object. Same errors as {@linkcode readDeb}.
+ */
+export function readDebHead(
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: ReadDebOptions,
+): Promise<DebHead> {
+  return readMembers(stream, { ...options, stopAtData: true });
+}
+
+async function readMembers(
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: ReadDebOptions & { hasher?: MultiHasher; stopAtData: boolean },
+): Promise<DebHead> {
+  const { name, hasher } = options;
+  const maxControlBytes = options.maxControlBytes ?? DEFAULT_MAX_CONTROL_BYTES;
   const hashed = (async function* () {
     for await (const chunk of stream) {
-      hasher.update(chunk);
+      hasher?.update(chunk);
       yield chunk;
     }
   })();
@@ -105,6 +154,7 @@ export async function readDeb(
   let controlMember = "";
   let controlCompression: Compression | undefined;
   let dataMember: string | undefined;
+  let dataHead: DataHead = { bytes: new Uint8Array(0) };
   try {
     for await (const member of readArMembers(hashed, { name })) {
       const position = index++;
@@ -184,6 +234,8 @@ export async function readDeb(
           throw unknownCompression(name, member.name);
         }
         dataMember = member.name;
+        dataHead = await readDataHead(member.body(), { name, member: member.name });
+        if (options.stopAtData) break;
         continue;
       }
       throw new DebFormatError(
@@ -239,16 +291,12 @@ export async function readDeb(
       }; a .deb needs Package, Version and Architecture`,
     );
   }
-  const digests = hasher.digest();
   return {
     control,
-    size: digests.size,
-    md5: digests.md5,
-    sha1: digests.sha1,
-    sha256: digests.sha256,
-    ...(digests.sha512 !== undefined ? { sha512: digests.sha512 } : {}),
+    controlBytes: new TextEncoder().encode(controlText).byteLength,
     controlCompression,
     dataMember,
+    dataHead,
   };
 }
 
@@ -260,6 +308,30 @@ export function readDebBytes(bytes: Uint8Array, options: ReadDebOptions): Promis
     })(),
     options,
   );
+}
+
+async function readDataHead(
+  body: AsyncIterable<Uint8Array>,
+  context: { name: string; member: string },
+): Promise<DataHead> {
+  const compression = compressionOf(context.member, "data.tar");
+  if (compression === undefined) {
+    return {
+      problem: `${context.member} uses a compression kiro cannot read (none, .gz, .xz and .zst ` +
+        `can be read)`,
+    };
+  }
+  try {
+    return {
+      bytes: await decompressHead(body, compression, {
+        name: `${context.name}: ${context.member}`,
+        bytes: TAR_BLOCK_BYTES,
+      }),
+    };
+  } catch (error) {
+    if (error instanceof DecompressionError) return { problem: error.message };
+    throw error;
+  }
 }
 
 function unknownCompression(name: string, member: string): DebFormatError {

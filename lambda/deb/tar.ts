@@ -91,6 +91,52 @@ export async function readTar(tar: Uint8Array, options: ReadTarOptions): Promise
   return entries;
 }
 
+/** The first header of a tar archive, as {@linkcode readTarHeader} reads it. */
+export interface TarHeader {
+  /** The name field as stored (GNU and pax long names are separate records). */
+  name: string;
+  /** The type flag (`0` file, `5` directory, `L` GNU long name, `x` pax, …). */
+  typeflag: string;
+}
+
+/** The size of one tar block. */
+export const TAR_BLOCK_BYTES = 512;
+
+/**
+ * Reads the header block at the start of `head` (the first bytes of an
+ * archive): `undefined` when the block is all zeros (the end-of-archive
+ * marker: the archive is empty).
+ *
+ * @throws {TarFormatError} naming `options.name` when `head` is shorter than a
+ * block or its checksum does not match (the data is not a tar archive).
+ */
+export function readTarHeader(head: Uint8Array, options: ReadTarOptions): TarHeader | undefined {
+  if (head.byteLength < TAR_BLOCK_BYTES) {
+    throw new TarFormatError(
+      `${options.name}: not a tar archive: it holds ${head.byteLength} bytes, less than one ` +
+        `${TAR_BLOCK_BYTES}-byte header`,
+    );
+  }
+  const block = head.subarray(0, TAR_BLOCK_BYTES);
+  if (block.every((byte) => byte === 0)) return undefined;
+  const text = (from: number, length: number) =>
+    new TextDecoder().decode(block.subarray(from, from + length)).replace(/\0.*$/s, "");
+  const stored = Number.parseInt(text(148, 8).trim(), 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < TAR_BLOCK_BYTES; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i] as number;
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  if (!Number.isFinite(stored) || (stored !== unsigned && stored !== signed)) {
+    throw new TarFormatError(
+      `${options.name}: not a tar archive: its first header's checksum does not match`,
+    );
+  }
+  return { name: text(0, 100), typeflag: text(156, 1) || "0" };
+}
+
 /** `./control`, `control` and `/control` all name `control`; directories lose their `/`. */
 export function normalizeTarPath(name: string): string {
   return name.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");

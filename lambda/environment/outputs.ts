@@ -44,6 +44,11 @@ export interface StackOutputs {
   notificationTopicArn?: string;
   /** The AWS region, e.g. `us-east-1`. */
   region: string;
+  /**
+   * The architectures the repository publishes (the stack setting
+   * `architectures`); absent: `amd64`, `arm64` and `all` (`lambda/deb/door.ts`).
+   */
+  architectures?: string[];
   /** The stand-ins' endpoints (local only). */
   endpoints?: StackEndpoints;
   /** The channels the repository publishes, the default one first (absent: `stable`, `beta`). */

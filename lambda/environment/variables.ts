@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parseArchitectures } from "../domain/architectures.ts";
 import type { RetentionOptions } from "../publish/generations.ts";
 import { parseChannelList, type StackOutputs } from "./outputs.ts";
 
@@ -24,6 +25,7 @@ export const LAMBDA_VARIABLES = {
   channels: "CHANNELS",
   byHashKeepGenerations: "BY_HASH_KEEP_GENERATIONS",
   byHashKeepHours: "BY_HASH_KEEP_HOURS",
+  architectures: "ARCHITECTURES",
   serviceName: "POWERTOOLS_SERVICE_NAME",
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
   logLevel: "LOG_LEVEL",
@@ -117,6 +119,15 @@ export function configFromEnvironment(env: Record<string, string | undefined>): 
   if (distribution) outputs.distributionId = distribution;
   const topic = env[V.notificationTopicArn];
   if (topic) outputs.notificationTopicArn = topic;
+  const architectures = env[V.architectures];
+  if (architectures !== undefined && architectures !== "") {
+    try {
+      outputs.architectures = parseArchitectures(architectures, { setting: V.architectures });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new Error(`Cannot start the publisher: ${error.message}`);
+    }
+  }
   const retention: RetentionOptions = {};
   const generations = env[V.byHashKeepGenerations];
   if (generations !== undefined && generations !== "") {

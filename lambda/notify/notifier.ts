@@ -7,6 +7,7 @@
  * @module
  */
 
+import { redactUrl } from "../redact.ts";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
@@ -53,7 +54,7 @@ export function newPackageNotification(
     message: [
       `${record.package_name} ${record.version} (${record.architecture}) is now in the ${options.environment} repository.`,
       "",
-      `Source: ${record.deb_url}`,
+      `Source: ${redactUrl(record.deb_url)}`,
       `Pool: ${record.pool_key}`,
       `Size: ${record.file_size} bytes`,
       `SHA256: ${record.sha256_hash}`,

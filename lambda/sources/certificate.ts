@@ -11,6 +11,7 @@
  * @module
  */
 
+import { redactUrl } from "../redact.ts";
 import { createVerify, type Verify, X509Certificate } from "node:crypto";
 
 /** The certificate is unusable: unparsable, outside its validity dates, or not the pinned one. */
@@ -57,7 +58,7 @@ export function checkCertificate(
     certificate = new X509Certificate(typeof bytes === "string" ? bytes : new Uint8Array(bytes));
   } catch (error) {
     throw new CertificateError(
-      `Certificate ${options.url} is not a valid X.509 certificate (${
+      `Certificate ${redactUrl(options.url)} is not a valid X.509 certificate (${
         error instanceof Error ? error.message : String(error)
       })`,
     );
@@ -67,12 +68,14 @@ export function checkCertificate(
   const to = new Date(certificate.validTo);
   if (now < from) {
     throw new CertificateError(
-      `Certificate ${options.url} is not valid yet (valid from ${from.toISOString()})`,
+      `Certificate ${redactUrl(options.url)} is not valid yet (valid from ${from.toISOString()})`,
     );
   }
   if (now > to) {
     throw new CertificateError(
-      `Certificate ${options.url} expired on ${to.toISOString()}: the feed must publish a current certificate`,
+      `Certificate ${
+        redactUrl(options.url)
+      } expired on ${to.toISOString()}: the feed must publish a current certificate`,
     );
   }
   if (options.pinnedSha256 !== undefined) {
@@ -80,14 +83,16 @@ export function checkCertificate(
     const pinned = normalizeFingerprint(options.pinnedSha256);
     if (actual !== pinned) {
       throw new CertificateError(
-        `Certificate ${options.url} has SHA-256 fingerprint ${actual}, not the pinned ${pinned} (source.certificate_sha256): if Kiro rotated its certificate, update the pin`,
+        `Certificate ${
+          redactUrl(options.url)
+        } has SHA-256 fingerprint ${actual}, not the pinned ${pinned} (source.certificate_sha256): if Kiro rotated its certificate, update the pin`,
       );
     }
   }
   const type = certificate.publicKey.asymmetricKeyType;
   if (type !== "rsa" && type !== "ec" && type !== "rsa-pss") {
     throw new CertificateError(
-      `Certificate ${options.url} has a ${
+      `Certificate ${redactUrl(options.url)} has a ${
         String(type)
       } key; only RSA and ECDSA signatures are supported`,
     );

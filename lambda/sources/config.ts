@@ -31,6 +31,8 @@ export interface ExternalDownloadSource {
   certificate_sha256?: string;
   max_size?: number;
   timeout_seconds?: number;
+  /** The whole `.deb` download's deadline (default `FETCH_DEFAULTS.deadlineMs`). */
+  deadline_seconds?: number;
   max_redirects?: number;
 }
 
@@ -49,6 +51,8 @@ export interface GitHubReleaseSource {
   checksum_asset_pattern?: string;
   max_size?: number;
   timeout_seconds?: number;
+  /** The whole `.deb` download's deadline (default `FETCH_DEFAULTS.deadlineMs`). */
+  deadline_seconds?: number;
   max_redirects?: number;
 }
 

@@ -11,6 +11,7 @@ import { checkCertificate, SignatureVerifier } from "./certificate.ts";
 import type { ExternalDownloadSource, LoadedPackageConfig } from "./config.ts";
 import { type FeedRelease, parseFeed, selectRelease } from "./feed.ts";
 import { fetchBytes, FetchError } from "./fetch.ts";
+import { redactUrl } from "../redact.ts";
 import type { Candidate, HandlerDeps, SourceHandler } from "./handler_types.ts";
 import { fetchLimits, smallFetchOptions } from "./handler_types.ts";
 import { ingestDeb, type IngestResult } from "./ingest.ts";
@@ -62,7 +63,7 @@ export class ExternalDownloadHandler implements SourceHandler {
     const name = this.loaded.config.package_name;
     if (release.certificate_url === undefined || release.signature_url === undefined) {
       throw new FetchError(
-        `Feed ${this.#source.feed_url} gives no ${
+        `Feed ${redactUrl(this.#source.feed_url)} gives no ${
           release.certificate_url === undefined ? "certificate.pem" : "signature.bin"
         } for ${name} ${release.version}: refusing an unsigned .deb`,
       );
@@ -88,7 +89,7 @@ export class ExternalDownloadHandler implements SourceHandler {
       ...(this.#deps.now === undefined ? {} : { now: this.#deps.now() }),
     });
     const verifier = new SignatureVerifier(x509, signature.bytes, {
-      what: `${name} ${release.version} (${release.deb_url})`,
+      what: `${name} ${release.version} (${redactUrl(release.deb_url as string)})`,
     });
     return await ingestDeb({
       config: this.loaded.config,

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { redactUrl } from "../redact.ts";
 import { compareVersions, isValidVersion } from "../domain/version.ts";
 
 /** One version offered by the feed, with the URLs of its three files. */
@@ -104,7 +105,7 @@ function resolveUrl(url: string, base: string, where: string): string {
 }
 
 function parseCumulative(data: Record<string, unknown>, feedUrl: string): Feed {
-  const where = `Feed ${feedUrl}`;
+  const where = `Feed ${redactUrl(feedUrl)}`;
   const current = optionalString(data, "currentRelease", where);
   const entries = data.releases;
   if (!Array.isArray(entries)) throw new FeedError(`${where}: releases must be a list`);
@@ -143,7 +144,9 @@ function parseCumulative(data: Record<string, unknown>, feedUrl: string): Feed {
       const existing = release[slot];
       if (existing !== undefined && existing !== url) {
         throw new FeedError(
-          `${at}: version ${version} lists two ${kind} files (${existing}, ${url})`,
+          `${at}: version ${version} lists two ${kind} files (${redactUrl(existing)}, ${
+            redactUrl(url)
+          })`,
         );
       }
       release[slot] = url;
@@ -159,7 +162,7 @@ function parseCumulative(data: Record<string, unknown>, feedUrl: string): Feed {
 }
 
 function parseSingle(data: Record<string, unknown>, feedUrl: string): Feed {
-  const where = `Feed ${feedUrl}`;
+  const where = `Feed ${redactUrl(feedUrl)}`;
   const version = checkVersion(requiredString(data, "version", where), where);
   const deb = optionalString(data, "url", where) ?? optionalString(data, "deb_url", where);
   if (deb === undefined) throw new FeedError(`${where}: url (or deb_url) is missing`);
@@ -185,7 +188,7 @@ export function parseFeed(
   body: string,
   options: { url: string; contentType?: string | null },
 ): Feed {
-  const where = `Feed ${options.url}`;
+  const where = `Feed ${redactUrl(options.url)}`;
   const trimmed = body.trimStart();
   if (/^text\/html/i.test(options.contentType ?? "") || trimmed.startsWith("<")) {
     throw new FeedError(
@@ -213,7 +216,7 @@ export function parseFeed(
  * no `.deb`.
  */
 export function selectRelease(feed: Feed, options: { url: string }): FeedRelease {
-  const where = `Feed ${options.url}`;
+  const where = `Feed ${redactUrl(options.url)}`;
   if (feed.currentRelease !== undefined) {
     const current = feed.releases.find((release) =>
       compareVersions(release.version, feed.currentRelease as string) === 0

@@ -2,13 +2,16 @@
  * Safe HTTP downloads for the sources: https only (plain http only to loopback
  * hosts, so that local fakes work), redirects followed up to a limit with the
  * scheme re-checked at every hop, a timeout for the response headers and for
- * every read of the body, a maximum size, and truncation detection. Bodies are
+ * every read of the body, an overall deadline for the whole download (a server
+ * that drips bytes never trips the per-read timeout), a maximum size, and
+ * truncation detection. Bodies are
  * streamed: nothing here holds a whole download in memory.
  *
  * @module
  */
 
 import { readAllBytes } from "../bytes.ts";
+import { redactUrl, redactUrls } from "../redact.ts";
 
 /** A URL the sources refuse to fetch (scheme, host, or file name). */
 export class UnsafeUrlError extends Error {
@@ -41,36 +44,15 @@ export class SizeLimitError extends FetchError {
 export const FETCH_DEFAULTS = {
   maxRedirects: 5,
   timeoutMs: 60_000,
+  /**
+   * The whole download of a `.deb`, headers to last byte (`source.deadline_seconds`):
+   * 600 MB at a slow but honest 1 MB/s, which leaves the Lambda (900 s) time
+   * for the other sources and the publish.
+   */
+  deadlineMs: 600_000,
 } as const;
 
 const USER_AGENT = "kiro-apt-repo-manager (+https://kiro.dev)";
-
-const CREDENTIAL_PARAMETER =
-  /^(x-amz-|x-goog-)|signature|token|credential|policy|key-pair-id|^sig$|^se$|^sp$|^sv$/i;
-
-/**
- * `url` for logs and messages: user info removed, and the values of query
- * parameters that carry credentials (pre-signed S3/CloudFront/GitHub download
- * URLs: `X-Amz-Signature`, `token`, `Policy`, …) replaced by `REDACTED`.
- */
-export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
-  parsed.username = "";
-  parsed.password = "";
-  let changed = false;
-  for (const key of [...parsed.searchParams.keys()]) {
-    if (CREDENTIAL_PARAMETER.test(key)) {
-      parsed.searchParams.set(key, "REDACTED");
-      changed = true;
-    }
-  }
-  return changed || url.includes("@") ? parsed.href : url;
-}
 
 /** Whether `hostname` (as `URL.hostname` gives it) is a loopback address: 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -119,19 +101,19 @@ export function debFilename(url: string): string {
     name = decodeURIComponent(raw);
   } catch {
     throw new UnsafeUrlError(
-      `Refusing the .deb ${url}: its file name is not valid percent-encoding`,
+      `Refusing the .deb ${redactUrl(url)}: its file name is not valid percent-encoding`,
     );
   }
   if (name.includes("/") || name.includes("\\") || name.includes("..")) {
     throw new UnsafeUrlError(
-      `Refusing the .deb ${url}: its file name ${
+      `Refusing the .deb ${redactUrl(url)}: its file name ${
         JSON.stringify(name)
       } contains a path (/, \\ or ..)`,
     );
   }
   if (!/^[A-Za-z0-9][A-Za-z0-9._+~:-]*\.deb$/.test(name)) {
     throw new UnsafeUrlError(
-      `Refusing the .deb ${url}: file name ${
+      `Refusing the .deb ${redactUrl(url)}: file name ${
         JSON.stringify(name)
       } must end in .deb and use only letters, digits and . _ + ~ : -`,
     );
@@ -147,6 +129,8 @@ export interface SafeFetchOptions {
   maxBytes?: number;
   /** Timeout for the response headers and for every body read (ms). */
   timeoutMs?: number;
+  /** Deadline for the whole download, headers to last byte (ms). Default: none. */
+  deadlineMs?: number;
   maxRedirects?: number;
   headers?: Record<string, string>;
   /** The fetch implementation (default: the global one). */
@@ -167,8 +151,56 @@ export interface FetchedBody {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+const NETWORK_CAUSES: readonly { pattern: RegExp; cause: string }[] = [
+  {
+    pattern:
+      /ENOTFOUND|EAI_AGAIN|EAI_NONAME|dns error|failed to lookup|name or service not known|name resolution/i,
+    cause: "the host name was not resolved (DNS); check the URL's host and the network",
+  },
+  {
+    pattern: /ECONNREFUSED|connection refused/i,
+    cause: "the connection was refused; check that the server is up and the port is right",
+  },
+  {
+    pattern: /CERT|ERR_TLS|ERR_SSL|tls|ssl|certificate|handshake/i,
+    cause: "the TLS connection failed (certificate or handshake); check the server's certificate",
+  },
+  {
+    pattern: /ETIMEDOUT|timed out|timeout/i,
+    cause: "the connection timed out; check the network",
+  },
+  {
+    pattern: /ECONNRESET|EPIPE|connection reset|connection closed|broken pipe/i,
+    cause: "the server closed the connection",
+  },
+  {
+    pattern: /ENETUNREACH|EHOSTUNREACH|network is unreachable|no route to host/i,
+    cause: "the network is unreachable; check the machine's connection",
+  },
+];
+
+/**
+ * What a network error was, in words an operator can act on (name not
+ * resolved, connection refused, TLS, timeout, …), with the runtime's own
+ * detail: Node says only "fetch failed" and keeps the reason in `cause`.
+ */
+export function networkCause(error: unknown): string {
+  const details: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code;
+      details.push(typeof code === "string" ? `${code} ${current.message}` : current.message);
+      current = current.cause;
+    } else {
+      details.push(String(current));
+      break;
+    }
+  }
+  const text = details.join(": ");
+  const detail = redactUrls(details.at(-1) ?? "");
+  const known = NETWORK_CAUSES.find((candidate) => candidate.pattern.test(text));
+  return known === undefined ? `network error (${detail})` : `${known.cause} (${detail})`;
 }
 
 /**
@@ -179,12 +211,65 @@ function describe(error: unknown): string {
  * for a refused URL.
  */
 export async function safeFetch(url: string, options: SafeFetchOptions): Promise<FetchedBody> {
-  const fetchFn = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? FETCH_DEFAULTS.timeoutMs;
   const maxRedirects = options.maxRedirects ?? FETCH_DEFAULTS.maxRedirects;
-  let current = checkUrl(url, { what: options.what });
+  const current = checkUrl(url, { what: options.what });
+  const deadline = new Deadline(options.deadlineMs);
+  try {
+    return await fetchWithin(url, current, deadline, { ...options, timeoutMs, maxRedirects });
+  } catch (error) {
+    deadline.clear();
+    throw error;
+  }
+}
+
+/** The whole-download deadline: aborts whatever request or read is in progress. */
+class Deadline {
+  readonly ms: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #abort: AbortController | undefined;
+  hit = false;
+
+  constructor(ms: number | undefined) {
+    this.ms = ms;
+    if (ms === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.hit = true;
+      this.#abort?.abort();
+    }, ms);
+  }
+
+  /** Makes `abort` the one the deadline aborts. */
+  watch(abort: AbortController): void {
+    this.#abort = abort;
+    if (this.hit) abort.abort();
+  }
+
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The message of a download the deadline stopped. */
+  message(what: string): string {
+    return `Download of ${what} did not finish within its deadline of ${
+      (this.ms ?? 0) / 1000
+    } s (source.deadline_seconds): the server is too slow; try again later or raise the deadline`;
+  }
+}
+
+async function fetchWithin(
+  url: string,
+  first: URL,
+  deadline: Deadline,
+  options: SafeFetchOptions & { timeoutMs: number; maxRedirects: number },
+): Promise<FetchedBody> {
+  const fetchFn = options.fetch ?? fetch;
+  const { timeoutMs, maxRedirects } = options;
+  let current = first;
   for (let hop = 0;; hop++) {
     const abort = new AbortController();
+    deadline.watch(abort);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -199,11 +284,13 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
       });
     } catch (error) {
       throw new FetchError(
-        timedOut
+        deadline.hit
+          ? deadline.message(`${options.what} ${redactUrl(current.href)}`)
+          : timedOut
           ? `Cannot fetch ${options.what} ${redactUrl(current.href)}: no response within ${
             timeoutMs / 1000
-          } s`
-          : `Cannot fetch ${options.what} ${redactUrl(current.href)}: ${describe(error)}`,
+          } s (timeout); check the server or raise source.timeout_seconds`
+          : `Cannot fetch ${options.what} ${redactUrl(current.href)}: ${networkCause(error)}`,
         { cause: error },
       );
     } finally {
@@ -264,6 +351,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
       body: guardBody(response, abort, {
         what: `${options.what} ${redactUrl(current.href)}`,
         timeoutMs,
+        deadline,
         contentLength,
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
       }),
@@ -277,11 +365,14 @@ function guardBody(
   options: {
     what: string;
     timeoutMs: number;
+    deadline: Deadline;
     contentLength: number | undefined;
     maxBytes?: number;
   },
 ): ReadableStream<Uint8Array> {
+  const { deadline } = options;
   if (response.body === null) {
+    deadline.clear();
     return new ReadableStream({
       start(controller) {
         if (options.contentLength !== undefined && options.contentLength > 0) {
@@ -298,6 +389,10 @@ function guardBody(
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
   };
+  const finish = () => {
+    stop();
+    deadline.clear();
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       timer = setTimeout(() => {
@@ -308,16 +403,22 @@ function guardBody(
       try {
         result = await reader.read();
       } catch (error) {
+        finish();
         throw new FetchError(
-          timedOut
-            ? `Download of ${options.what} stalled: no data for ${options.timeoutMs / 1000} s`
-            : `Download of ${options.what} failed after ${received} bytes: ${describe(error)}`,
+          deadline.hit
+            ? deadline.message(options.what)
+            : timedOut
+            ? `Download of ${options.what} stalled: no data for ${
+              options.timeoutMs / 1000
+            } s (timeout); try again later or raise source.timeout_seconds`
+            : `Download of ${options.what} failed after ${received} bytes: ${networkCause(error)}`,
           { cause: error },
         );
       } finally {
         stop();
       }
       if (result.done) {
+        finish();
         if (options.contentLength !== undefined && received !== options.contentLength) {
           throw new FetchError(
             `Download of ${options.what} is truncated: got ${received} of ${options.contentLength} bytes`,
@@ -328,6 +429,7 @@ function guardBody(
       }
       received += result.value.byteLength;
       if (options.maxBytes !== undefined && received > options.maxBytes) {
+        finish();
         await reader.cancel().catch(() => {});
         throw new SizeLimitError(
           `Refusing ${options.what}: it is over the limit of ${options.maxBytes} bytes (source.max_size)`,
@@ -336,7 +438,7 @@ function guardBody(
       controller.enqueue(result.value);
     },
     async cancel(reason) {
-      stop();
+      finish();
       await reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

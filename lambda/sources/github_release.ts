@@ -10,6 +10,7 @@
  * @module
  */
 
+import { redactUrl } from "../redact.ts";
 import { compareVersions, isValidVersion } from "../domain/version.ts";
 import type { GitHubReleaseSource, LoadedPackageConfig } from "./config.ts";
 import { FeedError } from "./feed.ts";
@@ -69,13 +70,13 @@ function parseReleases(body: string, url: string): GitHubRelease[] {
     data = JSON.parse(body);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
-    throw new FeedError(`GitHub releases ${url} is not valid JSON (${error.message})`);
+    throw new FeedError(`GitHub releases ${redactUrl(url)} is not valid JSON (${error.message})`);
   }
   if (!Array.isArray(data)) {
     const message = typeof data === "object" && data !== null && "message" in data
       ? `: ${String((data as { message: unknown }).message)}`
       : "";
-    throw new FeedError(`GitHub releases ${url} is not a list of releases${message}`);
+    throw new FeedError(`GitHub releases ${redactUrl(url)} is not a list of releases${message}`);
   }
   return data.filter((item): item is GitHubRelease =>
     typeof item === "object" && item !== null && typeof item.tag_name === "string" &&
@@ -141,7 +142,7 @@ export function checksumFor(text: string, name: string, options: { url: string }
     const match = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line.trim());
     if (match && match[2] === name) return (match[1] as string).toLowerCase();
   }
-  throw new FeedError(`Checksum file ${options.url} has no SHA-256 line for ${name}`);
+  throw new FeedError(`Checksum file ${redactUrl(options.url)} has no SHA-256 line for ${name}`);
 }
 
 /** The handler of a `github_release` source. */

@@ -49,6 +49,8 @@ export interface HandlerDeps {
   retries?: number;
   /** Wait before the first retry, doubled each time (ms). Default 1000. */
   retryDelayMs?: number;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** The retry options of the small fetches, from the deps. */
@@ -63,17 +65,24 @@ export function retryOptions(deps: HandlerDeps): { retries: number; retryDelayMs
 export interface SourceFetchLimits {
   max_size?: number;
   timeout_seconds?: number;
+  deadline_seconds?: number;
   max_redirects?: number;
 }
 
-/** Options shared by the network sources: limits from the config, in the units fetch wants. */
+/**
+ * Options shared by the network sources: limits from the config, in the units
+ * fetch wants. The deadline is the `.deb` download's (`ingestDeb` applies it).
+ */
 export function fetchLimits(
   source: SourceFetchLimits,
-): { maxBytes?: number; timeoutMs?: number; maxRedirects?: number } {
+): { maxBytes?: number; timeoutMs?: number; deadlineMs?: number; maxRedirects?: number } {
   return {
     ...(source.max_size === undefined ? {} : { maxBytes: source.max_size }),
     ...(source.timeout_seconds === undefined ? {} : { timeoutMs: source.timeout_seconds * 1000 }),
     ...(source.max_redirects === undefined ? {} : { maxRedirects: source.max_redirects }),
+    ...(source.deadline_seconds === undefined
+      ? {}
+      : { deadlineMs: source.deadline_seconds * 1000 }),
   };
 }
 
@@ -86,8 +95,9 @@ export function smallFetchOptions(
   source: SourceFetchLimits,
   deps: HandlerDeps,
 ): Omit<FetchBytesOptions, "what"> {
+  const { deadlineMs: _deadline, ...limits } = fetchLimits(source);
   return {
-    ...fetchLimits(source),
+    ...limits,
     ...retryOptions(deps),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
   };

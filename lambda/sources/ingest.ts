@@ -43,7 +43,8 @@ import { admitStaged, type RecordStore } from "../store/intake.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
 import type { SignatureVerifier } from "./certificate.ts";
 import type { PackageConfig } from "./config.ts";
-import { debFilename, redactUrl, safeFetch } from "./fetch.ts";
+import { debFilename, FETCH_DEFAULTS, safeFetch } from "./fetch.ts";
+import { redactUrl } from "../redact.ts";
 import { fanOut } from "./stream_fanout.ts";
 
 /** Where downloads wait for their checks (expired by the bucket's staging/ lifecycle rule). */
@@ -86,6 +87,8 @@ export interface IngestRequest {
   /** Download limits. */
   maxBytes?: number;
   timeoutMs?: number;
+  /** The whole download's deadline (default `FETCH_DEFAULTS.deadlineMs`). */
+  deadlineMs?: number;
   maxRedirects?: number;
 }
 
@@ -98,6 +101,8 @@ export interface IngestDeps {
   now?: () => Date;
   /** The fetch implementation (default: the global one). */
   fetch?: typeof fetch;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** The outcome of an ingest. */
@@ -127,6 +132,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
     what: `the .deb of ${name} ${release.version}`,
     ...(request.maxBytes === undefined ? {} : { maxBytes: request.maxBytes }),
     ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+    deadlineMs: request.deadlineMs ?? FETCH_DEFAULTS.deadlineMs,
     ...(request.maxRedirects === undefined ? {} : { maxRedirects: request.maxRedirects }),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
   });
@@ -177,19 +183,24 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
 
     if (deb.size !== counted) {
       throw new IngestError(
-        `The .deb ${release.deb_url} was read as ${deb.size} bytes but ${counted} were downloaded`,
+        `The .deb ${
+          redactUrl(release.deb_url)
+        } was read as ${deb.size} bytes but ${counted} were downloaded`,
       );
     }
     checkControl(deb.control, { config, release });
     if (checks.sha256 !== undefined && checks.sha256.toLowerCase() !== deb.sha256) {
       throw new IngestError(
-        `The .deb ${release.deb_url} has SHA-256 ${deb.sha256}, but its source publishes ${checks.sha256.toLowerCase()}: the download is corrupt or was tampered with`,
+        `The .deb ${
+          redactUrl(release.deb_url)
+        } has SHA-256 ${deb.sha256}, but its source publishes ${checks.sha256.toLowerCase()}: the download is corrupt or was tampered with`,
       );
     }
 
     const record = recordFromDeb(deb, {
       packageType: config.source.type as PackageType,
-      debUrl: release.deb_url,
+      // The record keeps the origin without its credentials (pre-signed URLs).
+      debUrl: redactUrl(release.deb_url),
       fileName: filename,
       processedAt: (deps.now ?? (() => new Date()))(),
       ...(release.pub_date === undefined ? {} : { pubDate: release.pub_date }),
@@ -201,10 +212,15 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
         description: config.description,
         ...(config.depends === undefined ? {} : { depends: config.depends }),
       },
-      ...(release.certificate_url === undefined ? {} : { certificateUrl: release.certificate_url }),
-      ...(release.signature_url === undefined ? {} : { signatureUrl: release.signature_url }),
+      ...(release.certificate_url === undefined
+        ? {}
+        : { certificateUrl: redactUrl(release.certificate_url) }),
+      ...(release.signature_url === undefined
+        ? {}
+        : { signatureUrl: redactUrl(release.signature_url) }),
       ...(release.notes === undefined ? {} : { notes: release.notes }),
       ...(config.channel === undefined ? {} : { channel: config.channel }),
+      architectures: deps.architectures,
     });
 
     const result = await admitStaged({ stagingKey: tempKey, record }, {
@@ -263,7 +279,7 @@ export function checkControl(
     if (actual !== value) {
       const from = field === "Version" ? "the feed" : "the config";
       throw new IngestError(
-        `The .deb ${options.release.deb_url} has ${field} ${
+        `The .deb ${redactUrl(options.release.deb_url)} has ${field} ${
           actual === undefined ? "(missing)" : JSON.stringify(actual)
         } but ${from} says ${JSON.stringify(value)}: refusing it`,
       );

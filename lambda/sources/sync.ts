@@ -33,6 +33,9 @@ import type { LoadedPackageConfig } from "./config.ts";
 import type { SourceHandler } from "./handler_types.ts";
 import type { RecordStore } from "./ingest.ts";
 import { createSourceHandlers } from "./router.ts";
+import {} from "./fetch.ts";
+import { redactUrl } from "../redact.ts";
+import { notesWereCut } from "../domain/record_from_deb.ts";
 
 /** The live `Release` the sync checks for freshness (suite `stable`). */
 export const DEFAULT_RELEASE_KEY = "dists/stable/Release";
@@ -66,6 +69,8 @@ export interface SyncDeps {
   releaseKey?: string;
   /** The channels and their retention, for the convergence check (default `stable`, `beta`). */
   policy?: ChannelPolicy;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
 }
 
 /** A version ingested by the run. */
@@ -75,6 +80,8 @@ export interface NewPackage {
   pool_key: string;
   file_size: number;
   sha256: string;
+  /** Present when the release notes were longer than the record keeps, and cut. */
+  notes_cut?: string;
 }
 
 /** A package the run did not ingest, and why. */
@@ -171,6 +178,7 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     ...(deps.retries === undefined ? {} : { retries: deps.retries }),
     ...(deps.retryDelayMs === undefined ? {} : { retryDelayMs: deps.retryDelayMs }),
+    architectures: deps.architectures,
   });
 
   const notify = async (make: () => ReturnType<typeof newPackageNotification>) => {
@@ -233,7 +241,7 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
       log?.info("New version", {
         package: name,
         version: candidate.version,
-        url: candidate.deb_url,
+        url: redactUrl(candidate.deb_url),
       });
       const { record, outcome } = await handler.acquire(candidate);
       if (outcome === "unchanged") {
@@ -250,6 +258,12 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
         pool_key: record.pool_key,
         file_size: record.file_size,
         sha256: record.sha256_hash,
+        ...(notesWereCut(record)
+          ? {
+            notes_cut:
+              "the release notes were cut to 64 KiB (NOTES_LIMIT_BYTES): the record keeps the start",
+          }
+          : {}),
       });
       summary.bytes_ingested += record.file_size;
       metrics?.addMetric(METRIC.packagesProcessed, MetricUnit.Count, 1);

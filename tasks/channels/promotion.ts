@@ -20,6 +20,7 @@
 import { randomUUID } from "node:crypto";
 import { DEB_CONTENT_TYPE } from "../../lambda/aws/object_headers.ts";
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
+import { DEFAULT_ARCHITECTURES } from "../../lambda/domain/architectures.ts";
 import { channelsOf, DEFAULT_CHANNEL } from "../../lambda/domain/channels.ts";
 import {
   describeIdentity,
@@ -160,6 +161,8 @@ export interface EnvironmentPromotionDeps {
     store: RecordStore & Pick<PackageStore, "changeChannel">;
     /** The channels the target publishes, its default first. */
     channels: readonly string[];
+    /** The architectures the target publishes (default: the door's default list). */
+    architectures?: readonly string[] | undefined;
   };
   /**
    * Copies the source object to `stagingKey` in the target bucket
@@ -245,6 +248,15 @@ export async function promoteAcrossEnvironments(
     where: source.environment,
   });
   checkPromotable(chosen, source.environment);
+  const architectures = target.architectures ?? DEFAULT_ARCHITECTURES;
+  const foreign = chosen.filter((record) => !architectures.includes(record.architecture));
+  if (foreign.length > 0) {
+    throw new PromotionError(
+      `Cannot promote ${foreign.map(describeIdentity).join(", ")} to ${target.environment}: ` +
+        `it publishes ${architectures.join(", ")}; add the architecture to its architectures ` +
+        "setting first",
+    );
+  }
   const now = (deps.now ?? (() => new Date()))();
   const items: EnvironmentPromotionItem[] = [];
   for (const record of chosen) {

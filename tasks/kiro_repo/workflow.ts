@@ -89,6 +89,8 @@ export interface KiroRepoWorkflowDeps {
 export interface KiroRepoWorkflowOptions {
   /** The bucket's name (for the record's `deb_url`). */
   bucketName: string;
+  /** The architectures the repository publishes (stack output `architectures`). */
+  architectures?: readonly string[] | undefined;
   /** Stop after the check: nothing is written. */
   dryRun?: boolean;
   /**
@@ -134,7 +136,12 @@ function messageOf(error: unknown): string {
  */
 export async function kiroRepoRecord(
   pkg: KiroRepoPackage,
-  options: { bucketName: string; now: Date; channel?: string },
+  options: {
+    bucketName: string;
+    now: Date;
+    channel?: string;
+    architectures?: readonly string[] | undefined;
+  },
 ): Promise<PackageRecord> {
   const info = await readDebBytes(pkg.bytes, { name: pkg.fileName });
   const key = poolKey({
@@ -149,6 +156,7 @@ export async function kiroRepoRecord(
     processedAt: options.now,
     pubDate: pkg.buildDate.toISOString(),
     ...(options.channel === undefined ? {} : { channel: options.channel }),
+    architectures: options.architectures,
   });
 }
 
@@ -168,6 +176,7 @@ export async function publishKiroRepo(
     bucketName: options.bucketName,
     now: now(),
     ...(options.channel === undefined ? {} : { channel: options.channel }),
+    architectures: options.architectures,
   });
   const what = `${record.package_name} ${record.version}`;
 

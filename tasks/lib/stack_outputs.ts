@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkArchitectures, parseArchitectures } from "../../lambda/domain/architectures.ts";
 import {
   type EnvironmentName,
   parseChannelList,
@@ -138,6 +139,27 @@ export function parseStackOutputs(
       outputs.channels = parseChannelList(text as string);
     } catch (error) {
       fail("channels", (error as Error).message);
+    }
+  }
+
+  // The stack exports the list comma-separated; a file may hold a JSON list.
+  const architectures = raw.architectures;
+  if (architectures !== undefined && architectures !== null) {
+    try {
+      if (typeof architectures === "string") {
+        outputs.architectures = parseArchitectures(architectures, { setting: "architectures" });
+      } else if (
+        Array.isArray(architectures) && architectures.every((item) => typeof item === "string")
+      ) {
+        outputs.architectures = [
+          ...checkArchitectures(architectures as string[], { setting: "architectures" }),
+        ];
+      } else {
+        fail("architectures", 'must be a list of architecture names (e.g. "amd64,arm64,all")');
+      }
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      fail("architectures", error.message.slice("architectures ".length));
     }
   }
 

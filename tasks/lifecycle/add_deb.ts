@@ -80,6 +80,8 @@ export async function addDeb(
     objects: ObjectStore;
     records: RecordStore & Partial<Pick<PackageStore, "changeChannel">>;
     now?: () => Date;
+    /** The architectures the repository publishes (stack output `architectures`). */
+    architectures?: readonly string[] | undefined;
   },
   options: AddDebOptions = {},
 ): Promise<AddDebResult> {
@@ -103,7 +105,12 @@ export async function addDeb(
 
 async function placeDeb(
   source: DebSource,
-  deps: { objects: ObjectStore; records: RecordStore; now?: () => Date },
+  deps: {
+    objects: ObjectStore;
+    records: RecordStore;
+    now?: () => Date;
+    architectures?: readonly string[] | undefined;
+  },
   options: AddDebOptions,
 ): Promise<AddDebResult> {
   const deb = await readDeb(await source.open(), { name: source.name });
@@ -114,6 +121,7 @@ async function placeDeb(
     processedAt: (deps.now ?? (() => new Date()))(),
     defaults: { section: "misc", priority: "optional" },
     ...(options.channel === undefined ? {} : { channel: options.channel }),
+    architectures: deps.architectures,
   });
   const existing = await deps.records.get(record);
   if (existing !== undefined && existing.pruned_at === undefined) {
@@ -153,6 +161,9 @@ async function placeDeb(
         `then ${uploaded}); add it again once nothing writes to it`,
     );
   }
-  const result = await admitStaged({ stagingKey, record }, deps);
+  const result = await admitStaged({ stagingKey, record }, {
+    objects: deps.objects,
+    records: deps.records,
+  });
   return { file: source.name, ...result };
 }

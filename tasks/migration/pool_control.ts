@@ -9,17 +9,15 @@
  *
  * Only the head of the file is read: the `ar` members `debian-binary` and
  * `control.tar.*` come first, so the download is stopped as soon as the
- * control member is in — a few kilobytes of a 150 MB Kiro package.
+ * control member and the data member's first block are in — a few kilobytes
+ * of a 150 MB Kiro package.
  *
  * @module
  */
 
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
-import { readAllBytes } from "../../lambda/bytes.ts";
-import { readArMembers } from "../../lambda/deb/ar.ts";
-import { parseControl } from "../../lambda/deb/control.ts";
-import { compressionOf, decompress } from "../../lambda/deb/decompress.ts";
-import { readTar } from "../../lambda/deb/tar.ts";
+import { DebFormatError, readDebHead } from "../../lambda/deb/deb_reader.ts";
+import { admitDeb, DebRefusedError } from "../../lambda/deb/door.ts";
 import type { ControlFields } from "../../lambda/domain/package_record.ts";
 
 /** Opens an object of the bucket as a stream, or `undefined` when there is no such object. */
@@ -38,65 +36,30 @@ export class PoolControlError extends Error {
   }
 }
 
-const MAX_CONTROL_BYTES = 16 * 1024 * 1024;
-
 /**
- * Reads the control paragraph from the start of a `.deb` stream and stops:
- * the rest of the stream (the data member) is cancelled, not downloaded.
+ * Reads the control paragraph from the start of a `.deb` stream and stops
+ * once the data member's first block is in: the rest of the stream is
+ * cancelled, not downloaded. The `.deb` passes the door (`lambda/deb/door.ts`)
+ * as every other way in does.
  *
- * @throws {PoolControlError} when the stream is not a `.deb` with a control member.
+ * @throws {PoolControlError} when the stream is not a `.deb` with a control
+ * member, or the door refuses it.
  */
 export async function readControlFromStream(
   stream: ReadableStream<Uint8Array>,
-  options: { name: string },
+  options: { name: string; architectures?: readonly string[] | undefined },
 ): Promise<ControlFields> {
-  const reader = stream.getReader();
-  const chunks = (async function* () {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  })();
   try {
-    let index = 0;
-    for await (const member of readArMembers(chunks, { name: options.name })) {
-      index++;
-      if (index === 1) continue;
-      const compression = compressionOf(member.name, "control.tar");
-      if (compression === undefined) {
-        throw new PoolControlError(
-          options.name,
-          `${options.name}: the second member is ${member.name}, not control.tar.*: is it a .deb?`,
-        );
-      }
-      if (member.size > MAX_CONTROL_BYTES) {
-        throw new PoolControlError(options.name, `${options.name}: ${member.name} is too large`);
-      }
-      const bytes = await readAllBytes(member.body());
-      const what = `${options.name}: ${member.name}`;
-      const tar = await decompress(bytes, compression, { name: what });
-      const entries = await readTar(tar, { name: what });
-      const control = entries.find((entry) => entry.name.replace(/^\.\//, "") === "control");
-      if (control === undefined) {
-        throw new PoolControlError(options.name, `${what} has no control file`);
-      }
-      return parseControl(new TextDecoder().decode(control.data), {
-        source: `${options.name} (DEBIAN/control)`,
-      });
-    }
-    throw new PoolControlError(
-      options.name,
-      `${options.name}: no control.tar member: is it a .deb?`,
-    );
+    const head = await readDebHead(stream, { name: options.name });
+    admitDeb(head, { name: options.name, architectures: options.architectures });
+    return head.control;
   } catch (error) {
-    if (error instanceof PoolControlError) throw error;
-    if (error instanceof Error) {
+    if (error instanceof DebFormatError || error instanceof DebRefusedError) {
       throw new PoolControlError(options.name, error.message, { cause: error });
     }
     throw error;
   } finally {
-    await reader.cancel().catch(() => {});
+    await stream.cancel().catch(() => {});
   }
 }
 
@@ -109,6 +72,7 @@ export async function readControlFromStream(
  */
 export function poolControlReader(
   open: ObjectOpener,
+  options: { architectures?: readonly string[] | undefined } = {},
 ): (poolKey: string) => Promise<ControlFields> {
   const cache = new Map<string, Promise<ControlFields>>();
   return (poolKey) => {
@@ -119,7 +83,10 @@ export function poolControlReader(
         if (stream === undefined) {
           throw new PoolControlError(poolKey, `${poolKey} is not in the bucket`);
         }
-        return await readControlFromStream(stream, { name: poolKey });
+        return await readControlFromStream(stream, {
+          name: poolKey,
+          architectures: options.architectures,
+        });
       })();
       cache.set(poolKey, found);
       found.catch(() => cache.delete(poolKey));

@@ -64,6 +64,8 @@ async function setup(corpus: string, out: string): Promise<number> {
       debUrl: `file://${path}`,
       fileName: path.slice(path.lastIndexOf("/") + 1),
       processedAt: new Date(),
+      // The peers' repositories publish every architecture their packages have.
+      architectures: [architecture],
     });
     // The corpus's own path, which is where the pool file is.
     records.push({ ...record, pool_key: key });

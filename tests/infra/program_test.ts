@@ -35,6 +35,7 @@ type Stack = (typeof STACKS)[number];
 
 const OUTPUT_KEYS = [
   "environment",
+  "architectures",
   "tableName",
   "legacyTableName",
   "bucketName",
@@ -475,6 +476,7 @@ for (const stack of STACKS) {
       NOTIFICATION_TOPIC_ARN: arnOf(onlyResource(result, "aws:sns/topic:Topic")),
       DISTRIBUTION_ID: onlyResource(result, "aws:cloudfront/distribution:Distribution").id,
       VALID_UNTIL_DAYS: String(yamlConfig(stack)[`${PROJECT_NAME}:validUntilDays`]),
+      ARCHITECTURES: "amd64,arm64,all",
       POWERTOOLS_SERVICE_NAME: `kiro-debian-repo-manager-publisher-${stack}`,
       POWERTOOLS_METRICS_NAMESPACE: "KiroRepo",
       LOG_LEVEL: yamlConfig(stack)[`${PROJECT_NAME}:logLevel`],
@@ -626,6 +628,7 @@ for (const stack of STACKS) {
       notificationTopicArn: arnOf(onlyResource(result, "aws:sns/topic:Topic")),
       region: yamlConfig(stack)["aws:region"],
       channels: ["stable", "beta"],
+      architectures: ["amd64", "arm64", "all"],
     });
   });
 

@@ -51,9 +51,19 @@ Deno.test("settings take the stack name as the environment and fill in the defau
     stagingExpirationDays: 7,
     noncurrentVersionExpirationDays: 30,
     logLevel: "INFO",
+    architectures: ["amd64", "arm64", "all"],
     priceClass: "PriceClass_100",
     lambdaEntry: "lambda/handler.ts",
   });
+});
+
+Deno.test("the architectures setting is a comma-separated list, never with source", () => {
+  assert.deepEqual(
+    parseStackSettings(withValues({ architectures: "amd64, all" })).architectures,
+    ["amd64", "all"],
+  );
+  rejects(withValues({ architectures: "amd64,source" }), /architectures lists "source"/);
+  rejects(withValues({ architectures: "AMD64" }), /not a Debian architecture name/);
 });
 
 Deno.test("prod gets deletion protection unless its config says otherwise", () => {

@@ -22,6 +22,7 @@ async function recordOf(bytes: Uint8Array, fileName: string): Promise<PackageRec
     debUrl: `file://${fileName}`,
     fileName,
     processedAt: new Date("2026-01-01T00:00:00Z"),
+    architectures: undefined,
   });
 }
 

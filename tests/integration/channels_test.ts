@@ -474,3 +474,34 @@ Deno.test("concurrent membership changes of one record never lose one another", 
     assert.equal(now?.channel_history?.length, channels.length);
   });
 });
+
+Deno.test("promotion between environments refuses an architecture the target does not publish", async () => {
+  const dev = await startTestStack();
+  const prod = await startTestStack();
+  try {
+    const objects = objectStoreFor(dev.outputs, dev.clients);
+    const [arm] = await seedPool(objects, [
+      syntheticRecord({ name: "kiro-cli", version: "1.0", architecture: "arm64" }),
+    ]);
+    await dev.store.put(arm!);
+    await assert.rejects(
+      promoteAcrossEnvironments({ name: "kiro-cli", version: "1.0", by: "a" }, {
+        source: { environment: "dev", bucketName: "b", objects, store: dev.store },
+        target: {
+          environment: "prod",
+          bucketName: "p",
+          objects: objectStoreFor(prod.outputs, prod.clients),
+          store: prod.store,
+          channels: CHANNELS,
+          architectures: ["amd64", "all"],
+        },
+        converge: () => Promise.resolve(false),
+      }),
+      /Cannot promote kiro-cli 1\.0 \(arm64\) to prod: it publishes amd64, all; add the architecture to its architectures setting first/,
+    );
+    assert.deepEqual(await prod.store.listAll(), []);
+  } finally {
+    await dev.close();
+    await prod.close();
+  }
+});

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
@@ -450,6 +451,124 @@ Deno.test("a github_release source ingests the newest published release's .deb, 
     await github.close();
     await h.stack.close();
   }
+});
+
+Deno.test({
+  name:
+    "a drip-feeding server fails its source by the download deadline while another source in the run is published",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const h = await harness();
+    const good = FeedServer.start();
+    const slow = FeedServer.start();
+    const rsa = await makeSigningIdentity({ type: "rsa" });
+    try {
+      const deb = await makeTestDeb({ name: "kiro", version: "1.0.337", architecture: "amd64" });
+      good.setFeed(kiroFeed([await good.addRelease({ version: "1.0.337", deb, identity: rsa })]));
+      const beta = await makeTestDeb({ name: "kiro-beta", version: "2.0", architecture: "amd64" });
+      const release = await slow.addRelease({ version: "2.0", deb: beta, identity: rsa });
+      slow.setFeed(kiroFeed([release]));
+      // One byte every 20 ms: every read is quick, the whole download is not.
+      slow.set(new URL(release.debUrl).pathname, { body: beta, dripMs: 20 });
+      const configs = [
+        feedConfig("kiro-beta", slow.feedUrl, { timeout_seconds: 5, deadline_seconds: 1 }),
+        feedConfig("kiro", good.feedUrl),
+      ];
+      const started = Date.now();
+      const summary = await runScheduledSync(h.deps(configs));
+      assert.ok(Date.now() - started < 60_000, "the run did not wait for the whole drip");
+      assert.deepEqual(summary.new_packages.map((p) => p.package_name), ["kiro"]);
+      assert.equal(summary.published, true);
+      assert.equal(summary.failures.length, 1);
+      assert.equal(summary.failures[0]!.package_name, "kiro-beta");
+      assert.match(
+        summary.failures[0]!.error,
+        /^Download of the \.deb of kiro-beta 2\.0 http:\/\/127\.0\.0\.1:\d+\/\S+ did not finish within its deadline of 1 s \(source\.deadline_seconds\)/,
+      );
+      assert.equal(
+        await h.stack.store.get({
+          package_name: "kiro-beta",
+          version: "2.0",
+          architecture: "amd64",
+        }),
+        undefined,
+      );
+    } finally {
+      await good.close();
+      await slow.close();
+      await rsa.remove();
+      await h.stack.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a pre-signed URL's credentials appear nowhere: logs, errors, summary, notifications file and table",
+  ignore: missingTools(["openssl"]),
+  async fn() {
+    const h = await harness();
+    const server = FeedServer.start();
+    const rsa = await makeSigningIdentity({ type: "rsa" });
+    const lines: string[] = [];
+    const record = (level: string) => (message: string, ...extra: unknown[]) =>
+      lines.push(JSON.stringify({ level, message, extra }));
+    const logger = {
+      info: record("info"),
+      warn: record("warn"),
+      error: record("error"),
+      debug: record("debug"),
+    } as unknown as Logger;
+    const secrets = ["AKIASECRETCREDENTIAL", "SECRETSIGNATURE0123", "SECRETTOKEN42"];
+    const signed = (url: string) =>
+      `${url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${secrets[0]}` +
+      `&X-Amz-Signature=${secrets[1]}&token=${secrets[2]}`;
+    try {
+      const deb = await makeTestDeb({ name: "kiro", version: "1.0.337", architecture: "amd64" });
+      const good = await server.addRelease({ version: "1.0.337", deb, identity: rsa });
+      const goodSigned = {
+        ...good,
+        debUrl: signed(good.debUrl),
+        certificateUrl: signed(good.certificateUrl),
+        signatureUrl: signed(good.signatureUrl),
+      };
+      const broken = FeedServer.start();
+      const beta = await makeTestDeb({ name: "kiro-beta", version: "2.0", architecture: "amd64" });
+      const missing = await broken.addRelease({ version: "2.0", deb: beta, identity: rsa });
+      broken.set(new URL(missing.debUrl).pathname, { status: 404, body: "gone" });
+      server.setFeed(kiroFeed([goodSigned]));
+      broken.setFeed(kiroFeed([{ ...missing, debUrl: signed(missing.debUrl) }]));
+      const configs = [feedConfig("kiro", server.feedUrl), feedConfig("kiro-beta", broken.feedUrl)];
+      let summary;
+      try {
+        summary = await runScheduledSync(h.deps(configs, { logger }));
+      } finally {
+        await broken.close();
+      }
+      assert.deepEqual(summary.new_packages.map((p) => p.package_name), ["kiro"]);
+      assert.match(summary.failures[0]?.error ?? "", /X-Amz-Signature=REDACTED.*: HTTP 404/);
+
+      const stored = await h.stack.store.listAll();
+      assert.equal(stored.length, 1);
+      assert.match(stored[0]!.deb_url, /X-Amz-Credential=REDACTED/);
+      const seen = {
+        logs: lines.join("\n"),
+        summary: JSON.stringify(summary),
+        notifications: await Deno.readTextFile(h.notificationsFile),
+        table: JSON.stringify(stored),
+      };
+      assert.ok(seen.logs.includes("Source failed") && seen.notifications.includes("FAILED"));
+      for (const [where, text] of Object.entries(seen)) {
+        for (const secret of secrets) {
+          assert.ok(!text.includes(secret), `${secret} leaked into the ${where}`);
+        }
+      }
+    } finally {
+      await server.close();
+      await rsa.remove();
+      await h.stack.close();
+    }
+  },
 });
 
 Deno.test({

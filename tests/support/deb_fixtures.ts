@@ -148,3 +148,28 @@ async function pipeThrough(
   }
   return stdout;
 }
+
+/**
+ * `deb` with its data member replaced by one named `name` holding `data`
+ * (bytes as given: compress them yourself), for the door's refusals.
+ */
+export async function withDataMember(
+  deb: Uint8Array,
+  member: { name: string; data: Uint8Array },
+): Promise<Uint8Array> {
+  const members: { name: string; data: Uint8Array }[] = [];
+  for await (const read of readArMembers([deb], { name: "fixture" })) {
+    const data = await readAllBytes(read.body());
+    members.push(read.name.startsWith("data.tar") ? member : { name: read.name, data });
+  }
+  return writeAr(members, { mtime: FIXTURE_MTIME });
+}
+
+/** `input` compressed by the command-line tool `command` (`xz`, `zstd`) with `args`. */
+export function compressWith(
+  command: "xz" | "zstd",
+  args: string[],
+  input: Uint8Array,
+): Promise<Uint8Array> {
+  return pipeThrough(command, args, input);
+}

@@ -181,6 +181,8 @@ export interface FakeResponse {
   truncateAt?: number;
   /** Redirect (status 302 unless `status` says otherwise) to this URL. */
   location?: string;
+  /** Send the body one byte every this many ms (a drip-feeding server). */
+  dripMs?: number;
 }
 
 /** URL layouts Kiro's server has used. */
@@ -349,6 +351,26 @@ export class FeedServer {
     const body = typeof route.body === "string"
       ? new TextEncoder().encode(route.body)
       : route.body ?? new Uint8Array();
+    if (route.dripMs !== undefined) {
+      headers.set("content-length", String(body.byteLength));
+      const dripMs = route.dripMs;
+      let at = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await new Promise<void>((resolve) => timer = setTimeout(resolve, dripMs));
+            if (at >= body.byteLength) return controller.close();
+            controller.enqueue(body.slice(at, at + 1));
+            at++;
+          },
+          cancel() {
+            clearTimeout(timer);
+          },
+        }, { highWaterMark: 0 }),
+        { status, headers },
+      );
+    }
     if (route.truncateAt !== undefined) {
       headers.set("content-length", String(body.byteLength));
       const cut = body.slice(0, route.truncateAt);

@@ -94,6 +94,8 @@ export async function recordFromDeb(
     debUrl: `file://${fileName}`,
     fileName,
     processedAt: options.now ?? new Date(),
+    // A folder repository publishes whatever architectures its packages have.
+    architectures: [field("Architecture")],
   });
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
 import { RecordConflictError } from "../../lambda/store/package_store.ts";
+import { DebRefusedError } from "../../lambda/deb/door.ts";
 import {
   InjectedFault,
   InstrumentedObjectStore,
@@ -99,4 +100,18 @@ Deno.test("a failed upload records nothing", async () => {
   const bytes = await makeTestDeb({ name: "tool", version: "2", architecture: "amd64" });
   await assert.rejects(() => addDeb(source("t.deb", bytes), { objects, records }), InjectedFault);
   assert.deepEqual(await records.listAll(), []);
+});
+
+Deno.test("add-deb of an architecture the repository does not publish writes nothing", async () => {
+  const objects = new InstrumentedObjectStore(new MemoryObjectStore());
+  const records = new MemoryRecords();
+  for (const architecture of ["s390x", "source"]) {
+    const bytes = await makeTestDeb({ name: "tool", version: "1.0", architecture });
+    await assert.rejects(
+      addDeb(source(`tool_${architecture}.deb`, bytes), { objects, records }),
+      (error) => error instanceof DebRefusedError && error.field === "Architecture",
+    );
+  }
+  assert.deepEqual(objects.writes, [], "no object was written");
+  assert.equal(records.records.size, 0, "no record, so no index names the architecture");
 });

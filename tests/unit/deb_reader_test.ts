@@ -6,6 +6,7 @@ import {
   type DebProblem,
   readDeb,
   readDebBytes,
+  readDebHead,
 } from "../../lambda/deb/deb_reader.ts";
 import { gzip } from "../../tasks/lib/deb_writer.ts";
 import { writeTar } from "../../lambda/deb/tar.ts";
@@ -75,10 +76,35 @@ Deno.test("readDeb returns the control paragraph and the digests of the whole fi
       Maintainer: "K <k@kiro.dev>",
       Description: "the IDE\n Long text.",
     },
+    controlBytes: new TextEncoder().encode(CONTROL).byteLength,
     ...digests(bytes),
     controlCompression: "gzip",
     dataMember: "data.tar.gz",
+    dataHead: {
+      bytes: writeTar([{ path: "./", type: "directory", mode: 0o755 }], { mtime: 0 }).slice(0, 512),
+    },
   });
+});
+
+Deno.test("readDebHead reads up to the data member's first block and no further", async () => {
+  const bytes = await makeTestDeb({
+    name: "kiro",
+    version: "1.0",
+    architecture: "amd64",
+    payloadSize: 200_000,
+  });
+  let served = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (served >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.subarray(served, served + 1024));
+      served += 1024;
+    },
+  });
+  const head = await readDebHead(stream, { name: NAME });
+  assert.equal(head.control.Package, "kiro");
+  assert.ok("bytes" in head.dataHead && head.dataHead.bytes.byteLength === 512);
+  assert.ok(served < bytes.byteLength / 2, `read ${served} of ${bytes.byteLength} bytes`);
 });
 
 Deno.test("readDeb computes SHA512 too when asked", async () => {

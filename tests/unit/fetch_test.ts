@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { redactUrl } from "../../lambda/redact.ts";
 import {
   checkUrl,
   debFilename,
@@ -6,7 +7,7 @@ import {
   FetchError,
   isLoopbackHost,
   isTransient,
-  redactUrl,
+  networkCause,
   safeFetch,
   SizeLimitError,
   UnsafeUrlError,
@@ -265,4 +266,40 @@ Deno.test("small fetches are tried again after a network error, 429 or 5xx, neve
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("a network failure names its cause: name not resolved, connection refused, TLS, timeout", () => {
+  const node = (code: string, message: string) =>
+    new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
+  assert.match(
+    networkCause(node("ENOTFOUND", "getaddrinfo ENOTFOUND feed.invalid")),
+    /^the host name was not resolved \(DNS\)/,
+  );
+  assert.match(
+    networkCause(node("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:9")),
+    /^the connection was refused/,
+  );
+  assert.match(
+    networkCause(node("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")),
+    /^the TLS connection failed/,
+  );
+  assert.match(networkCause(node("ETIMEDOUT", "connect ETIMEDOUT")), /^the connection timed out/);
+  assert.match(
+    networkCause(new TypeError("error sending request for url (https://x.invalid/?token=s3cret)")),
+    /token=REDACTED/,
+  );
+});
+
+Deno.test("a refused connection fails the fetch with its cause, not 'fetch failed'", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await assert.rejects(
+    safeFetch(`http://127.0.0.1:${port}/feed.json?token=s3cret`, { what: "feed" }),
+    (error: unknown) =>
+      error instanceof FetchError &&
+      /^Cannot fetch feed http:\/\/127\.0\.0\.1:\d+\/feed\.json\?token=REDACTED: the connection was refused/
+        .test(error.message) &&
+      !error.message.includes("s3cret"),
+  );
 });

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { buildDeb } from "../../tasks/lib/deb_writer.ts";
+import { DebRefusedError } from "../../lambda/deb/door.ts";
+import { buildDeb, gzip } from "../../tasks/lib/deb_writer.ts";
 import {
   PoolControlError,
   poolControlReader,
   readControlFromStream,
 } from "../../tasks/migration/pool_control.ts";
-import { pseudoRandomBytes } from "../support/deb_fixtures.ts";
+import { pseudoRandomBytes, withDataMember } from "../support/deb_fixtures.ts";
 
 const control = {
   Package: "kiro",
@@ -77,4 +78,28 @@ Deno.test("the pool reader opens each key once and says when an object is missin
   assert.equal((await read("pool/main/k/kiro/a.deb")).Version, "0.2.13");
   await assert.rejects(read("pool/main/k/kiro/b.deb"), /b\.deb is not in the bucket/);
   assert.deepEqual(opened, ["pool/main/k/kiro/a.deb", "pool/main/k/kiro/b.deb"]);
+});
+
+Deno.test("the migration's pool read passes the door: an empty data member or an unpublished architecture is refused", async () => {
+  const emptyData = await withDataMember(
+    buildDeb({ control, files: [], mtime: 1_750_000_000 }),
+    { name: "data.tar.gz", data: gzip(new Uint8Array(10240)) },
+  );
+  await assert.rejects(
+    readControlFromStream(countingStream(emptyData, 1024).stream, { name: "pool/x.deb" }),
+    (error: unknown) =>
+      error instanceof PoolControlError && error.cause instanceof DebRefusedError &&
+      /^pool\/x\.deb: its data member data\.tar\.gz is an empty tar archive/.test(error.message),
+  );
+  const s390x = buildDeb({ control: { ...control, Architecture: "s390x" }, files: [], mtime: 0 });
+  await assert.rejects(
+    readControlFromStream(countingStream(s390x, 1024).stream, { name: "pool/y.deb" }),
+    (error: unknown) =>
+      error instanceof PoolControlError && /"s390x" is not one/.test(error.message),
+  );
+  const read = await readControlFromStream(countingStream(s390x, 1024).stream, {
+    name: "pool/y.deb",
+    architectures: ["amd64", "s390x"],
+  });
+  assert.equal(read.Architecture, "s390x");
 });

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
-import { recordFromDeb } from "../../lambda/domain/record_from_deb.ts";
+import {
+  NOTES_CUT_MARKER,
+  NOTES_LIMIT_BYTES,
+  notesWereCut,
+  recordFromDeb,
+} from "../../lambda/domain/record_from_deb.ts";
+import { writeTar } from "../../lambda/deb/tar.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 
 const DEB = {
@@ -16,6 +22,9 @@ const DEB = {
   md5: "0".repeat(32),
   sha1: "1".repeat(40),
   sha256: "2".repeat(64),
+  controlBytes: 200,
+  dataMember: "data.tar",
+  dataHead: { bytes: writeTar([{ path: "./", type: "directory", mode: 0o755 }], { mtime: 0 }) },
 };
 
 Deno.test("a record from a .deb takes name, version, architecture and Debian fields from its control paragraph", () => {
@@ -29,6 +38,7 @@ Deno.test("a record from a .deb takes name, version, architecture and Debian fie
     certificateUrl: "https://example.com/certificate.pem",
     signatureUrl: "https://example.com/signature.bin",
     notes: "Fixes",
+    architectures: undefined,
   });
   assert.deepEqual(record, {
     package_id: "kiro#1:1.0.337~rc1",
@@ -75,6 +85,7 @@ Deno.test("a record from a .deb without Depends, pub date or notes leaves them o
     fileName: "kiro-repo_2_all.deb",
     processedAt: new Date("2026-11-22T10:00:00Z"),
     notes: "",
+    architectures: undefined,
   });
   assert.equal(record.pub_date, "2026-11-22T10:00:00.000Z");
   assert.equal(record.pool_key, "pool/main/k/kiro-repo/kiro-repo_2_all.deb");
@@ -82,4 +93,23 @@ Deno.test("a record from a .deb without Depends, pub date or notes leaves them o
   for (const absent of ["depends", "notes", "certificate_url", "signature_url"]) {
     assert.equal(absent in record, false, absent);
   }
+});
+
+Deno.test("release notes longer than the limit are cut with a marker, shorter ones kept whole", () => {
+  const provenance = {
+    packageType: "external_download" as const,
+    debUrl: "https://example.com/kiro.deb",
+    fileName: "kiro.deb",
+    processedAt: new Date("2026-11-22T10:00:00Z"),
+    architectures: undefined,
+  };
+  const long = "é".repeat(NOTES_LIMIT_BYTES);
+  const cut = recordFromDeb(DEB, { ...provenance, notes: long });
+  assert.ok(cut.notes!.endsWith(NOTES_CUT_MARKER));
+  assert.ok(new TextEncoder().encode(cut.notes!).byteLength <= NOTES_LIMIT_BYTES);
+  assert.ok(long.startsWith(cut.notes!.slice(0, -NOTES_CUT_MARKER.length)));
+  assert.equal(notesWereCut(cut), true);
+  const kept = recordFromDeb(DEB, { ...provenance, notes: "Fixes" });
+  assert.equal(kept.notes, "Fixes");
+  assert.equal(notesWereCut(kept), false);
 });
