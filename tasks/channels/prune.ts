@@ -8,9 +8,11 @@
  *   `lambda/domain/channels.ts`): withdrawn, retained out by
  *   `keep_versions`, or in no channel;
  * - it left the last index longer ago than the safety window: its
- *   `withdrawn_at`, its `processed_timestamp` and the time of the latest
+ *   `withdrawn_at`, its `processed_timestamp`, the time of the latest
  *   publish history entry (`lambda/store/history.ts`) that took it out of a
- *   channel are all older than `now − window`. The window is at least the
+ *   channel, and the start of each published channel's history (before it,
+ *   any index may have listed it; a published channel with no history counts
+ *   as starting now) are all older than `now − window`. The window is at least the
  *   live Releases' validity (`Valid-Until − Date`) plus the by-hash
  *   retention, so no client holding an index it may still use is sent to a
  *   missing file;
@@ -161,8 +163,18 @@ export async function prunePool(deps: PruneDeps, options: PruneOptions = {}): Pr
   );
   const leftIndex = new Map<string, string>();
   const stillInHistory = new Set<string>();
+  // Before its first history entry a channel may have listed anything: no
+  // identity left an index earlier than that, as far as we can prove.
+  let historyStart: string | undefined;
   for (const channel of channels) {
     const entries = await deps.history.entries(channel);
+    const first = entries[0]?.published_at ??
+      (await deps.objects.get(`dists/${channel}/Release`) === undefined
+        ? undefined
+        : now.toISOString());
+    if (first !== undefined && (historyStart === undefined || first > historyStart)) {
+      historyStart = first;
+    }
     const listed = new Set<string>();
     for (const entry of entries) {
       for (const label of entry.removed) {
@@ -190,7 +202,12 @@ export async function prunePool(deps: PruneDeps, options: PruneOptions = {}): Pr
       : retained.has(label)
       ? "retained out"
       : "in no channel";
-    const times = [record.processed_timestamp, record.withdrawn_at, leftIndex.get(label)]
+    const times = [
+      record.processed_timestamp,
+      record.withdrawn_at,
+      leftIndex.get(label),
+      historyStart,
+    ]
       .filter((time): time is string => time !== undefined && !Number.isNaN(Date.parse(time)));
     const leftAt = times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
     const candidate = { record, reason, leftAt };

@@ -505,3 +505,41 @@ Deno.test("promotion between environments refuses an architecture the target doe
     await prod.close();
   }
 });
+
+Deno.test("prune-pool waits a whole window after the history began: an index from before it may still list an old version", async () => {
+  await withStack(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const [old] = await seedPool(objects, [
+      syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),
+    ]);
+    await stack.store.put({
+      ...old!,
+      channels: ["stable"],
+      processed_timestamp: "2025-01-01T00:00:00.000Z",
+    });
+    await record(stack, "1.1", ["stable"]);
+    await record(stack, "1.2", ["stable"]);
+    // A publish from before the history existed lists every version …
+    const { history: _none, ...withoutHistory } = rebuildDependencies(
+      stack.outputs,
+      stack.clients,
+      {
+        keys: await testSigningKeys(),
+      },
+    );
+    await forceRebuild({ ...withoutHistory, policy: { channels: CHANNELS } });
+    // … then keep_versions 2 takes 1.0 out, in the first recorded generation.
+    await publish(stack, "keep two", 2);
+    const deps = {
+      store: stack.store,
+      history: new PublishHistory(stack.clients.dynamo, stack.outputs.tableName),
+      objects,
+      policy: { channels: CHANNELS, keepVersions: new Map([["kiro", 2]]) },
+    };
+    const soon = await prunePool(deps, { now: new Date(Date.now() + DAY) });
+    assert.deepEqual(soon.pruned, [], "a client may still hold the pre-history index");
+    assert.ok(await objects.head(old!.pool_key));
+    const later = await prunePool(deps, { now: new Date(Date.now() + 10 * DAY) });
+    assert.deepEqual(later.pruned.map((item) => item.record.version), ["1.0"]);
+  });
+});
