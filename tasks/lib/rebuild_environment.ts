@@ -24,6 +24,12 @@ export interface RebuildEnvironmentOptions {
   log?: (message: string) => void;
   /** Locally, how long to wait for a busy publisher lease (default 5 minutes). */
   leaseWaitMs?: number;
+  /**
+   * Locally, print the handler's JSON error log line (with its stack) before
+   * the failure's one line (default false: the one line only). The deployed
+   * Lambda always logs it, to CloudWatch.
+   */
+  verbose?: boolean;
 }
 
 /**
@@ -53,7 +59,7 @@ export async function rebuildEnvironment(
     });
     const handler = createHandler({
       forceRebuild: () => forceRebuild(deps),
-      logger: createLogger({ level: "ERROR" }),
+      logger: createLogger({ level: options.verbose === true ? "ERROR" : "SILENT" }),
       metrics: createMetrics(),
       environment: "local",
     });
