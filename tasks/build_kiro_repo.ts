@@ -7,8 +7,8 @@
  * @module
  */
 
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { type AwsClients, awsClients } from "../lambda/aws/clients.ts";
 import {
   type EnvironmentName,
@@ -22,7 +22,12 @@ import {
   loadKiroRepoConfig,
   loadKiroRepoTemplates,
 } from "./kiro_repo/files.ts";
-import { buildKiroRepo, KiroRepoBuildError, type KiroRepoPackage } from "./kiro_repo/package.ts";
+import {
+  buildKiroRepo,
+  keyringFingerprints,
+  KiroRepoBuildError,
+  type KiroRepoPackage,
+} from "./kiro_repo/package.ts";
 import {
   type KiroRepoPublishResult,
   type KiroRepoStep,
@@ -109,7 +114,7 @@ const SPEC = {
     output: {
       type: "string",
       valueName: "FILE",
-      description: "also write the built .deb to FILE",
+      description: "also write the built .deb to FILE (its folder must exist)",
     },
     "verify-timeout": {
       type: "string",
@@ -159,21 +164,46 @@ export function workflowDeps(
   };
 }
 
-async function readKeyring(
-  path: string | undefined,
-  outputs: StackOutputs,
-  clients: AwsClients,
-): Promise<Uint8Array> {
-  if (path !== undefined) {
-    try {
-      return new Uint8Array(await readFile(path));
-    } catch (error) {
-      throw new Error(
-        `Cannot read the keyring ${path}: ${(error as { code?: string }).code ?? error}`,
-      );
-    }
+/**
+ * The `--keyring` file, read and checked before anything else happens: a
+ * binary OpenPGP keyring of public keys. Throws {@linkcode KiroRepoBuildError}
+ * naming the file.
+ */
+async function readKeyringFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === undefined) throw error;
+    throw new KiroRepoBuildError(
+      `Cannot read --keyring ${path}: ${
+        code === "ENOENT" ? "no such file" : code
+      }; give the path of a binary OpenPGP keyring (gpg --export KEYID > FILE)`,
+    );
   }
-  return publicKeyring(await loadSigningKeys(outputs, clients));
+  await keyringFingerprints(bytes, { source: `--keyring ${path}` });
+  return bytes;
+}
+
+/**
+ * Checks that the `--output` file can be written where it is asked, before
+ * anything is built: its folder must exist.
+ */
+async function outputProblem(path: string): Promise<string | undefined> {
+  const folder = dirname(resolve(path));
+  try {
+    const info = await stat(folder);
+    if (!info.isDirectory()) {
+      return `Cannot write --output ${path}: ${folder} is not a folder; choose a path in an existing folder`;
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+    return `Cannot write --output ${path}: the folder ${folder} does not exist; create it ` +
+      `(mkdir -p ${folder}) or choose a path in an existing folder`;
+  }
+  return undefined;
 }
 
 function fail(log: (message: string) => void, code: number, message: string): number {
@@ -223,9 +253,15 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
     }
   }
   const version = values.version ?? config.version;
+  if (values.output !== undefined) {
+    const problem = await outputProblem(values.output);
+    if (problem !== undefined) return fail(log, codes.usage, problem);
+  }
   let templates;
+  let givenKeyring: Uint8Array | undefined;
   try {
     templates = await loadKiroRepoTemplates(join(dir, "templates"));
+    if (values.keyring !== undefined) givenKeyring = await readKeyringFile(values.keyring);
   } catch (error) {
     return fail(log, codes.build, (error as Error).message);
   }
@@ -265,7 +301,7 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
       // 3. Build.
       let pkg: KiroRepoPackage;
       try {
-        const keyring = await readKeyring(values.keyring, outputs, clients);
+        const keyring = givenKeyring ?? publicKeyring(await loadSigningKeys(outputs, clients));
         log(`[build] Building kiro-repo ${version} for ${outputs.repoUrl}`);
         pkg = await buildKiroRepo({
           config,

@@ -88,7 +88,12 @@ export async function main(args: string[]): Promise<number> {
     return taskFailureCode(error, "dev");
   }
   const dir = localStateDir();
-  const already = await runningLocalStack(dir);
+  let already;
+  try {
+    already = await runningLocalStack(dir);
+  } catch (error) {
+    return taskFailureCode(error, "dev");
+  }
   if (already !== undefined) {
     console.error(
       `A local stack already runs from ${dir} (${already.repoUrl}); stop it (Ctrl-C in its terminal) first`,

@@ -25,13 +25,24 @@ export async function main(args: string[]): Promise<number> {
     summary: "Regenerate and republish every index of the repository from the packages table",
     description: 'dev and prod: invokes the publisher Lambda with {"force_rebuild": true} and\n' +
       "waits for its answer. local: runs the same handler in-process against the local stack.\n" +
-      "Objects whose content is unchanged are not written again; the Release is re-signed.",
+      "Objects whose content is unchanged are not written again; the Release is re-signed.\n" +
+      "A failure is one line; locally, --verbose prints the handler's JSON log line too\n" +
+      "(dev and prod log it in CloudWatch).",
     positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
       json: { type: "boolean", description: "print the result as JSON on stdout" },
+      verbose: {
+        type: "boolean",
+        description: "local: also print the handler's JSON log line (with the stack) on failure",
+      },
     },
-    examples: ["deno task rebuild prod", "deno task rebuild", "deno task rebuild dev --json"],
+    examples: [
+      "deno task rebuild prod",
+      "deno task rebuild",
+      "deno task rebuild dev --json",
+      "deno task rebuild local --verbose",
+    ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
@@ -39,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
       { env: cli.values.env, positional: cli.positionals[0] },
       async (outputs, name) => {
         const started = performance.now();
-        const answer = await rebuildEnvironment(outputs);
+        const answer = await rebuildEnvironment(outputs, { verbose: cli.values.verbose });
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         if (cli.values.json === true) console.log(JSON.stringify(answer, null, 2));
         console.error(

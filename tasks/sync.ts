@@ -47,9 +47,21 @@ export function scheduledEvent(now: Date = new Date()): Record<string, unknown> 
   };
 }
 
-async function runLocal(outputs: StackOutputs, files: ConfigFile[]): Promise<number> {
+async function runLocal(
+  outputs: StackOutputs,
+  files: ConfigFile[],
+  options: { verbose: boolean },
+): Promise<number> {
   const clients = awsClients(outputs);
-  const logger = createLogger({ persistentKeys: { environment: "local" } });
+  // The Lambda's JSON log lines (with stacks) go to CloudWatch; locally they
+  // are shown only when asked for: the run's one-line failure and its summary say it all.
+  const logger = createLogger({
+    persistentKeys: { environment: "local" },
+    ...(options.verbose ? {} : { level: "SILENT" as const }),
+  });
+  if (!options.verbose) {
+    console.error("Running the scheduled sync in-process (--verbose shows its JSON log lines)");
+  }
   const notifications = join(localStateDir(), "notifications.jsonl");
   try {
     const sync = scheduledSyncForEnvironment(outputs, clients, {
@@ -130,10 +142,15 @@ export async function main(args: string[]): Promise<number> {
         default: DEFAULT_CONFIG_DIR,
         description: "folder of package configurations (*.yaml)",
       },
+      verbose: {
+        type: "boolean",
+        description: "local: also print the sync's JSON log lines (as the Lambda logs them)",
+      },
     },
     examples: [
       "deno task sync",
       "deno task sync local --config-dir /tmp/my-configs",
+      "deno task sync local --verbose",
       "deno task sync prod",
     ],
   });
@@ -157,7 +174,10 @@ export async function main(args: string[]): Promise<number> {
     );
     return await withEnvironment(
       { env: cli.values.env, positional: cli.positionals[0] },
-      (outputs) => name === "local" ? runLocal(outputs, files) : invokeDeployed(outputs),
+      (outputs) =>
+        name === "local"
+          ? runLocal(outputs, files, { verbose: cli.values.verbose === true })
+          : invokeDeployed(outputs),
     );
   } catch (error) {
     return taskFailureCode(error, "sync", { failures: [ConfigError] });

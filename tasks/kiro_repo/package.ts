@@ -96,13 +96,18 @@ function extendedDescription(lines: readonly string[]): string {
 /**
  * The fingerprints of the public keys in a binary keyring. Throws
  * {@linkcode KiroRepoBuildError} when it is armored, unreadable, empty, or
- * holds a private key.
+ * holds a private key; the message names `options.source` (default "the
+ * keyring").
  */
-export async function keyringFingerprints(keyring: Uint8Array): Promise<string[]> {
+export async function keyringFingerprints(
+  keyring: Uint8Array,
+  options: { source?: string } = {},
+): Promise<string[]> {
+  const source = options.source ?? "the keyring";
   const head = new TextDecoder().decode(keyring.subarray(0, 64));
   if (head.includes("-----BEGIN PGP")) {
     throw new KiroRepoBuildError(
-      "Cannot use the keyring: it is ASCII-armored; apt's Signed-By file here must be binary " +
+      `Cannot use ${source}: it is ASCII-armored; apt's Signed-By file here must be binary ` +
         "OpenPGP (convert it with gpg --dearmor)",
     );
   }
@@ -110,16 +115,17 @@ export async function keyringFingerprints(keyring: Uint8Array): Promise<string[]
   try {
     keys = await openpgp.readKeys({ binaryKeys: keyring });
   } catch (error) {
+    if (!(error instanceof Error)) throw error;
     throw new KiroRepoBuildError(
-      `Cannot use the keyring: it is not a binary OpenPGP keyring (${
-        error instanceof Error ? error.message : String(error)
-      })`,
+      `Cannot use ${source}: it is not a binary OpenPGP keyring; give the public keys as ` +
+        "gpg --export KEYID writes them",
+      { cause: error },
     );
   }
-  if (keys.length === 0) throw new KiroRepoBuildError("Cannot use the keyring: it holds no key");
+  if (keys.length === 0) throw new KiroRepoBuildError(`Cannot use ${source}: it holds no key`);
   if (keys.some((key) => key.isPrivate())) {
     throw new KiroRepoBuildError(
-      "Cannot use the keyring: it holds a private key; ship only the public keys",
+      `Cannot use ${source}: it holds a private key; ship only the public keys`,
     );
   }
   return keys.map((key) => key.getFingerprint().toUpperCase());

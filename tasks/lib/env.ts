@@ -38,8 +38,8 @@ export class EnvironmentError extends Error {
   override name = "EnvironmentError";
   readonly reason: EnvironmentErrorReason;
 
-  constructor(reason: EnvironmentErrorReason, message: string) {
-    super(message);
+  constructor(reason: EnvironmentErrorReason, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.reason = reason;
   }
 }

@@ -23,7 +23,7 @@ import crypto from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { Buffer } from "node:buffer";
 import { readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
@@ -111,6 +111,66 @@ export function projectRoot(): string {
 /** The local environment's state folder: `$KIRO_LOCAL_DIR`, else `.local/` in the project. */
 export function localStateDir(): string {
   return Deno.env.get("KIRO_LOCAL_DIR") ?? join(projectRoot(), ".local");
+}
+
+/** The first of `path` and its parents that exists and is not a folder. */
+function fileInTheWay(path: string): string | undefined {
+  for (let current = resolve(path);; current = dirname(current)) {
+    try {
+      if (!Deno.statSync(current).isDirectory) return current;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) {
+        throw error;
+      }
+    }
+    if (dirname(current) === current) return undefined;
+  }
+}
+
+/**
+ * The one-line error for a local state folder that cannot be used (a file in
+ * its path, no permission, a read-only file system), naming `KIRO_LOCAL_DIR`
+ * when that is where the folder comes from; `undefined` when `error` is not
+ * one of those (rethrow it).
+ */
+function localStateDirError(dir: string, error: unknown): EnvironmentError | undefined {
+  let why: string;
+  if (error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists) {
+    const file = fileInTheWay(dir);
+    why = file === undefined ? "part of its path is a file" : `${file} is a file, not a folder`;
+  } else if (error instanceof Deno.errors.PermissionDenied) {
+    why = "it cannot be written (permission denied)";
+  } else if ((error as { code?: unknown }).code === "EROFS") {
+    why = "it is on a read-only file system";
+  } else {
+    return undefined;
+  }
+  const variable = Deno.env.get("KIRO_LOCAL_DIR");
+  const fromVariable = variable !== undefined && resolve(variable) === resolve(dir);
+  return new EnvironmentError(
+    "local_state",
+    fromVariable
+      ? `Cannot use KIRO_LOCAL_DIR=${variable}: ${why}; set KIRO_LOCAL_DIR to a folder you can ` +
+        "write to (or unset it to use .local/ in the project)"
+      : `Cannot use the local state folder ${dir}: ${why}; make it a folder you can write to, ` +
+        "or set KIRO_LOCAL_DIR to one",
+    { cause: error },
+  );
+}
+
+/**
+ * Makes sure the local state folder `dir` exists and can be written. Throws
+ * {@linkcode EnvironmentError} (`local_state`) saying why it cannot be used.
+ */
+async function prepareLocalStateDir(dir: string, folders: readonly string[]): Promise<void> {
+  const probe = join(dir, `.write-check-${Deno.pid}`);
+  try {
+    for (const folder of folders) await Deno.mkdir(join(dir, folder), { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (error) {
+    throw localStateDirError(dir, error) ?? error;
+  }
 }
 
 function portFromEnv(variable: string, fallback: number): number {
@@ -353,8 +413,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dir = resolve(options.dir);
   const ports = options.ports ?? localPorts();
   const persist = options.persist ?? true;
-  await Deno.mkdir(join(dir, "s3"), { recursive: true });
-  if (persist) await Deno.mkdir(join(dir, "dynamodb"), { recursive: true });
+  await prepareLocalStateDir(dir, persist ? ["s3", "dynamodb"] : ["s3"]);
 
   const dynamo: Server = dynalite({
     ...(persist ? { path: join(dir, "dynamodb") } : {}),
@@ -523,7 +582,7 @@ export async function runningLocalStack(
     text = await Deno.readTextFile(stackRecordPath(dir));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    throw localStateDirError(dir, error) ?? error;
   }
   let record: Partial<StackRecord>;
   try {

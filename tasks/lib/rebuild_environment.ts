@@ -31,6 +31,12 @@ export interface RebuildEnvironmentOptions {
   leaseWaitMs?: number;
   /** Who or what asks, for the publish history (e.g. `deno task promote by alice@host`). */
   startedBy?: string;
+  /**
+   * Locally, print the handler's JSON error log line (with its stack) before
+   * the failure's one line (default false: the one line only). The deployed
+   * Lambda always logs it, to CloudWatch.
+   */
+  verbose?: boolean;
 }
 
 /**
@@ -65,7 +71,7 @@ export async function rebuildEnvironment(
     });
     const handler = createHandler({
       forceRebuild: () => forceRebuild(deps),
-      logger: createLogger({ level: "ERROR" }),
+      logger: createLogger({ level: options.verbose === true ? "ERROR" : "SILENT" }),
       metrics: createMetrics(),
       environment: "local",
     });

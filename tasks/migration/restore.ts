@@ -75,10 +75,38 @@ function checkKeys(file: string, backup: Backup, table: string, key: TableKey): 
   }
 }
 
+function describeKey(item: Item, key: TableKey): string {
+  const parts = [`${key.name} ${keyText(item, key)}`];
+  if (key.sortKey !== undefined) {
+    const range = item[key.sortKey];
+    parts.push(`${key.sortKey} ${range?.S ?? range?.N ?? JSON.stringify(range)}`);
+  }
+  return parts.join(", ");
+}
+
+/** A backup holds each key once: a second item with the same key means the file is damaged. */
+function checkDuplicateKeys(file: string, backup: Backup, key: TableKey): void {
+  const firstLine = new Map<string, number>();
+  backup.items.forEach((item, i) => {
+    const text = JSON.stringify(keyOf(item, key));
+    const first = firstLine.get(text);
+    if (first !== undefined) {
+      throw new MigrationError(
+        "backup-malformed",
+        `Backup file ${file} is malformed at line ${i + 2}: it holds the key ${
+          describeKey(item, key)
+        } again (first at line ${first}); a backup holds each item once, so it was not written by deno task migrate or has been damaged`,
+      );
+    }
+    firstLine.set(text, i + 2);
+  });
+}
+
 /**
  * Restores `file` into `options.table` (see the module notes).
  *
- * @throws {MigrationError} `backup-path`/`backup-malformed` for the file,
+ * @throws {MigrationError} `backup-path`/`backup-malformed` for the file (a
+ *   key held twice included),
  *   `target-table-missing` when the table does not exist, `key-missing` when
  *   an item lacks the table's key — in each case before anything is written.
  */
@@ -97,6 +125,7 @@ export async function restoreBackup(
     );
   }
   checkKeys(file, backup, options.table, key);
+  checkDuplicateKeys(file, backup, key);
   const summary: RestoreSummary = {
     table: options.table,
     total: backup.items.length,

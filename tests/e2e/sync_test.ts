@@ -28,7 +28,7 @@ function freePort(): number {
 async function runSyncTask(args: string[], env: Record<string, string>) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "tasks/sync.ts", ...args],
-    env: { ...env, LOG_LEVEL: "WARN", NO_COLOR: "1" },
+    env: { LOG_LEVEL: "WARN", ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -104,6 +104,59 @@ Deno.test({
       await Deno.remove(state, { recursive: true });
     }
   },
+});
+
+Deno.test("deno task sync without a reachable feed fails in one line that names each URL and the network cause", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-sync-offline-" });
+  try {
+    const refused = `http://127.0.0.1:${freePort()}/feed.json`;
+    const unresolved = "https://feed.invalid/feed.json";
+    const kiro = parse(await Deno.readTextFile("config/packages/kiro.yaml")) as {
+      package_name: string;
+      source: Record<string, unknown>;
+    };
+    const configs = join(dir, "configs");
+    await Deno.mkdir(configs);
+    kiro.source.feed_url = refused;
+    await Deno.writeTextFile(join(configs, "kiro.yaml"), stringify(kiro));
+    kiro.package_name = "kiro-beta";
+    kiro.source.feed_url = unresolved;
+    await Deno.writeTextFile(join(configs, "kiro-beta.yaml"), stringify(kiro));
+
+    const run = await runSyncTask(["local", "--config-dir", configs], {
+      KIRO_LOCAL_DIR: join(dir, "state"),
+      KIRO_LOCAL_DYNAMODB_PORT: String(freePort()),
+      KIRO_LOCAL_S3_PORT: String(freePort()),
+    });
+    assert.equal(run.code, 1, run.stderr);
+    const failure = run.stderr.trim().split("\n").filter((line) => line.startsWith("sync: "));
+    assert.equal(failure.length, 1, run.stderr);
+    assert.match(
+      failure[0] ?? "",
+      new RegExp(
+        `^sync: Every source failed: .*kiro: Cannot fetch feed ${
+          refused.replaceAll(".", "\\.")
+        }: the connection was refused; check that the server is up`,
+      ),
+    );
+    assert.match(
+      failure[0] ?? "",
+      /kiro-beta: Cannot fetch feed https:\/\/feed\.invalid\/feed\.json: the host name was not resolved \(DNS\)/,
+    );
+    assert.doesNotMatch(run.stderr, /fetch failed: |\n\s+at /, "no bare fetch failed, no stack");
+    assert.doesNotMatch(run.stderr, /^\{"level"/m, "no JSON log line without --verbose");
+
+    const verbose = await runSyncTask(["local", "--config-dir", configs, "--verbose"], {
+      KIRO_LOCAL_DIR: join(dir, "state"),
+      KIRO_LOCAL_DYNAMODB_PORT: String(freePort()),
+      KIRO_LOCAL_S3_PORT: String(freePort()),
+      LOG_LEVEL: "INFO",
+    });
+    assert.equal(verbose.code, 1, verbose.stderr);
+    assert.match(verbose.stderr, /^\{"level":"(ERROR|WARN)".*"message":"Source failed"/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("deno task sync refuses invalid configurations before starting anything", async () => {

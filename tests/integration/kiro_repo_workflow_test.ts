@@ -459,6 +459,59 @@ Deno.test("build-kiro-repo stops on an invalid configuration before building any
   });
 });
 
+/** Runs build-kiro-repo with an environment that must not be reached. */
+async function runBeforeEnvironment(args: string[]): Promise<Run> {
+  const log: string[] = [];
+  const out: string[] = [];
+  const code = await runBuildKiroRepo(args, {
+    log: (line) => log.push(line),
+    out: (line) => out.push(line),
+    resolve: () => Promise.reject(new Error("the environment was resolved")),
+  });
+  return { code, log: log.join("\n"), out: out.join("\n") };
+}
+
+Deno.test("build-kiro-repo --keyring given a text file names the file and asks for a binary keyring, before anything else", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-keyring-" });
+  try {
+    const text = join(dir, "keys.txt");
+    await Deno.writeTextFile(text, "these are not keys\n");
+    const result = await runBeforeEnvironment(["--env", "local", "--keyring", text]);
+    assert.equal(result.code, codes.build, describe(result));
+    assert.equal(
+      result.log.split("\n").at(-1),
+      `build-kiro-repo: Cannot use --keyring ${text}: it is not a binary OpenPGP keyring; give ` +
+        "the public keys as gpg --export KEYID writes them",
+    );
+
+    const absent = join(dir, "absent.pgp");
+    const missing = await runBeforeEnvironment(["--env", "local", "--keyring", absent]);
+    assert.equal(missing.code, codes.build, describe(missing));
+    assert.match(missing.log, new RegExp(`Cannot read --keyring ${absent}: no such file; give`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build-kiro-repo --output in a folder that does not exist is refused before building", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-output-" });
+  try {
+    const output = join(dir, "missing", "kiro-repo.deb");
+    const result = await runBeforeEnvironment(["--env", "local", "--output", output]);
+    assert.equal(result.code, codes.usage, describe(result));
+    assert.equal(
+      result.log.split("\n").at(-1),
+      `build-kiro-repo: Cannot write --output ${output}: the folder ${
+        join(dir, "missing")
+      } does not exist; create it (mkdir -p ${join(dir, "missing")}) or choose a path in an ` +
+        "existing folder",
+    );
+    assert.ok(!result.log.includes("[build]"), "nothing built");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("build-kiro-repo refuses a dev configuration whose repo_url is not the stack's repository URL", async () => {
   await withTestStack(async (stack) => {
     const outputs: StackOutputs = { ...stack.outputs, environment: "dev" };

@@ -21,6 +21,7 @@ import {
   withLocalStack,
   writeStackRecord,
 } from "../../tasks/lib/local_stack.ts";
+import { EnvironmentError } from "../../tasks/lib/env.ts";
 import { startTestStack } from "../support/stack.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 
@@ -265,6 +266,25 @@ Deno.test("a taken port is a clear error that names the variable to set", async 
     );
   } finally {
     await stack.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a local state folder under a regular file is refused before anything starts, naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/plain`;
+    await Deno.writeTextFile(file, "not a folder\n");
+    await assert.rejects(
+      () =>
+        startLocalStack({ dir: `${file}/state`, persist: false, ports: { dynamodb: 0, s3: 0 } }),
+      (error: unknown) =>
+        error instanceof EnvironmentError && error.reason === "local_state" &&
+        error.message ===
+          `Cannot use the local state folder ${file}/state: ${file} is a file, not a folder; ` +
+            "make it a folder you can write to, or set KIRO_LOCAL_DIR to one",
+    );
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

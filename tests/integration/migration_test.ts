@@ -351,6 +351,39 @@ Deno.test("a malformed backup is refused on restore, naming the line, with nothi
   });
 });
 
+Deno.test("a backup that holds the same key twice is refused on restore as malformed, naming the file and the key", async () => {
+  await withLegacyStack(async (stack, dir) => {
+    await putLegacy(stack, ITEMS);
+    const backupFile = `${dir}/b.jsonl`;
+    await migrateLegacyTable(stack.clients.dynamoRaw, { ...tables(stack), defaults, backupFile });
+    await batchDelete(
+      stack.clients.dynamoRaw,
+      stack.outputs.legacyTableName,
+      ITEMS.map((item) => ({ version: item.version as Item[string] })),
+    );
+    const lines = (await Deno.readTextFile(backupFile)).trimEnd().split("\n");
+    const edited = JSON.parse(lines[1] as string);
+    edited.Item.notes = { S: "edited" };
+    const doubled = `${dir}/doubled.jsonl`;
+    await Deno.writeTextFile(
+      doubled,
+      [
+        ...lines.slice(0, -1),
+        JSON.stringify(edited),
+        (lines.at(-1) as string).replace('"count":3', '"count":4'),
+      ].join("\n") + "\n",
+    );
+    const error = await rejectsWith(
+      restoreBackup(stack.clients.dynamoRaw, doubled, { table: stack.outputs.legacyTableName }),
+      "backup-malformed",
+      `Backup file ${doubled} is malformed at line 5: it holds the key version 0.1.0 again ` +
+        "(first at line 2)",
+    );
+    assert.doesNotMatch(error.message, /conflict/);
+    assert.deepEqual(await snapshot(stack, stack.outputs.legacyTableName), []);
+  });
+});
+
 Deno.test("a legacy backup cannot be restored into the packages table", async () => {
   await withLegacyStack(async (stack, dir) => {
     await putLegacy(stack, ITEMS);

@@ -6,6 +6,7 @@ import { forceRebuild, type RebuildDependencies } from "../../lambda/rebuild.ts"
 import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { acquireLease, LeaseBusyError, releaseLease } from "../../lambda/store/lease.ts";
 import { awsClients } from "../../lambda/aws/clients.ts";
+import { PackageStore } from "../../lambda/store/package_store.ts";
 import { startLocalStack, writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
@@ -226,6 +227,53 @@ Deno.test("ten add-deb processes started at once against a running stack all get
       clients.destroy();
     }
   } finally {
+    await stack.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failed local rebuild prints one clear line, and the handler's JSON log line only with --verbose", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kiro-rebuild-verbose-" });
+  const stack = await startLocalStack({
+    dir: `${dir}/state`,
+    persist: false,
+    ports: { dynamodb: 0, s3: 0 },
+  });
+  const clients = awsClients(stack.outputs);
+  try {
+    await writeStackRecord(stack);
+    const store = new PackageStore(clients.dynamo, stack.outputs.tableName);
+    await store.put(syntheticRecord({ name: "ghost", version: "1", architecture: "amd64" }).record);
+    const rebuild = async (args: string[]) => {
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "tasks/rebuild.ts", ...args],
+        env: { KIRO_LOCAL_DIR: `${dir}/state`, KIRO_ENV: "local", NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+      return { code: run.code, lines: output.trim().split("\n") };
+    };
+
+    const quiet = await rebuild([]);
+    assert.equal(quiet.code, 1, quiet.lines.join("\n"));
+    const failure = quiet.lines.at(-1) ?? "";
+    assert.match(failure, /^rebuild: .*ghost#1 .* not in the bucket/);
+    assert.deepEqual(quiet.lines.filter((line) => line.startsWith("{")), [], "no JSON log line");
+    assert.ok(!quiet.lines.some((line) => /^\s+at /.test(line)), "no stack");
+
+    const verbose = await rebuild(["--verbose"]);
+    assert.equal(verbose.code, 1, verbose.lines.join("\n"));
+    assert.equal(verbose.lines.at(-1), failure);
+    const logged = verbose.lines.filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line)
+    );
+    assert.deepEqual(logged.map((entry) => [entry.level, entry.message]), [
+      ["ERROR", "Force rebuild failed"],
+    ]);
+    assert.match(logged[0].error.stack, /PoolVerificationError/);
+  } finally {
+    clients.destroy();
     await stack.close();
     await Deno.remove(dir, { recursive: true });
   }
