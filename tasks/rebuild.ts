@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 import { RebuildFailedError } from "./lib/remote_rebuild.ts";
@@ -26,17 +26,16 @@ export async function main(args: string[]): Promise<number> {
     description: 'dev and prod: invokes the publisher Lambda with {"force_rebuild": true} and\n' +
       "waits for its answer. local: runs the same handler in-process against the local stack.\n" +
       "Objects whose content is unchanged are not written again; the Release is re-signed.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
-      json: { type: "boolean", description: "print the result as JSON on stdout" },
+      json: JSON_OPTION,
     },
-    examples: ["deno task rebuild prod", "deno task rebuild", "deno task rebuild dev --json"],
+    examples: ["deno task rebuild prod", "deno task rebuild", "deno task rebuild --env dev --json"],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, name) => {
         const started = performance.now();
         const answer = await rebuildEnvironment(outputs);
