@@ -1,6 +1,8 @@
 /**
  * `deno task preflight [ENV]`: what must pass before `pulumi up -s ENV`.
  *
+ * 0. `changelog`: CHANGELOG.md's format, and a new entry whenever the code
+ *    changed since the newest one's version (`tasks/releases/changelog.ts`)
  * 1. `fmt`: `deno fmt --check`
  * 2. `lint`: `deno lint`
  * 3. `check`: `deno check .` (type check)
@@ -23,9 +25,10 @@ import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { type CommandResult, runCommand as runProgram } from "./lib/command.ts";
 import { taskFailureCode } from "./lib/env.ts";
 import { projectRoot } from "./lib/local_stack.ts";
+import { checkChangelog } from "./releases/changelog.ts";
 
 /** The steps, in order. */
-export const PREFLIGHT_STEPS = ["fmt", "lint", "check", "test", "program"] as const;
+export const PREFLIGHT_STEPS = ["changelog", "fmt", "lint", "check", "test", "program"] as const;
 /** One step's name. */
 export type PreflightStep = (typeof PREFLIGHT_STEPS)[number];
 
@@ -84,7 +87,7 @@ function lastLines(text: string, count: number): string {
   return plain.trim().split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
 }
 
-const DENO_STEPS: Record<Exclude<PreflightStep, "program">, string[]> = {
+const DENO_STEPS: Record<Exclude<PreflightStep, "program" | "changelog">, string[]> = {
   fmt: ["fmt", "--check"],
   lint: ["lint"],
   check: ["check", "."],
@@ -191,6 +194,12 @@ export async function preflight(
     );
   };
   for (const step of PREFLIGHT_STEPS.filter((s) => steps.includes(s))) {
+    if (step === "changelog") {
+      const started = performance.now();
+      const { ok, detail } = await checkChangelog(root);
+      record({ step, ok, detail, seconds: (performance.now() - started) / 1000 });
+      continue;
+    }
     if (step === "program") {
       for (const stack of stacks) {
         const started = performance.now();

@@ -119,7 +119,7 @@ Deno.test("preflight refuses environments without a Pulumi stack and unknown ste
   assert.match(out, /Option --env must be one of dev, prod \(got "local"\)/);
   assert.match(
     out,
-    /Option --only must be one of fmt, lint, check, test, program \(got "deploy"\)/,
+    /Option --only must be one of changelog, fmt, lint, check, test, program \(got "deploy"\)/,
   );
   assert.match(out, /given twice/);
 });
