@@ -22,7 +22,7 @@ import { isPublished } from "../lambda/domain/package_record.ts";
 import { addDeb, type AddDebResult } from "./lifecycle/add_deb.ts";
 import { objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson, UsageError } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { openFileStream } from "./lib/file_stream.ts";
 import { convergeEnvironment } from "./lib/rebuild_environment.ts";
@@ -60,10 +60,12 @@ export async function main(args: string[]): Promise<number> {
         type: "boolean",
         description: "record only; publish later with deno task rebuild",
       },
+      json: JSON_OPTION,
     },
     examples: [
       "deno task add-deb dist/kiro-cli_1.2.0_amd64.deb --env dev",
-      "deno task add-deb *.deb",
+      "deno task add-deb dev *.deb --json",
+      "deno task add-deb dist/kiro_1.0.341_amd64.deb --no-rebuild",
       "deno task add-deb dist/kiro_1.0.340_amd64.deb --channel beta --env prod",
     ],
   });
@@ -93,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
       const records = new PackageStore(clients.dynamo, outputs.tableName);
       const results: AddDebResult[] = [];
       const failures: string[] = [];
+      const failed: { file: string; error: string }[] = [];
       try {
         for (const [index, file] of files.entries()) {
           const path = resolve(file);
@@ -132,6 +135,7 @@ export async function main(args: string[]): Promise<number> {
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             failures.push(`${file}: ${message}`);
+            failed.push({ file, error: message });
             console.error(`  failed: ${message}`);
           }
         }
@@ -139,6 +143,7 @@ export async function main(args: string[]): Promise<number> {
         clients.destroy();
       }
       const created = results.filter((r) => r.outcome === "created").length;
+      let published = false;
       if (cli.values["no-rebuild"] === true) {
         if (created > 0) {
           console.error(`Recorded ${created} version(s); run deno task rebuild ${name} to publish`);
@@ -147,6 +152,7 @@ export async function main(args: string[]): Promise<number> {
         // Also after "unchanged": a run interrupted after its record and
         // before its publish is finished by running it again.
         const converged = await convergeEnvironment(outputs);
+        published = converged.published;
         console.error(
           converged.published
             ? `Published ${name}: ${converged.answer?.packages ?? "?"} package(s) in the ` +
@@ -155,6 +161,26 @@ export async function main(args: string[]): Promise<number> {
         );
       } else if (failures.length === 0) {
         console.error("Nothing new to publish");
+      }
+      if (cli.values.json === true) {
+        printJson({
+          environment: name,
+          added: results.map((result) => ({
+            file: result.file,
+            outcome: result.outcome,
+            package_name: result.record.package_name,
+            version: result.record.version,
+            architecture: result.record.architecture,
+            pool_key: result.record.pool_key,
+            sha256_hash: result.record.sha256_hash,
+            status: result.record.status ?? "published",
+            channels: channelsOf(result.record),
+            restored: result.restored === true,
+            channel_added: result.channelAdded === true,
+          })),
+          failed,
+          published,
+        });
       }
       if (failures.length > 0) {
         console.error(`add-deb: ${failures.length} of ${files.length} file(s) failed:`);

@@ -39,7 +39,7 @@ import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
 import { objectStoreFor } from "../lambda/dependencies.ts";
 import { publicKeyring } from "../lambda/signing/keys.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import {
   EnvironmentError,
   environmentName,
@@ -122,11 +122,13 @@ const SPEC = {
       default: "300",
       description: "how long to wait for the repository URL (CDN) to serve the new version",
     },
+    json: JSON_OPTION,
   },
   examples: [
     "deno task build-kiro-repo --env dev",
-    "deno task build-kiro-repo --env prod --dry-run --output kiro-repo.deb",
-    "deno task build-kiro-repo --env local --version 1.1",
+    "deno task build-kiro-repo prod --dry-run --output kiro-repo.deb --json",
+    "deno task build-kiro-repo --env local --version 1.1 --channel beta",
+    "deno task build-kiro-repo dev --config /tmp/dev.json --keyring keys.pgp --verify-timeout 600",
   ],
 } as const;
 
@@ -342,7 +344,25 @@ export async function runBuildKiroRepo(args: string[], io: BuildKiroRepoIo = {})
         throw error;
       }
       const { record } = result;
-      if (result.dryRun) {
+      if (values.json) {
+        out(JSON.stringify(
+          {
+            environment: name,
+            dry_run: result.dryRun,
+            package_id: record.package_id,
+            version: record.version,
+            pool_key: record.pool_key,
+            file_size: record.file_size,
+            sha256_hash: record.sha256_hash,
+            channels: record.channels ?? [],
+            uploaded: result.dryRun ? false : result.uploaded,
+            recorded: result.dryRun ? "none" : result.recorded,
+            repo_url: outputs.repoUrl,
+          },
+          null,
+          2,
+        ));
+      } else if (result.dryRun) {
         out(
           `Dry run: would publish ${record.package_id} (${record.pool_key}, ${record.file_size} ` +
             `bytes, SHA-256 ${record.sha256_hash}) to ${outputs.repoUrl}; nothing was written`,

@@ -73,7 +73,11 @@ export async function main(args: string[]): Promise<number> {
       },
       verbose: { type: "boolean", short: "v", description: "log every S3 request" },
     },
-    examples: ["deno task dev", "KIRO_LOCAL_S3_PORT=8080 deno task dev"],
+    examples: [
+      "deno task dev",
+      "deno task dev --dynamodb-port 14567 --s3-port 14568",
+      "deno task dev --verbose",
+    ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
 

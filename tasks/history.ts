@@ -8,7 +8,7 @@
 import { awsClients } from "../lambda/aws/clients.ts";
 import { stackChannels } from "../lambda/environment/outputs.ts";
 import { type HistoryEntry, PublishHistory } from "../lambda/store/history.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 /** Runs the task; returns the exit code. */
@@ -23,7 +23,6 @@ export async function main(args: string[]): Promise<number> {
       "objects with channel, generation, published_at, started_by, release_sha256, added\n" +
       'and removed (each a list of "NAME VERSION ARCH"), oldest first.\n' +
       "deno task rollback --to GENERATION restores an entry's index.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
       channel: {
@@ -31,7 +30,7 @@ export async function main(args: string[]): Promise<number> {
         valueName: "C",
         description: "only this channel (default: every channel)",
       },
-      json: { type: "boolean", description: "print a JSON array on stdout" },
+      json: JSON_OPTION,
     },
     examples: [
       "deno task history",
@@ -42,7 +41,7 @@ export async function main(args: string[]): Promise<number> {
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, envName) => {
         const channels = stackChannels(outputs);
         const wanted = cli.values.channel;

@@ -27,7 +27,7 @@ import {
   secretsManagerStorage,
   updateSigningKeys,
 } from "./keys/rotation.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson, UsageError } from "./lib/cli.ts";
 import { environmentName, readStackOutputs, taskFailureCode } from "./lib/env.ts";
 import { localPorts, localStackOutputs, localStateDir } from "./lib/local_stack.ts";
 
@@ -63,7 +63,7 @@ export async function main(args: string[]): Promise<number> {
         valueName: "TYPE",
         choices: KEYGEN_TYPES,
         default: "ed25519",
-        description: "key type of a new key: ed25519 or rsa4096",
+        description: "key type of a new key",
       },
       name: {
         type: "string",
@@ -81,12 +81,14 @@ export async function main(args: string[]): Promise<number> {
         valueName: "FILE",
         description: "also write the public keyring (binary OpenPGP) to FILE",
       },
+      json: JSON_OPTION,
     },
     examples: [
-      "deno task keygen --env dev",
+      "deno task keygen dev",
       "deno task keygen --env prod --type rsa4096",
-      "deno task keygen --env prod --rotate",
+      "deno task keygen --env prod --rotate --json",
       "deno task keygen --env prod --retire 0123456789ABCDEF",
+      'deno task keygen local --name "Kiro Test Key" --email test@example.com --keyring-out k.pgp',
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
@@ -119,18 +121,37 @@ export async function main(args: string[]): Promise<number> {
         console.error(`Generating a new ${type} signing key for ${env}…`);
       }
       const result = await updateSigningKeys(storage, action);
+      if (values["keyring-out"] !== undefined) {
+        await Deno.writeFile(values["keyring-out"], result.keyring);
+      }
+      const next = `deno task rebuild ${env} (the publisher signs with these keys and writes ` +
+        `/kiro-archive-keyring.pgp), then deno task build-kiro-repo --env ${env} (ships the keyring to users)`;
+      if (values.json) {
+        // Public facts only: fingerprints, algorithms, user IDs, dates; never key material.
+        printJson({
+          environment: env,
+          storage: storage.location,
+          added: result.added ?? null,
+          removed: result.removed ?? null,
+          keys: result.keys.map((key) => ({
+            fingerprint: key.fingerprint,
+            algorithm: key.algorithm,
+            user_ids: key.userIds,
+            created: key.created.toISOString(),
+          })),
+          keyring_out: values["keyring-out"] ?? null,
+          next,
+        });
+        return 0;
+      }
       if (result.added !== undefined) console.log(`Added signing key ${result.added}`);
       if (result.removed !== undefined) console.log(`Retired signing key ${result.removed}`);
       console.log(`The ${storage.location} now holds ${result.keys.length} key(s):`);
       for (const key of result.keys) console.log(`  ${describeKey(key)}`);
       if (values["keyring-out"] !== undefined) {
-        await Deno.writeFile(values["keyring-out"], result.keyring);
         console.log(`Wrote the public keyring to ${values["keyring-out"]}`);
       }
-      console.log(
-        `Next: deno task rebuild ${env} (the publisher signs with these keys and writes ` +
-          `/kiro-archive-keyring.pgp), then deno task build-kiro-repo --env ${env} (ships the keyring to users)`,
-      );
+      console.log(`Next: ${next}`);
       return 0;
     } finally {
       clients?.destroy();

@@ -8,11 +8,9 @@
 import { awsClients } from "../lambda/aws/clients.ts";
 import { channelPolicyFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { formatIdentities, listIdentities } from "./lifecycle/listing.ts";
-
-const ENVIRONMENTS = ["local", "dev", "prod"];
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -26,17 +24,14 @@ export async function main(args: string[]): Promise<number> {
       "package_name, version, architecture, status, file_size, sha256_hash, pool_key,\n" +
       "recorded_at, package_type, channels, indexed_in, retained_out (and withdrawn_at,\n" +
       "withdrawn_by, withdraw_reason for withdrawn ones, pruned_at for pruned ones).",
-    positionals: [
-      { name: "NAME", description: "only this package" },
-      { name: "ENV", description: "local, dev or prod (instead of --env)" },
-    ],
+    positionals: [{ name: "NAME", description: "only this package" }],
     options: {
       env: ENV_OPTION,
       all: {
         type: "boolean",
         description: "also what no index lists (withdrawn, retained out, pruned)",
       },
-      json: { type: "boolean", description: "print a JSON array on stdout" },
+      json: JSON_OPTION,
     },
     examples: [
       "deno task list",
@@ -45,14 +40,9 @@ export async function main(args: string[]): Promise<number> {
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
-  // One positional may be the package or the environment: an environment name wins.
-  let [name, env] = cli.positionals;
-  if (env === undefined && name !== undefined && ENVIRONMENTS.includes(name)) {
-    env = name;
-    name = undefined;
-  }
+  const [name] = cli.positionals;
   try {
-    return await withEnvironment({ env: cli.values.env, positional: env }, async (outputs) => {
+    return await withEnvironment({ env: cli.values.env }, async (outputs) => {
       const clients = awsClients(outputs);
       try {
         const records = await new PackageStore(clients.dynamo, outputs.tableName).listAll();

@@ -20,7 +20,7 @@ import { POOL_LAYOUTS, type PoolLayout } from "./migration/transform.ts";
 import { loadLegacyDefaults, poolChecker } from "./migration/wiring.ts";
 import { S3ObjectStore } from "../lambda/aws/object_store.ts";
 import { ConfigError, DEFAULT_CONFIG_DIR } from "../lambda/sources/config.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 const NAME = "migrate";
@@ -54,7 +54,7 @@ export async function main(args: string[]): Promise<number> {
       "",
       "Exit codes: 0 migration complete and verified (dry run: nothing blocks a real run);",
       "1 incomplete (conflicts, errors, verification failed) or stopped (message says why);",
-      "2 usage error. Undo with: deno task restore --env ENV --backup-file FILE --table legacy",
+      "2 usage error. Undo with: deno task restore --env ENV --backup-file FILE --into legacy",
     ].join("\n"),
     options: {
       env: ENV_OPTION,
@@ -109,11 +109,15 @@ export async function main(args: string[]): Promise<number> {
         default: "16",
         description: "conditional writes in flight",
       },
+      json: JSON_OPTION,
     },
     examples: [
-      "deno task migrate --env dev --dry-run",
+      "deno task migrate prod --dry-run",
       "deno task migrate --env dev --backup-file backups/dev-migration.jsonl",
-      "deno task migrate --env prod --drop-legacy",
+      "deno task migrate --env prod --drop-legacy --json",
+      "deno task migrate local --dry-run --source-table kiro-package-versions-local --strict",
+      "deno task migrate dev --pool-layout canonical --control synthesize --concurrency 8",
+      "deno task migrate dev --dry-run --skip-pool-check --config-dir config/packages",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
@@ -180,7 +184,8 @@ export async function main(args: string[]): Promise<number> {
             : { checkPool: poolChecker(new S3ObjectStore(clients.s3, outputs.bucketName)) }),
         });
         progress.finish();
-        console.log(formatMigrationSummary(summary));
+        if (values.json) printJson({ environment, ...summary });
+        else console.log(formatMigrationSummary(summary));
         return summary.complete ? 0 : 1;
       } catch (error) {
         progress.finish();

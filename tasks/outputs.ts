@@ -25,13 +25,12 @@ export async function main(args: string[]): Promise<number> {
     summary: "Print an environment's stack outputs (resource names, URLs) as JSON",
     description: "dev and prod read `pulumi stack output` (or $KIRO_OUTPUTS_FILE); local prints\n" +
       "the outputs of the running `deno task dev`, or those it will have on its ports.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: { env: ENV_OPTION },
     examples: ["deno task outputs prod", "deno task outputs --env local"],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
-    const name = environmentName({ env: cli.values.env, positional: cli.positionals[0] });
+    const name = environmentName({ env: cli.values.env });
     let outputs: StackOutputs;
     if (name === "local") {
       const dir = localStateDir();

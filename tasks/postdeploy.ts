@@ -29,7 +29,7 @@ import { loadSigningKeys } from "../lambda/aws/signing_keys.ts";
 import { parseRelease } from "../lambda/repo/release.ts";
 import type { SigningKey } from "../lambda/signing/keys.ts";
 import { type Keyring, readKeyring, verifyClearsigned } from "../lambda/signing/verify.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 
@@ -402,21 +402,23 @@ export async function main(args: string[]): Promise<number> {
       'invokes a force rebuild ({"force_rebuild": true}), then fetches dists/stable/InRelease\n' +
       "through the repository URL and verifies its signatures with the published keyring.\n" +
       "Every check runs; exits 1 when any failed.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
       "skip-rebuild": {
         type: "boolean",
         description: "check what is published now, without a rebuild",
       },
-      json: { type: "boolean", description: "print the report as JSON on stdout" },
+      json: JSON_OPTION,
     },
-    examples: ["deno task postdeploy dev", "deno task postdeploy prod --skip-rebuild"],
+    examples: [
+      "deno task postdeploy dev",
+      "deno task postdeploy --env prod --skip-rebuild --json",
+    ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, name) => {
         console.error(`Checking ${name} (${outputs.repoUrl})`);
         const report = await postdeploy(outputs, {

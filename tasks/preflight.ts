@@ -1,6 +1,8 @@
 /**
  * `deno task preflight [ENV]`: what must pass before `pulumi up -s ENV`.
  *
+ * 0. `changelog`: CHANGELOG.md's format, and a new entry whenever the code
+ *    changed since the newest one's version (`tasks/releases/changelog.ts`)
  * 1. `fmt`: `deno fmt --check`
  * 2. `lint`: `deno lint`
  * 3. `check`: `deno check .` (type check)
@@ -19,13 +21,14 @@
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseStackOutputs } from "./lib/stack_outputs.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { type CommandResult, runCommand as runProgram } from "./lib/command.ts";
 import { taskFailureCode } from "./lib/env.ts";
 import { projectRoot } from "./lib/local_stack.ts";
+import { checkChangelog } from "./releases/changelog.ts";
 
 /** The steps, in order. */
-export const PREFLIGHT_STEPS = ["fmt", "lint", "check", "test", "program"] as const;
+export const PREFLIGHT_STEPS = ["changelog", "fmt", "lint", "check", "test", "program"] as const;
 /** One step's name. */
 export type PreflightStep = (typeof PREFLIGHT_STEPS)[number];
 
@@ -84,7 +87,7 @@ function lastLines(text: string, count: number): string {
   return plain.trim().split("\n").filter((line) => line.trim() !== "").slice(-count).join("\n");
 }
 
-const DENO_STEPS: Record<Exclude<PreflightStep, "program">, string[]> = {
+const DENO_STEPS: Record<Exclude<PreflightStep, "program" | "changelog">, string[]> = {
   fmt: ["fmt", "--check"],
   lint: ["lint"],
   check: ["check", "."],
@@ -191,6 +194,12 @@ export async function preflight(
     );
   };
   for (const step of PREFLIGHT_STEPS.filter((s) => steps.includes(s))) {
+    if (step === "changelog") {
+      const started = performance.now();
+      const { ok, detail } = await checkChangelog(root);
+      record({ step, ok, detail, seconds: (performance.now() - started) / 1000 });
+      continue;
+    }
     if (step === "program") {
       for (const stack of stacks) {
         const started = performance.now();
@@ -244,51 +253,36 @@ export async function main(args: string[]): Promise<number> {
       "program with mocks for the stack's own Pulumi.ENV.yaml under the Node Pulumi will use\n" +
       "($KIRO_NODE22, else node; >= 22.18). Without ENV the program step checks dev and prod.\n" +
       "Every step runs; exits 1 when any failed.",
-    positionals: [{ name: "ENV", description: "dev or prod (instead of --env)" }],
     options: {
-      env: ENV_OPTION,
+      env: {
+        ...ENV_OPTION,
+        choices: ["dev", "prod"],
+        description: "the stack whose program is checked: dev or prod (default both)",
+      },
       skip: {
         type: "string",
-        multiple: true,
-        valueName: "STEP",
-        description: `skip a step (${PREFLIGHT_STEPS.join(", ")}); repeatable`,
+        list: true,
+        choices: PREFLIGHT_STEPS,
+        valueName: "STEPS",
+        description: "skip these steps",
       },
       only: {
         type: "string",
-        multiple: true,
-        valueName: "STEP",
-        description: "run only this step; repeatable",
+        list: true,
+        choices: PREFLIGHT_STEPS,
+        valueName: "STEPS",
+        description: "run only these steps",
       },
     },
     examples: [
       "deno task preflight prod",
-      "deno task preflight dev --skip test",
-      "deno task preflight --only program",
+      "deno task preflight dev --skip test,lint",
+      "deno task preflight --env dev --only program",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
-    const env = cli.values.env ?? cli.positionals[0];
-    if (
-      env !== undefined && cli.values.env !== undefined && cli.positionals[0] !== undefined &&
-      env !== cli.positionals[0]
-    ) {
-      throw new UsageError(
-        `The environment is given twice: --env ${cli.values.env} and ${
-          cli.positionals[0]
-        }; give it once`,
-      );
-    }
-    if (env !== undefined && env !== "dev" && env !== "prod") {
-      throw new UsageError(
-        `preflight checks a Pulumi stack: ENV must be dev or prod (got "${env}")`,
-      );
-    }
-    for (const step of [...cli.values.skip, ...cli.values.only]) {
-      if (!(PREFLIGHT_STEPS as readonly string[]).includes(step)) {
-        throw new UsageError(`Unknown step "${step}": the steps are ${PREFLIGHT_STEPS.join(", ")}`);
-      }
-    }
+    const env = cli.values.env as "dev" | "prod" | undefined;
     const chosen = (cli.values.only.length > 0 ? cli.values.only : PREFLIGHT_STEPS)
       .filter((step) => !cli.values.skip.includes(step)) as PreflightStep[];
     const stacks: ("dev" | "prod")[] = env === undefined ? ["dev", "prod"] : [env];

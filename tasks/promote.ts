@@ -28,6 +28,7 @@ import {
   DRY_RUN_OPTION,
   ENV_OPTION,
   IDENTITY_POSITIONALS,
+  JSON_OPTION,
   parseCommandLine,
   UsageError,
 } from "./lib/cli.ts";
@@ -66,11 +67,11 @@ const SPEC = {
     },
     arch: ARCH_OPTION,
     "dry-run": DRY_RUN_OPTION,
-    json: { type: "boolean", description: "print the promoted records as a JSON array on stdout" },
+    json: JSON_OPTION,
   },
   examples: [
     "deno task promote kiro 1.0.340 --to stable --env prod",
-    "deno task promote kiro 1.0.340 --from-env dev --env prod",
+    "deno task promote kiro 1.0.340 --from-env dev prod --json",
     "deno task promote kiro-cli 1.2.0 --from-env dev --env prod --to beta --arch arm64 --dry-run",
   ],
 } as const;

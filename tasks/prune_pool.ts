@@ -10,7 +10,7 @@ import { channelPolicyFor, objectStoreFor } from "../lambda/dependencies.ts";
 import { PublishHistory } from "../lambda/store/history.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { formatDays, prunePool, PruneWindowError } from "./channels/prune.ts";
-import { ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 /** Runs the task; returns the exit code (0 done, 1 failed, 2 usage). */
@@ -26,7 +26,6 @@ export async function main(args: string[]): Promise<number> {
       "holding an index it may still use is sent to a missing file. The record stays,\n" +
       "marked pruned; add-deb of the same file brings it back. --dry-run lists what would\n" +
       "go and the bytes freed.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
       "dry-run": { type: "boolean", description: "list what would be deleted; delete nothing" },
@@ -35,11 +34,11 @@ export async function main(args: string[]): Promise<number> {
         valueName: "DAYS",
         description: "the safety window (default and minimum: validity + by-hash retention)",
       },
-      json: { type: "boolean", description: "print the result as JSON on stdout" },
+      json: JSON_OPTION,
     },
     examples: [
       "deno task prune-pool prod --dry-run",
-      "deno task prune-pool --env prod",
+      "deno task prune-pool --env prod --json",
       "deno task prune-pool dev --window-days 30",
     ],
   });
@@ -51,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError(`--window-days must be a positive number of days (got ${days})`);
     }
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, envName) => {
         const clients = awsClients(outputs);
         try {

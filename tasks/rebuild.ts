@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { rebuildEnvironment } from "./lib/rebuild_environment.ts";
 import { RebuildFailedError } from "./lib/remote_rebuild.ts";
@@ -28,10 +28,9 @@ export async function main(args: string[]): Promise<number> {
       "Objects whose content is unchanged are not written again; the Release is re-signed.\n" +
       "A failure is one line; locally, --verbose prints the handler's JSON log line too\n" +
       "(dev and prod log it in CloudWatch).",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
-      json: { type: "boolean", description: "print the result as JSON on stdout" },
+      json: JSON_OPTION,
       verbose: {
         type: "boolean",
         description: "local: also print the handler's JSON log line (with the stack) on failure",
@@ -40,14 +39,14 @@ export async function main(args: string[]): Promise<number> {
     examples: [
       "deno task rebuild prod",
       "deno task rebuild",
-      "deno task rebuild dev --json",
+      "deno task rebuild --env dev --json",
       "deno task rebuild local --verbose",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, name) => {
         const started = performance.now();
         const answer = await rebuildEnvironment(outputs, { verbose: cli.values.verbose });

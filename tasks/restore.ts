@@ -10,7 +10,7 @@ import { awsClients } from "../lambda/aws/clients.ts";
 import { MigrationError } from "./migration/errors.ts";
 import { formatRestoreSummary, progressPrinter } from "./migration/report.ts";
 import { restoreBackup } from "./migration/restore.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 
 const NAME = "restore";
@@ -37,9 +37,9 @@ export async function main(args: string[]): Promise<number> {
         valueName: "FILE",
         description: "the backup to restore (required)",
       },
-      table: {
+      into: {
         type: "string",
-        valueName: "TABLE",
+        valueName: "WHICH",
         choices: ["legacy", "new"],
         default: "legacy",
         description: "legacy (the stack's legacyTableName) or new (its tableName)",
@@ -48,10 +48,11 @@ export async function main(args: string[]): Promise<number> {
         type: "boolean",
         description: "replace items whose contents differ from the backup",
       },
+      json: JSON_OPTION,
     },
     examples: [
       "deno task restore --env dev --backup-file backups/legacy-dev-20260115T143022Z.jsonl",
-      "deno task restore --env local --backup-file b.jsonl --table new",
+      "deno task restore local --backup-file b.jsonl --into new --overwrite --json",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
@@ -62,7 +63,7 @@ export async function main(args: string[]): Promise<number> {
   }
   try {
     return await withEnvironment({ env: cli.values.env }, async (outputs) => {
-      const table = cli.values.table === "new" ? outputs.tableName : outputs.legacyTableName;
+      const table = cli.values.into === "new" ? outputs.tableName : outputs.legacyTableName;
       const clients = awsClients(outputs);
       const progress = progressPrinter(
         (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
@@ -75,7 +76,8 @@ export async function main(args: string[]): Promise<number> {
           onProgress: (event) => progress.update(event),
         });
         progress.finish();
-        console.log(formatRestoreSummary(summary, file));
+        if (cli.values.json) printJson({ file, ...summary });
+        else console.log(formatRestoreSummary(summary, file));
         return summary.conflicts.length === 0 ? 0 : 1;
       } finally {
         progress.finish();

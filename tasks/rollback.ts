@@ -11,7 +11,13 @@ import { channelPolicyFor, objectStoreFor } from "../lambda/dependencies.ts";
 import { PublishHistory } from "../lambda/store/history.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
 import { rollbackChannel, RollbackError } from "./channels/rollback.ts";
-import { DRY_RUN_OPTION, ENV_OPTION, parseCommandLine, UsageError } from "./lib/cli.ts";
+import {
+  DRY_RUN_OPTION,
+  ENV_OPTION,
+  JSON_OPTION,
+  parseCommandLine,
+  UsageError,
+} from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { operatorIdentity } from "./lib/operator.ts";
 import { convergeEnvironment } from "./lib/rebuild_environment.ts";
@@ -28,7 +34,6 @@ export async function main(args: string[]): Promise<number> {
       "publishes once. Other channels are untouched; nothing is uploaded. Refused, with\n" +
       "nothing changed, when an identity of that generation was withdrawn since, is no\n" +
       "longer recorded, or its pool object is gone.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
       to: { type: "string", valueName: "GENERATION", description: "the generation to restore" },
@@ -38,11 +43,11 @@ export async function main(args: string[]): Promise<number> {
         description: "the channel (default: the first one the stack publishes, stable)",
       },
       "dry-run": DRY_RUN_OPTION,
-      json: { type: "boolean", description: "print what changed as JSON on stdout" },
+      json: JSON_OPTION,
     },
     examples: [
-      "deno task history prod --channel stable",
-      "deno task rollback --to 41 --env prod --dry-run",
+      "deno task rollback prod --to 41 --dry-run",
+      "deno task rollback --to 41 --env prod --json",
       "deno task rollback --to 41 --channel beta --env prod",
     ],
   });
@@ -57,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
       );
     }
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, envName) => {
         const policy = await channelPolicyFor(outputs);
         const channel = cli.values.channel ?? policy.channels[0] ?? "stable";

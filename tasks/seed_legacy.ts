@@ -30,7 +30,11 @@ export async function main(args: string[]): Promise<number> {
       "legacy item with its real size and hashes. Running it again rewrites the same items.",
     ].join("\n"),
     options: {
-      env: ENV_OPTION,
+      env: {
+        ...ENV_OPTION,
+        choices: ["local"],
+        description: "environment: local only (the legacy tables of dev and prod are real)",
+      },
       count: { type: "string", valueName: "N", default: "5", description: "how many versions" },
       "config-dir": {
         type: "string",
@@ -39,7 +43,10 @@ export async function main(args: string[]): Promise<number> {
         description: "package configurations (the .deb control fields)",
       },
     },
-    examples: ["deno task seed-legacy --env local --count 12"],
+    examples: [
+      "deno task seed-legacy local --count 12",
+      "deno task seed-legacy --env local --config-dir config/packages",
+    ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   const count = Number(cli.values.count);

@@ -8,8 +8,9 @@
  * - `dev` / `prod`: invokes the deployed Lambda with a scheduled event (the
  *   Lambda uses the configurations bundled into it; DIR is still validated).
  *
- * Every configuration is validated before anything runs. The output ends
- * with the run's JSON summary (new packages, skipped, failures, publish).
+ * Every configuration is validated before anything runs. Log lines go to
+ * stderr; stdout holds the run's summary (new packages, skipped, failures,
+ * publish), as one JSON document with `--json`.
  * Exit code: 0 done, 1 the run failed (every source failed, or the publish),
  * 2 usage error.
  *
@@ -29,10 +30,11 @@ import {
   loadPackageConfigs,
 } from "../lambda/sources/config.ts";
 import { scheduledSyncForEnvironment } from "../lambda/dependencies.ts";
-import { SyncFailedError } from "../lambda/sources/sync.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { SyncFailedError, type SyncSummary } from "../lambda/sources/sync.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { localStateDir } from "./lib/local_stack.ts";
+import { formatSyncSummary } from "./lib/sync_report.ts";
 
 /** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
 export function scheduledEvent(now: Date = new Date()): Record<string, unknown> {
@@ -47,16 +49,26 @@ export function scheduledEvent(now: Date = new Date()): Record<string, unknown> 
   };
 }
 
+/** Prints the run's summary: JSON with `--json`, else for people (both on stdout). */
+function report(summary: unknown, json: boolean): void {
+  if (json) printJson(summary);
+  else if (typeof summary === "string") console.log(summary);
+  else console.log(formatSyncSummary(summary as SyncSummary));
+}
+
 async function runLocal(
   outputs: StackOutputs,
   files: ConfigFile[],
-  options: { verbose: boolean },
+  options: { json: boolean; verbose: boolean },
 ): Promise<number> {
+  const { json } = options;
   const clients = awsClients(outputs);
   // The Lambda's JSON log lines (with stacks) go to CloudWatch; locally they
-  // are shown only when asked for: the run's one-line failure and its summary say it all.
+  // are shown (on stderr) only when asked for: the run's one-line failure and
+  // its summary say it all.
   const logger = createLogger({
     persistentKeys: { environment: "local" },
+    toStderr: true,
     ...(options.verbose ? {} : { level: "SILENT" as const }),
   });
   if (!options.verbose) {
@@ -75,12 +87,12 @@ async function runLocal(
     try {
       const { failed: _failed, ...summary } = await sync();
       console.error(`Notifications: ${notifications}`);
-      console.log(JSON.stringify(summary, null, 2));
+      report(summary, json);
       return 0;
     } catch (error) {
       if (!(error instanceof SyncFailedError)) throw error;
       console.error(`sync: ${error.message}`);
-      console.log(JSON.stringify(error.summary, null, 2));
+      report(error.summary, json);
       return 1;
     }
   } finally {
@@ -88,7 +100,7 @@ async function runLocal(
   }
 }
 
-async function invokeDeployed(outputs: StackOutputs): Promise<number> {
+async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<number> {
   const clients = awsClients(outputs);
   try {
     console.error(
@@ -106,7 +118,7 @@ async function invokeDeployed(outputs: StackOutputs): Promise<number> {
       console.error(
         `sync: the Lambda ${outputs.functionName} failed (${result.FunctionError}); see its logs`,
       );
-      console.log(payload);
+      report(json ? { function_error: result.FunctionError, payload } : payload, json);
       return 1;
     }
     const response = JSON.parse(payload) as { statusCode?: number; body?: string };
@@ -117,7 +129,7 @@ async function invokeDeployed(outputs: StackOutputs): Promise<number> {
     } catch {
       // Not JSON: print it as it came.
     }
-    console.log(typeof parsed === "string" ? parsed : JSON.stringify(parsed, null, 2));
+    report(json && typeof parsed === "string" ? { body: parsed } : parsed, json);
     return response.statusCode === 200 ? 0 : 1;
   } finally {
     clients.destroy();
@@ -132,8 +144,8 @@ export async function main(args: string[]): Promise<number> {
     description: "local runs the sync in-process against the local stack, with the package\n" +
       "configurations from --config-dir; dev and prod invoke the deployed Lambda with a\n" +
       "scheduled event (it uses the configurations bundled into it). Every configuration\n" +
-      "is validated first. The output ends with the run's JSON summary.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
+      "is validated first. Progress and log lines go to stderr; the run's summary to stdout\n" +
+      "(--json: the summary as one JSON document).",
     options: {
       env: ENV_OPTION,
       "config-dir": {
@@ -142,6 +154,7 @@ export async function main(args: string[]): Promise<number> {
         default: DEFAULT_CONFIG_DIR,
         description: "folder of package configurations (*.yaml)",
       },
+      json: JSON_OPTION,
       verbose: {
         type: "boolean",
         description: "local: also print the sync's JSON log lines (as the Lambda logs them)",
@@ -152,11 +165,12 @@ export async function main(args: string[]): Promise<number> {
       "deno task sync local --config-dir /tmp/my-configs",
       "deno task sync local --verbose",
       "deno task sync prod",
+      "deno task sync --env local --json",
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
-    const name = environmentName({ env: cli.values.env, positional: cli.positionals[0] });
+    const name = environmentName({ env: cli.values.env });
     const dir = cli.values["config-dir"];
     const loaded = await loadPackageConfigs(dir);
     console.error(
@@ -173,11 +187,14 @@ export async function main(args: string[]): Promise<number> {
       loaded.map(async (item) => ({ path: item.file, text: await Deno.readTextFile(item.file) })),
     );
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       (outputs) =>
         name === "local"
-          ? runLocal(outputs, files, { verbose: cli.values.verbose === true })
-          : invokeDeployed(outputs),
+          ? runLocal(outputs, files, {
+            json: cli.values.json,
+            verbose: cli.values.verbose === true,
+          })
+          : invokeDeployed(outputs, cli.values.json),
     );
   } catch (error) {
     return taskFailureCode(error, "sync", { failures: [ConfigError] });

@@ -12,7 +12,7 @@ import { awsClients } from "../lambda/aws/clients.ts";
 import { verifyRepository } from "../lambda/publish/verify.ts";
 import { channelPolicyFor, objectStoreFor } from "../lambda/dependencies.ts";
 import { PackageStore } from "../lambda/store/package_store.ts";
-import { ENV_OPTION, parseCommandLine } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine } from "./lib/cli.ts";
 import { taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { ObjectStoreError } from "../lambda/aws/object_store.ts";
 
@@ -27,10 +27,9 @@ export async function main(args: string[]): Promise<number> {
       "the published keyring; that kiro-repo.deb is the latest kiro-repo. Exits 1 on any problem.\n" +
       "Pool objects that no record names (orphans) are warnings with the command that removes\n" +
       "each; they do not make verify fail.",
-    positionals: [{ name: "ENV", description: "local, dev or prod (instead of --env)" }],
     options: {
       env: ENV_OPTION,
-      json: { type: "boolean", description: "print the report as JSON on stdout" },
+      json: JSON_OPTION,
       deep: {
         type: "boolean",
         description: "also download every pool file and check its size and SHA-256 in full",
@@ -45,7 +44,7 @@ export async function main(args: string[]): Promise<number> {
   if (cli.exitCode !== undefined) return cli.exitCode;
   try {
     return await withEnvironment(
-      { env: cli.values.env, positional: cli.positionals[0] },
+      { env: cli.values.env },
       async (outputs, name) => {
         const clients = awsClients(outputs);
         try {

@@ -9,6 +9,7 @@
  */
 
 import { Logger } from "@aws-lambda-powertools/logger";
+import { Console } from "node:console";
 import process from "node:process";
 
 export { Logger };
@@ -27,6 +28,11 @@ export interface CreateLoggerOptions {
   level?: LogLevelName;
   /** Keys added to every log line (e.g. `{ environment: "dev" }`). */
   persistentKeys?: Record<string, string>;
+  /**
+   * Write every line to stderr (default false: Lambda's stdout). Tasks set it
+   * so that their stdout holds only their report (`--json`).
+   */
+  toStderr?: boolean;
 }
 
 /**
@@ -37,12 +43,20 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ??
     (process.env.LOG_LEVEL?.toUpperCase() as LogLevelName | undefined) ??
     "INFO";
-  return new Logger({
+  const logger = new Logger({
     serviceName: options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ??
       DEFAULT_SERVICE_NAME,
     logLevel: level,
     ...(options.persistentKeys === undefined ? {} : { persistentKeys: options.persistentKeys }),
   });
+  if (options.toStderr === true) {
+    // Powertools prints through its protected `console`; point both streams at stderr.
+    (logger as unknown as { console: Console }).console = new Console({
+      stdout: process.stderr,
+      stderr: process.stderr,
+    });
+  }
+  return logger;
 }
 
 /** A logger that writes nothing (tests, quiet tasks). */

@@ -53,7 +53,7 @@ import {
   type RetentionOptions,
   serializeManifest,
 } from "./generations.ts";
-import { indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
+import { channelListing, indexHtml, KEYRING_NAME, type PackageSummary } from "./index_html.ts";
 import { type CdnInvalidator, invalidationPaths } from "../aws/invalidation.ts";
 import { headersFor, isByHashKey } from "../aws/object_headers.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
@@ -426,9 +426,11 @@ export async function publishRepository(
     PHASE.extras,
     encode(indexHtml({
       repoUrl: options.repoUrl,
-      packages: packageSummaries(plans[0]?.listed ?? []),
-      distribution: channels[0] as string,
-      channels,
+      listings: plans.map((plan) =>
+        channelListing(plan.channel, plan.listed, {
+          lastPublished: plan.manifest.generations[0]?.published,
+        })
+      ),
       component,
       fingerprints: keyFingerprints(options.keys),
       hasKiroRepoDeb: kiroRepo !== undefined,

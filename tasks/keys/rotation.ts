@@ -28,7 +28,11 @@ import {
  * The key types keygen offers: Ed25519 or RSA ≥ 3072, what `gpgv` and `sqv` accept
  * (`docs/design.md`, "Repository layout and publishing").
  */
-export const KEYGEN_TYPES = ["ed25519", "rsa4096"] as const satisfies readonly SigningKeyType[];
+export const KEYGEN_TYPES = [
+  "ed25519",
+  "rsa3072",
+  "rsa4096",
+] as const satisfies readonly SigningKeyType[];
 
 /** The user ID e-mail of new keys unless `--email` says otherwise. */
 export const DEFAULT_KEY_EMAIL = "archive@kiro.dev";

@@ -4,16 +4,20 @@
  *
  * Built on `node:util` `parseArgs` (strict: unknown options are errors).
  *
+ * One grammar for every task: a command that declares `env` takes `--env ENV`
+ * and a positional `ENV` (a positional that is an environment name, in any
+ * place: `deno task migrate prod --dry-run`); one that does not says so in its
+ * `--help` and refuses both. Lists are comma-separated (`list: true`).
+ *
  * @example
  * ```ts
  * const cli = parseCommandLine(args, {
  *   name: "outputs",
  *   summary: "Print an environment's stack outputs as JSON",
- *   positionals: [{ name: "ENV", description: "local, dev or prod" }],
  *   options: { env: ENV_OPTION },
  * });
  * if (cli.exitCode !== undefined) return cli.exitCode;
- * cli.values.env; // string | undefined
+ * cli.values.env; // string | undefined: --env ENV or the positional ENV
  * ```
  *
  * @module
@@ -30,8 +34,11 @@ export interface OptionSpec {
   description: string;
   /** The value's placeholder in `--help` (default `VALUE`). */
   valueName?: string;
-  /** May be given more than once (values collected in order). */
-  multiple?: boolean;
+  /**
+   * A comma-separated list (`--only a,b`): the value is the items in order.
+   * Lists are always comma-separated, never repeated flags (one grammar).
+   */
+  list?: boolean;
   /** The only values allowed (string options). */
   choices?: readonly string[];
   /** The value when the option is absent (shown in `--help`). */
@@ -64,9 +71,8 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
 }
 
 /** The parsed value of one option. */
-export type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
-  ? (S["multiple"] extends true ? boolean[] : boolean)
-  : S["multiple"] extends true ? string[]
+export type OptionValue<S extends OptionSpec> = S["type"] extends "boolean" ? boolean
+  : S["list"] extends true ? string[]
   : S["default"] extends string ? string
   : string | undefined;
 
@@ -98,6 +104,23 @@ export const ENV_OPTION = {
   description: "environment: local, dev or prod (default $KIRO_ENV, else local)",
 } as const satisfies OptionSpec;
 
+/** The names a positional `ENV` may take (`deno task migrate prod`). */
+export const ENVIRONMENT_POSITIONAL_NAMES = ["local", "dev", "prod"] as const;
+
+/** `--json` of the tasks that report something: one JSON document on stdout. */
+export const JSON_OPTION = {
+  type: "boolean",
+  description: "print one JSON document on stdout (progress stays on stderr)",
+} as const satisfies OptionSpec;
+
+/**
+ * Prints `value` as the one JSON document of a `--json` run (stdout, two-space
+ * indent, one trailing newline).
+ */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
 /** `--arch ARCH` of the commands that name identities (`NAME VERSION`). */
 export const ARCH_OPTION = {
   type: "string",
@@ -122,6 +145,30 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** The positional `ENV` every task with an `--env` option takes. */
+function envPositional(option: OptionSpec): PositionalSpec {
+  const names = option.choices ?? ENVIRONMENT_POSITIONAL_NAMES;
+  return { name: "ENV", description: `${names.join(", ")}: the same as --env ENV` };
+}
+
+/**
+ * Takes the positional `ENV` out of `positionals`: the one that is an
+ * environment name (a file or package named like one is given as `./prod`).
+ */
+function takeEnvPositional(
+  positionals: string[],
+  flag: string | undefined,
+): { env: string | undefined; rest: string[] } {
+  const names: readonly string[] = ENVIRONMENT_POSITIONAL_NAMES;
+  const found = positionals.filter((p) => names.includes(p));
+  const rest = positionals.filter((p) => !names.includes(p));
+  const given = [...(flag === undefined ? [] : [`--env ${flag}`]), ...found];
+  if (new Set([flag, ...found].filter((v) => v !== undefined)).size > 1) {
+    throw new UsageError(`The environment is given twice: ${given.join(" and ")}; give it once`);
+  }
+  return { env: flag ?? found[0], rest };
+}
+
 function optionLabel(key: string, spec: OptionSpec): string {
   const flag = `--${key}${spec.type === "string" ? ` ${spec.valueName ?? "VALUE"}` : ""}`;
   return spec.short !== undefined ? `-${spec.short}, ${flag}` : `    ${flag}`;
@@ -129,7 +176,11 @@ function optionLabel(key: string, spec: OptionSpec): string {
 
 /** The `--help` text of `spec`. */
 export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
-  const positionals = (spec.positionals ?? [])
+  const declared = [
+    ...(spec.positionals ?? []),
+    ...("env" in spec.options ? [envPositional(spec.options["env"] as OptionSpec)] : []),
+  ];
+  const positionals = declared
     .map((p) => (p.required === true ? p.name : `[${p.name}]`)).join(" ");
   const lines = [
     `Usage: deno task ${spec.name} [OPTIONS]${positionals === "" ? "" : ` ${positionals}`}`,
@@ -137,10 +188,13 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec
     spec.summary,
   ];
   if (spec.description !== undefined) lines.push("", spec.description.trimEnd());
-  if ((spec.positionals ?? []).length > 0) {
+  if (!("env" in spec.options)) {
+    lines.push("", "Environment: none; this task takes no --env and no ENV argument.");
+  }
+  if (declared.length > 0) {
     lines.push("", "Arguments:");
-    const width = Math.max(...(spec.positionals ?? []).map((p) => p.name.length));
-    for (const p of spec.positionals ?? []) {
+    const width = Math.max(...declared.map((p) => p.name.length));
+    for (const p of declared) {
       lines.push(`  ${p.name.padEnd(width)}  ${p.description}`);
     }
   }
@@ -153,7 +207,7 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec
       ...(option.default !== undefined && option.type === "string"
         ? [`default ${option.default}`]
         : []),
-      ...(option.multiple === true ? ["may be repeated"] : []),
+      ...(option.list === true ? ["comma-separated list"] : []),
     ];
     return [
       optionLabel(key, option),
@@ -176,17 +230,13 @@ function parseOrThrow<O extends Record<string, OptionSpec>>(
   if ("help" in spec.options) {
     throw new Error(`Option --help is built in: ${spec.name} declares it`);
   }
-  const options: Record<
-    string,
-    { type: "string" | "boolean"; short?: string; multiple?: boolean }
-  > = {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
   for (const [key, option] of Object.entries(spec.options)) {
     options[key] = {
       type: option.type,
       ...(option.short !== undefined ? { short: option.short } : {}),
-      ...(option.multiple === true ? { multiple: true } : {}),
     };
   }
   let parsed;
@@ -200,11 +250,21 @@ function parseOrThrow<O extends Record<string, OptionSpec>>(
     throw error;
   }
   const help = parsed.values.help === true;
+  const parsedValues = parsed.values as Record<string, unknown>;
+  let positionals = parsed.positionals;
+  if ("env" in spec.options) {
+    const { env, rest } = takeEnvPositional(positionals, parsedValues["env"] as string | undefined);
+    parsedValues["env"] = env;
+    positionals = rest;
+  }
   const values: Record<string, unknown> = {};
   for (const [key, option] of Object.entries(spec.options)) {
-    const value = (parsed.values as Record<string, unknown>)[key];
+    const raw = parsedValues[key];
+    const value = option.list === true && typeof raw === "string"
+      ? raw.split(",").map((item) => item.trim()).filter((item) => item !== "")
+      : raw;
     if (value === undefined) {
-      values[key] = option.multiple === true
+      values[key] = option.list === true
         ? []
         : option.type === "boolean"
         ? (option.default ?? false)
@@ -225,22 +285,27 @@ function parseOrThrow<O extends Record<string, OptionSpec>>(
   const declared = spec.positionals ?? [];
   if (!help) {
     const variadic = declared[declared.length - 1]?.variadic === true;
-    if (!variadic && parsed.positionals.length > declared.length) {
-      const extra = parsed.positionals.slice(declared.length).map((p) => `"${p}"`).join(", ");
+    const names: readonly string[] = ENVIRONMENT_POSITIONAL_NAMES;
+    const strayEnv = positionals.find((p) => names.includes(p));
+    if (!("env" in spec.options) && strayEnv !== undefined) {
+      throw new UsageError(
+        `Unexpected argument "${strayEnv}": ${spec.name} acts on no environment; drop it`,
+      );
+    }
+    if (!variadic && positionals.length > declared.length) {
+      const extra = positionals.slice(declared.length).map((p) => `"${p}"`).join(", ");
       throw new UsageError(
         declared.length === 0
           ? `Unexpected argument ${extra}: ${spec.name} takes no arguments`
           : `Unexpected argument ${extra}: ${spec.name} takes at most ${declared.length}`,
       );
     }
-    const missing = declared.filter((p, i) =>
-      p.required === true && parsed.positionals[i] === undefined
-    );
+    const missing = declared.filter((p, i) => p.required === true && positionals[i] === undefined);
     if (missing.length > 0) {
       throw new UsageError(`Missing argument ${missing.map((p) => p.name).join(", ")}`);
     }
   }
-  return { help, values: values as OptionValues<O>, positionals: parsed.positionals };
+  return { help, values: values as OptionValues<O>, positionals };
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   DRY_RUN_OPTION,
   ENV_OPTION,
   IDENTITY_POSITIONALS,
+  JSON_OPTION,
   parseCommandLine,
   UsageError,
 } from "../lib/cli.ts";
@@ -28,7 +29,7 @@ const COMMON = {
   env: ENV_OPTION,
   arch: ARCH_OPTION,
   "dry-run": DRY_RUN_OPTION,
-  json: { type: "boolean", description: "print the changed records as a JSON array on stdout" },
+  json: JSON_OPTION,
 } as const;
 
 const POSITIONALS = IDENTITY_POSITIONALS;
@@ -56,6 +57,7 @@ function parse(args: string[], action: "withdraw" | "reinstate") {
       examples: [
         'deno task withdraw kiro 1.0.337 --reason "crashes on start" --env prod',
         'deno task withdraw kiro-cli 1.2.0 --arch arm64 --reason "bad build" --dry-run',
+        'deno task withdraw kiro 1.0.337 prod --reason "crashes on start" --json',
       ],
     });
   }
@@ -65,8 +67,11 @@ function parse(args: string[], action: "withdraw" | "reinstate") {
     description: "Checks that the pool object still has the recorded size and SHA-256, marks\n" +
       "the version published again (all its architectures, or --arch), and publishes once.",
     positionals: POSITIONALS,
-    options: { ...COMMON, reason: { type: "string", valueName: "TEXT", description: "ignored" } },
-    examples: ["deno task reinstate kiro 1.0.337 --env prod"],
+    options: COMMON,
+    examples: [
+      "deno task reinstate kiro 1.0.337 --env prod",
+      "deno task reinstate kiro-cli 1.2.0 dev --arch arm64 --dry-run --json",
+    ],
   });
 }
 
@@ -81,7 +86,7 @@ export async function statusChangeMain(
   const cli = parse(args, action);
   if (cli.exitCode !== undefined) return cli.exitCode;
   const [name = "", version = ""] = cli.positionals;
-  const reason = cli.values.reason;
+  const reason = (cli.values as { reason?: string | undefined }).reason;
   try {
     const problem = versionError(version);
     if (problem !== null) throw new UsageError(`Cannot use version ${version}: ${problem}`);

@@ -70,7 +70,7 @@ function checkKeys(file: string, backup: Backup, table: string, key: TableKey): 
       "key-missing",
       `Cannot restore ${file} into ${table}: item ${bad + 1} (line ${
         bad + 2
-      }) has no ${key.name} attribute of type ${key.type}, the table's key; the backup is of ${backup.header.table} (key ${backup.header.key.name}) — choose the matching --table`,
+      }) has no ${key.name} attribute of type ${key.type}, the table's key; the backup is of ${backup.header.table} (key ${backup.header.key.name}) — choose the matching --into (legacy or new)`,
     );
   }
 }

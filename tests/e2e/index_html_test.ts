@@ -1,7 +1,10 @@
 /**
  * The published index.html, rendered by a real browser (headless Chromium)
- * from the local test stack: its visible text gives the install commands
- * with the repository's URL, and lists the packages.
+ * from the local test stack: kiro-repo.deb first, the manual route under
+ * /etc/apt/keyrings with a deb822 file, the fingerprint check next to the
+ * expected fingerprints, copy buttons (plain script), tested distributions,
+ * uninstall steps, every version of each channel; no external resource. A
+ * screenshot is kept at `.local/test-output/index_html/index.png`.
  */
 
 import assert from "node:assert/strict";
@@ -58,25 +61,57 @@ Deno.test({
         rebuildDependencies(stack.outputs, stack.clients, { keys: await testSigningKeys() }),
       );
       const url = stack.outputs.repoUrl;
-      // --dump-dom prints the DOM after parsing: the text a user sees, entities decoded.
+      // --dump-dom prints the DOM after its scripts ran: the text a user sees, entities decoded.
       const dom = await chromium(["--dump-dom", `${url}/index.html`]);
       const text = dom.replace(/<[^>]+>/g, "").replaceAll("&amp;", "&").replaceAll("&lt;", "<")
         .replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
-      assert.ok(text.includes(`curl -fsSLO ${url}/kiro-repo.deb`), text);
-      assert.ok(text.includes("sudo apt install ./kiro-repo.deb"));
+      const at = (part: string) => {
+        const index = text.indexOf(part);
+        assert.ok(index >= 0, `the page shows ${JSON.stringify(part)}`);
+        return index;
+      };
       assert.ok(
-        text.includes(
-          `sudo curl -fsSL -o /usr/share/keyrings/kiro-archive-keyring.pgp ` +
-            `${url}/kiro-archive-keyring.pgp`,
-        ),
+        at(`curl -fsSLO ${url}/kiro-repo.deb`) < at("sudo install -d -m 0755 /etc/apt/keyrings"),
+        "kiro-repo.deb comes before the manual route",
       );
-      assert.ok(text.includes("/etc/apt/sources.list.d/kiro.sources"));
-      assert.ok(text.includes(`URIs: ${url}\nSuites: stable\nComponents: main\n`));
-      assert.ok(text.includes("Signed-By: /usr/share/keyrings/kiro-archive-keyring.pgp"));
-      assert.ok(text.includes("sudo apt update && sudo apt install kiro"));
-      assert.ok(text.includes("kiro1.0.337amd64"), "kiro and its latest version are listed");
-      assert.ok(text.includes("Kiro <CLI> & tools"), "a description is shown as text, escaped");
+      at("sudo apt-get install ./kiro-repo.deb");
+      at(
+        `sudo curl -fsSL -o /etc/apt/keyrings/kiro-archive-keyring.pgp ${url}/kiro-archive-keyring.pgp`,
+      );
+      at(
+        `URIs: ${url}\nSuites: stable\nComponents: main\nArchitectures: $(dpkg --print-architecture)\n` +
+          "Signed-By: /etc/apt/keyrings/kiro-archive-keyring.pgp",
+      );
+      const fingerprints = (await testSigningKeys()).map((key) => key.fingerprint);
+      const command = at(
+        "gpg --show-keys --with-fingerprint /etc/apt/keyrings/kiro-archive-keyring.pgp",
+      );
+      for (const fingerprint of fingerprints) assert.ok(at(fingerprint) > command);
+      at("sudo apt-get update && sudo apt-get install kiro");
+      at("Debian 12 (bookworm)");
+      at("sudo apt-get purge kiro-repo && sudo apt-get update");
+      for (const row of ["kiro1.0.337amd64", "kiro-cli2.0arm64", "kiro-repo1.3all"]) at(row);
+      assert.match(text, /Last published \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+      at("Kiro <CLI> & tools");
       assert.ok(!/<CLI>/.test(dom), "the description did not become markup");
+      // The copy buttons' plain script ran: every button is shown, labelled, one per command.
+      const buttons = dom.match(/<button [^>]*data-copy="cmd-\d+"[^>]*>/g) ?? [];
+      assert.ok(buttons.length >= 6, dom);
+      for (const button of buttons) {
+        assert.doesNotMatch(button, /\bhidden\b/);
+        assert.match(button, /aria-label="Copy: [^"]+"/);
+      }
+      assert.doesNotMatch(dom, /<(script|link|img)[^>]+(src|href)=/, "no external resource");
+      // A screenshot for people, kept under the test's output.
+      const shots = new URL("../../.local/test-output/index_html/", import.meta.url).pathname;
+      await Deno.mkdir(shots, { recursive: true });
+      await chromium([
+        `--screenshot=${shots}index.png`,
+        "--window-size=1280,3000",
+        `${url}/index.html`,
+      ]);
+      assert.ok((await Deno.stat(`${shots}index.png`)).size > 10_000);
+      console.log(`Screenshot: ${shots}index.png`);
       // The links point at real objects of the repository.
       for (const path of ["kiro-repo.deb", "kiro-archive-keyring.pgp"]) {
         assert.ok(dom.includes(`href="${url}/${path}"`), path);

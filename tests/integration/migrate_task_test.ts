@@ -162,7 +162,7 @@ Deno.test({
         "local",
         "--backup-file",
         `${dir}/backups/${backups[0]}`,
-        "--table",
+        "--into",
         "legacy",
       ]);
       assert.equal(restore.code, 0, described(restore));
@@ -176,7 +176,7 @@ Deno.test({
         "local",
         "--backup-file",
         `${dir}/bad.jsonl`,
-        "--table",
+        "--into",
         "new",
       ]);
       assert.equal(bad.code, 1, described(bad));

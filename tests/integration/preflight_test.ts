@@ -116,7 +116,10 @@ Deno.test("preflight refuses environments without a Pulumi stack and unknown ste
     console.error = error;
   }
   const out = lines.join("\n");
-  assert.match(out, /ENV must be dev or prod \(got "local"\)/);
-  assert.match(out, /Unknown step "deploy": the steps are fmt, lint, check, test, program/);
+  assert.match(out, /Option --env must be one of dev, prod \(got "local"\)/);
+  assert.match(
+    out,
+    /Option --only must be one of changelog, fmt, lint, check, test, program \(got "deploy"\)/,
+  );
   assert.match(out, /given twice/);
 });

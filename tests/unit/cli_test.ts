@@ -10,7 +10,7 @@ const spec = {
     env: ENV_OPTION,
     "dry-run": { type: "boolean", description: "show what would change" },
     arch: { type: "string", valueName: "ARCH", description: "architecture", default: "amd64" },
-    tag: { type: "string", multiple: true, description: "a tag" },
+    tag: { type: "string", list: true, description: "a tag" },
   },
   examples: ["deno task publish --env dev kiro_1.0_amd64.deb"],
 } as const;
@@ -31,9 +31,7 @@ Deno.test("declared options parse into typed values with defaults", () => {
     "dev",
     "--dry-run",
     "--tag",
-    "a",
-    "--tag",
-    "b",
+    "a,b",
     "x.deb",
   ]);
   assert.equal(parsed.exitCode, undefined);
@@ -59,14 +57,17 @@ Deno.test("--help prints usage, description, arguments, options and examples, an
     const { parsed, out, err } = run([flag]);
     assert.equal(parsed.exitCode, 0);
     assert.equal(err, "");
-    assert.match(out, /^Usage: deno task publish \[OPTIONS\] FILE\n/);
+    assert.match(out, /^Usage: deno task publish \[OPTIONS\] FILE \[ENV\]\n/);
     assert.match(out, /Publish a \.deb to the repository/);
     assert.match(out, /Records the package and rebuilds the indexes\./);
-    assert.match(out, /Arguments:\n {2}FILE {2}the \.deb to publish/);
+    assert.match(
+      out,
+      /Arguments:\n {2}FILE {2}the \.deb to publish\n {2}ENV {3}local, dev, prod: the same as --env ENV/,
+    );
     assert.match(out, /-e, --env ENV +environment: local, dev or prod/);
     assert.match(out, / {4}--dry-run +show what would change/);
     assert.match(out, /--arch ARCH +architecture \(default amd64\)/);
-    assert.match(out, /--tag VALUE +a tag \(may be repeated\)/);
+    assert.match(out, /--tag VALUE +a tag \(comma-separated list\)/);
     assert.match(out, /-h, --help +show this help and exit/);
     assert.match(out, /Examples:\n {2}deno task publish --env dev kiro_1\.0_amd64\.deb/);
   }
@@ -120,4 +121,62 @@ Deno.test("a variadic last positional takes every remaining argument, and still 
   const none = parseCommandLine(["--env", "dev"], spec, { stderr: (t) => err.push(t) });
   assert.equal(none.exitCode, 2);
   assert.match(err.join(""), /Missing argument FILE\.\.\./);
+});
+
+Deno.test("a task with --env takes the environment as a positional ENV too, in any place", () => {
+  for (const args of [["prod", "x.deb"], ["x.deb", "prod"], ["--env", "prod", "x.deb", "prod"]]) {
+    const { parsed, err } = run(args);
+    assert.equal(err, "");
+    assert.equal(parsed.values.env, "prod");
+    assert.deepEqual(parsed.positionals, ["x.deb"]);
+  }
+});
+
+Deno.test("an environment given twice, differently, is a usage error", () => {
+  for (const args of [["--env", "dev", "x.deb", "prod"], ["dev", "x.deb", "prod"]]) {
+    const { parsed, err } = run(args);
+    assert.equal(parsed.exitCode, 2);
+    assert.match(err, /The environment is given twice: (--env )?dev and prod; give it once/);
+  }
+});
+
+Deno.test("a positional ENV must be one of the --env option's choices", () => {
+  const stackOnly = {
+    name: "preflight",
+    summary: "Check",
+    options: { env: { ...ENV_OPTION, choices: ["dev", "prod"], description: "the stack" } },
+  };
+  const err: string[] = [];
+  const parsed = parseCommandLine(["local"], stackOnly, { stderr: (t) => err.push(t) });
+  assert.equal(parsed.exitCode, 2);
+  assert.match(err.join(""), /Option --env must be one of dev, prod \(got "local"\)/);
+});
+
+Deno.test("a task without --env says so in --help and refuses a positional ENV", () => {
+  const noEnv = { name: "bundle", summary: "Build", options: {} };
+  assert.match(
+    helpText(noEnv),
+    /Environment: none; this task takes no --env and no ENV argument\./,
+  );
+  const err: string[] = [];
+  const parsed = parseCommandLine(["prod"], noEnv, { stderr: (t) => err.push(t) });
+  assert.equal(parsed.exitCode, 2);
+  assert.match(err.join(""), /Unexpected argument "prod": bundle acts on no environment; drop it/);
+});
+
+Deno.test("a list option splits on commas and checks each item against its choices", () => {
+  const spec = {
+    name: "preflight",
+    summary: "Check",
+    options: {
+      only: { type: "string" as const, list: true, choices: ["fmt", "lint"], description: "steps" },
+    },
+  };
+  assert.deepEqual(parseCommandLine(["--only", "fmt,lint"], spec).values.only, ["fmt", "lint"]);
+  const err: string[] = [];
+  assert.equal(
+    parseCommandLine(["--only", "fmt,test"], spec, { stderr: (t) => err.push(t) }).exitCode,
+    2,
+  );
+  assert.match(err.join(""), /Option --only must be one of fmt, lint \(got "test"\)/);
 });
