@@ -731,9 +731,16 @@ export function latestRecord(
 
 /** One {@linkcode PackageSummary} per package name, sorted by name. */
 export function packageSummaries(records: readonly PackageRecord[]): PackageSummary[] {
-  const names = [...new Set(records.map((record) => record.package_name))].sort();
+  // One pass groups the records by name (not one filter of every record per name).
+  const byName = new Map<string, PackageRecord[]>();
+  for (const record of records) {
+    const own = byName.get(record.package_name);
+    if (own === undefined) byName.set(record.package_name, [record]);
+    else own.push(record);
+  }
+  const names = [...byName.keys()].sort();
   return names.map((name) => {
-    const own = records.filter((record) => record.package_name === name);
+    const own = byName.get(name) as PackageRecord[];
     const latest = latestRecord(own, name) as PackageRecord;
     const architectures = [
       ...new Set(
