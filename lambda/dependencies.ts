@@ -20,6 +20,7 @@ import { createNotifier, type Notifier } from "./notify/notifier.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { forceRebuild, type RebuildDependencies } from "./rebuild.ts";
+import { fullPoolCheckDue } from "./publish/pool_check.ts";
 import type { SigningKey } from "./signing/keys.ts";
 import { BUNDLED_CONFIG_FILES } from "./sources/bundled_configs.ts";
 import {
@@ -205,6 +206,12 @@ export function scheduledSyncForEnvironment(
         records,
         policy: { channels: stackChannels(outputs), keepVersions: keepVersionsOf(configs) },
         publish: () => forceRebuild(startedBy === undefined ? rebuild : { ...rebuild, startedBy }),
+        fullPoolCheckDue: async (now) => {
+          const history = rebuild.history;
+          if (history?.live === undefined) return undefined;
+          const live = await Promise.all(stackChannels(outputs).map((c) => history.live!(c)));
+          return fullPoolCheckDue(live, { now });
+        },
         notifier,
         environment: outputs.environment,
         logger,

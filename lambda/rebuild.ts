@@ -17,6 +17,7 @@ import type { RetentionOptions } from "./publish/generations.ts";
 import type { CdnInvalidator } from "./aws/invalidation.ts";
 import type { ObjectStore } from "./aws/object_store.ts";
 import type { PoolCheckStrategy } from "./publish/pool_check.ts";
+import type { PoolCheckScope } from "./store/history.ts";
 import {
   type PublishProgress,
   publishRepository,
@@ -61,8 +62,13 @@ export interface RebuildDependencies {
   now?: () => Date;
   /** Parallel requests to the object store. */
   concurrency?: number;
-  /** How the pool objects are checked (default: by listing the pool). */
+  /** How the pool objects are read (default: a HEAD each for a few, else one listing). */
   poolCheck?: PoolCheckStrategy;
+  /**
+   * Which pool objects are checked (default `changed`: those no live
+   * generation lists, and all of them once a day; see `publishRepository`).
+   */
+  poolCheckScope?: PoolCheckScope;
   /** Told what is happening. */
   onProgress?: (event: RebuildProgress) => void;
   /** Told about problems that do not stop the rebuild. */
@@ -134,6 +140,7 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
       ...(deps.retention === undefined ? {} : { retention: deps.retention }),
       ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
       ...(deps.poolCheck === undefined ? {} : { poolCheck: deps.poolCheck }),
+      ...(deps.poolCheckScope === undefined ? {} : { poolCheckScope: deps.poolCheckScope }),
       ...(deps.onWarning === undefined ? {} : { onWarning: deps.onWarning }),
       signal: held.signal,
       onProgress: progress,

@@ -4,10 +4,17 @@
  * HEAD only where the ETag is not the file's MD5 (multipart uploads), to
  * compare the SHA-256 kept in the object's metadata.
  *
+ * Which records a publish checks is {@linkcode planPoolCheck}: those no
+ * channel's live generation lists (new or reinstated since), and every
+ * listed one when the last full check is a day old (`docs/design.md`,
+ * "Publishing order").
+ *
  * @module
  */
 
+import { identityLabel } from "../domain/channels.ts";
 import type { PackageRecord } from "../domain/package_record.ts";
+import type { LiveGeneration, PoolCheckScope } from "../store/history.ts";
 import { Hasher } from "../hashing.ts";
 import { mapLimit } from "./limit.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
@@ -18,6 +25,99 @@ import type { ObjectStore } from "../aws/object_store.ts";
  * checked in a large pool).
  */
 export type PoolCheckStrategy = "list" | "head";
+
+/** A full pool check is due when the last one is this old (one day). */
+export const FULL_POOL_CHECK_EVERY_MS = 86_400_000;
+
+/** At most this many records are checked with a HEAD each rather than a listing of the pool. */
+export const HEAD_CHECK_LIMIT = 100;
+
+/** What a publish checks, from {@linkcode planPoolCheck}. */
+export interface PoolCheckPlan {
+  /** `full`: every listed record; `changed`: only those no live generation lists. */
+  scope: PoolCheckScope;
+  /** The records whose pool objects are checked. */
+  records: PackageRecord[];
+  /** How the pool is read (a HEAD each for a few records, else one listing). */
+  strategy: PoolCheckStrategy;
+  /** Why the scope is what it is, for the progress message. */
+  reason: string;
+}
+
+/**
+ * Which of `listed` (every record some channel's new index lists) have their
+ * pool objects checked. An identity that a channel's live generation lists
+ * had its object checked by that publish, and pool objects do not change
+ * until `prune-pool` deletes them, which it does only for identities out of
+ * every index: only the others are checked, unless `scope` is `full`, no
+ * history is known (`live` absent), or no full check was recorded in the
+ * last `fullEveryMs` (default {@linkcode FULL_POOL_CHECK_EVERY_MS}).
+ *
+ * @param listed The records the publish lists, each once.
+ * @param live Each channel's live generation, from the publish history.
+ */
+export function planPoolCheck(
+  listed: readonly PackageRecord[],
+  live: readonly LiveGeneration[] | undefined,
+  options: {
+    now: Date;
+    scope?: PoolCheckScope;
+    fullEveryMs?: number;
+    strategy?: PoolCheckStrategy;
+  },
+): PoolCheckPlan {
+  const strategyFor = (count: number): PoolCheckStrategy =>
+    options.strategy ?? (count <= HEAD_CHECK_LIMIT ? "head" : "list");
+  const full = (reason: string): PoolCheckPlan => ({
+    scope: "full",
+    records: [...listed],
+    strategy: options.strategy ?? "list",
+    reason,
+  });
+  if (options.scope === "full") return full("a full check was asked for");
+  if (live === undefined) return full("no publish history is known");
+  const due = fullPoolCheckDue(live, {
+    now: options.now,
+    ...(options.fullEveryMs === undefined ? {} : { everyMs: options.fullEveryMs }),
+  });
+  if (due !== undefined) return full(due);
+  const last = lastFullPoolCheck(live);
+  const verified = new Set<string>();
+  for (const generation of live) for (const label of generation.listed) verified.add(label);
+  const records = listed.filter((record) => !verified.has(identityLabel(record)));
+  return {
+    scope: "changed",
+    records,
+    strategy: strategyFor(records.length),
+    reason: `${listed.length - records.length} were checked when a live generation listed them ` +
+      `(the last full check was at ${last})`,
+  };
+}
+
+function lastFullPoolCheck(live: readonly LiveGeneration[]): string | undefined {
+  return live.map((generation) => generation.lastFullPoolCheck)
+    .filter((time): time is string => time !== undefined).sort().pop();
+}
+
+/**
+ * Why the next publish must check every listed pool object (no full check
+ * recorded in any channel's history, or the last one `everyMs` or more
+ * before `now`), or `undefined` when a full check is not due. The scheduled
+ * sync publishes for this reason, so the full check runs at least daily.
+ *
+ * @param live Each channel's live generation, from the publish history.
+ */
+export function fullPoolCheckDue(
+  live: readonly LiveGeneration[],
+  options: { now: Date; everyMs?: number },
+): string | undefined {
+  const last = lastFullPoolCheck(live);
+  if (last === undefined) return "no full check of the pool objects is recorded";
+  if (options.now.getTime() - Date.parse(last) >= (options.everyMs ?? FULL_POOL_CHECK_EVERY_MS)) {
+    return `the daily full check of the pool objects is due (the last was at ${last})`;
+  }
+  return undefined;
+}
 
 /**
  * The problems with the pool objects of `records` (empty when every object is

@@ -7,8 +7,10 @@
  * `channelIndex` (`lambda/domain/channels.ts`): its published members, less
  * what `keep_versions` retains out. All channels share one pool.
  *
- * 1. the pool objects are already there: each listed record's is checked
- *    (exists, size, MD5 via a single-part ETag or SHA-256 via metadata), or
+ * 1. the pool objects are already there: each listed record's that no
+ *    channel's live generation lists (every listed record's once a day, or
+ *    without a history) is checked (exists, size, MD5 via a single-part ETag
+ *    or SHA-256 via metadata; `planPoolCheck` in `pool_check.ts`), or
  *    nothing is published;
  * 2. by-hash index files (content-addressed, so old clients keep theirs);
  * 3. the by-hash generation manifest (what to keep when pruning);
@@ -38,9 +40,15 @@ import {
   type KeepVersions,
 } from "../domain/channels.ts";
 import type { PackageRecord } from "../domain/package_record.ts";
-import type { HistoryEntry, HistoryRecorder } from "../store/history.ts";
+import type {
+  HistoryEntry,
+  HistoryRecorder,
+  LiveGeneration,
+  PoolCheckScope,
+} from "../store/history.ts";
 import { compareVersions } from "../domain/version.ts";
-import { type GeneratedIndexes, generateIndexes } from "../repo/indexes.ts";
+import { type GeneratedIndexes, generateIndexes, type IndexOptions } from "../repo/indexes.ts";
+import { parseRelease, type ReleaseFileLine } from "../repo/release.ts";
 import type { SigningKey } from "../signing/keys.ts";
 import { keyFingerprints, publicKeyring } from "../signing/keys.ts";
 import { signRelease } from "../signing/sign.ts";
@@ -58,7 +66,7 @@ import { type CdnInvalidator, invalidationPaths } from "../aws/invalidation.ts";
 import { headersFor, isByHashKey } from "../aws/object_headers.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
 import { sha256Hex } from "../hashing.ts";
-import { type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
+import { planPoolCheck, type PoolCheckStrategy, verifyPool } from "./pool_check.ts";
 import { mapLimit } from "./limit.ts";
 import { nextReleaseDate, releaseDateOf } from "./release_date.ts";
 
@@ -132,8 +140,20 @@ export interface PublishOptions extends RepositoryLayoutOptions {
   retention?: RetentionOptions;
   /** Parallel requests to the object store. Default 16. */
   concurrency?: number;
-  /** How the pool objects are checked (default `list`). */
+  /**
+   * How the pool objects are read (default: a HEAD each for at most 100
+   * records, else one listing of the pool).
+   */
   poolCheck?: PoolCheckStrategy;
+  /**
+   * Which pool objects are checked: `changed` (default) those of the
+   * identities no channel's live generation lists (read from `history`), and
+   * every listed one when the last full check is `fullPoolCheckEveryMs` old;
+   * `full` every listed one.
+   */
+  poolCheckScope?: PoolCheckScope;
+  /** How old the last full pool check may be before `changed` checks everything (default one day). */
+  fullPoolCheckEveryMs?: number;
   /** Told what is happening. */
   onProgress?: (event: PublishProgress) => void;
   /** Told about things that are wrong but do not stop the publish. */
@@ -307,15 +327,30 @@ export async function publishRepository(
         .map((record) => [record.pool_key, record]),
     ).values(),
   ];
-  progress({ phase: "verify", message: `Checking the pool objects of ${indexed.length} records` });
-  const problems = await time("verify", () =>
-    verifyPool(indexed, objects, {
-      concurrency,
-      ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
-    }));
-  if (problems.length > 0) throw new PoolVerificationError(problems);
-
   const now = options.now ?? new Date();
+  const history = options.history;
+  const live = history?.live === undefined ? undefined : await time(
+    "verify",
+    (): Promise<LiveGeneration[]> => Promise.all(channels.map((channel) => history.live!(channel))),
+  );
+  const check = planPoolCheck(indexed, live, {
+    now,
+    ...(options.poolCheckScope === undefined ? {} : { scope: options.poolCheckScope }),
+    ...(options.fullPoolCheckEveryMs === undefined
+      ? {}
+      : { fullEveryMs: options.fullPoolCheckEveryMs }),
+    ...(options.poolCheck === undefined ? {} : { strategy: options.poolCheck }),
+  });
+  progress({
+    phase: "verify",
+    message: `Checking the pool objects of ${check.records.length} of ${indexed.length} ` +
+      `records (${check.scope}: ${check.reason})`,
+  });
+  const problems = await time(
+    "verify",
+    () => verifyPool(check.records, objects, { concurrency, strategy: check.strategy }),
+  );
+  if (problems.length > 0) throw new PoolVerificationError(problems);
   const desired: Desired[] = [];
   const add = (key: string, phase: number, bytes: Uint8Array, canonicalName?: string) => {
     desired.push({
@@ -339,6 +374,16 @@ export async function publishRepository(
     byHashKeys: string[];
     manifest: GenerationManifest;
   }
+  // The by-hash files there are: what the compare trusts by key, what an
+  // unchanged index may reuse, what pruning chooses from.
+  const listedByHash = new Map<string, { size: number; lastModified: Date }>();
+  await time("compare", async () => {
+    for await (const object of objects.list("dists/")) {
+      if (isByHashKey(object.key)) {
+        listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
+      }
+    }
+  });
   const plans: ChannelPlan[] = [];
   for (const channel of channels) {
     const listed = selections.get(channel)?.listed ?? [];
@@ -361,6 +406,10 @@ export async function publishRepository(
     }
     const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
 
+    const live = await time(
+      "compare",
+      () => liveIndexFiles(liveRelease, { channel, objects, byHash: listedByHash }),
+    );
     progress({ phase: "generate", message: `Generating the indexes of ${channel}` });
     const indexes = await time("generate", () =>
       generateRepositoryIndexes(listed, {
@@ -368,6 +417,7 @@ export async function publishRepository(
         validUntil,
         distribution: channel,
         component,
+        live,
         ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
         ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
       }));
@@ -386,6 +436,8 @@ export async function publishRepository(
         add(file.path, PHASE.indexes, file.bytes);
       }
     }
+    // An unchanged index's compressed files are live: named, not written.
+    for (const file of indexes.reused) if (file.kind === "by-hash") byHashKeys.push(file.path);
     add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
     add(indexes.releasePath, PHASE.release, encode(indexes.release));
     add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
@@ -438,14 +490,6 @@ export async function publishRepository(
   );
 
   progress({ phase: "compare", message: `Comparing ${desired.length} objects with the store` });
-  const listedByHash = new Map<string, { size: number; lastModified: Date }>();
-  await time("compare", async () => {
-    for await (const object of objects.list("dists/")) {
-      if (isByHashKey(object.key)) {
-        listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
-      }
-    }
-  });
   const liveModified = new Map<string, Date>();
   const changed = await time("compare", () =>
     mapLimit(desired, concurrency, async (object) => {
@@ -521,6 +565,7 @@ export async function publishRepository(
         published_at: plan.date.toISOString(),
         started_by: options.startedBy ?? "unknown",
         release_sha256: releaseSha256,
+        pool_check: check.scope,
       });
     }
     channelResults.push(result);
@@ -596,6 +641,8 @@ export function generateRepositoryIndexes(
     releaseFields?: Partial<ReleaseFields>;
     /** Which compressed variants to write (default both; `[]` for the plain `Packages` only). */
     compression?: readonly ("gzip" | "xz")[];
+    /** Live files an unchanged index reuses (`liveIndexFiles`; see `generateIndexes`). */
+    live?: IndexOptions["live"];
   },
 ): Promise<GeneratedIndexes> {
   const architectures = [
@@ -615,7 +662,43 @@ export function generateRepositoryIndexes(
     validUntil: options.validUntil,
     strict: true,
     ...(options.compression === undefined ? {} : { compression: options.compression }),
+    ...(options.live === undefined ? {} : { live: options.live }),
   });
+}
+
+/**
+ * The files of `channel`'s live Release whose objects are there as listed:
+ * each compressed `Packages` variant whose canonical object has the listed
+ * SHA-256 (metadata) and size, and whose by-hash copy is in `byHash` with
+ * that size; each `Packages` line as listed. An unchanged index reuses these
+ * lines rather than compressing again (`docs/design.md`, "Publishing order").
+ */
+async function liveIndexFiles(
+  liveRelease: string | undefined,
+  options: {
+    channel: string;
+    objects: ObjectStore;
+    byHash: ReadonlyMap<string, { size: number }>;
+  },
+): Promise<NonNullable<IndexOptions["live"]>> {
+  const proven = new Map<string, ReleaseFileLine>();
+  if (liveRelease === undefined) return proven;
+  const { files } = parseRelease(liveRelease);
+  const prefix = `dists/${options.channel}/`;
+  await Promise.all([...files].map(async ([name, line]) => {
+    if (name.endsWith("/Packages")) {
+      proven.set(name, line);
+      return;
+    }
+    if (!/\/Packages\.(gz|xz)$/.test(name) || line.sha256 === undefined) return;
+    const dir = name.slice(0, name.lastIndexOf("/"));
+    if (options.byHash.get(`${prefix}${dir}/by-hash/SHA256/${line.sha256}`)?.size !== line.size) {
+      return;
+    }
+    const head = await options.objects.head(`${prefix}${name}`);
+    if (head?.sha256 === line.sha256 && head.size === line.size) proven.set(name, line);
+  }));
+  return proven;
 }
 
 /**
@@ -650,9 +733,16 @@ export function latestRecord(
 
 /** One {@linkcode PackageSummary} per package name, sorted by name. */
 export function packageSummaries(records: readonly PackageRecord[]): PackageSummary[] {
-  const names = [...new Set(records.map((record) => record.package_name))].sort();
+  // One pass groups the records by name (not one filter of every record per name).
+  const byName = new Map<string, PackageRecord[]>();
+  for (const record of records) {
+    const own = byName.get(record.package_name);
+    if (own === undefined) byName.set(record.package_name, [record]);
+    else own.push(record);
+  }
+  const names = [...byName.keys()].sort();
   return names.map((name) => {
-    const own = records.filter((record) => record.package_name === name);
+    const own = byName.get(name) as PackageRecord[];
     const latest = latestRecord(own, name) as PackageRecord;
     const architectures = [
       ...new Set(

@@ -62,6 +62,24 @@ export interface IndexOptions {
    * fetches one variant of each index (xz when listed, in its default configuration).
    */
   compression?: readonly ("gzip" | "xz")[];
+  /**
+   * Files known to be live, as the live Release lists them (path relative to
+   * `dists/{suite}/`), whose objects the caller has checked are there. An
+   * index directory whose new `Packages` has the SHA-256 and size its live
+   * line gives is the same text, so its live compressed variants are its
+   * compression: they are listed again (`reused`) instead of compressed.
+   */
+  live?: ReadonlyMap<string, { size: number; md5?: string; sha1?: string; sha256?: string }>;
+}
+
+/** A file listed in the Release as it is live, not generated again (see `live`). */
+export interface ReusedIndexFile {
+  /** The key from the repository root. */
+  path: string;
+  kind: IndexFileKind;
+  sha256: string;
+  size: number;
+  canonicalName: string;
 }
 
 /** What a generated file is. */
@@ -94,6 +112,8 @@ export interface GeneratedIndexes {
    * Release file is not in this list (see `release`).
    */
   files: IndexFile[];
+  /** The compressed files (and by-hash copies) listed as live rather than generated. */
+  reused: ReusedIndexFile[];
   /** The Release text (unsigned), listing every `kind: "index"` file. */
   release: string;
   /** Where the Release file goes: `dists/{suite}/Release`. */
@@ -280,21 +300,34 @@ export async function generateIndexes(
       return bytes;
     });
   };
+  const suffixes = ([["gzip", ".gz"], ["xz", ".xz"]] as const)
+    .filter(([kind]) => compression.has(kind)).map(([, suffix]) => suffix);
   const pending = plain.map(([dir, bytes]) => {
     const sha256 = sha256Hex(bytes);
+    const live = liveIndex(options.live, dir, { sha256, size: bytes.byteLength, suffixes });
+    if (live !== undefined) return { dir, bytes, sha256, live, gz: undefined, xz: undefined };
     const gz = compression.has("gzip") ? timed("gzip", () => gzip(bytes, { sha256 })) : undefined;
     const xz = compression.has("xz")
       ? timed("xz", () => xzCompress(bytes, { ...xzOptions, sha256 }))
       : undefined;
-    return { dir, bytes, sha256, gz, xz };
+    return { dir, bytes, sha256, live, gz, xz };
   });
   const others = pending.map(({ bytes }) => otherDigests(bytes));
   // Per directory: Packages, .gz, .xz. Each compressed file is hashed once:
   // its Release lines and its by-hash name share the digests.
   const packed = await Promise.all(pending.map(({ gz, xz }) => Promise.all([gz, xz])));
-  const entries: { name: string; bytes: Uint8Array; digests: FileDigests }[] = [];
-  for (const [i, { dir, bytes, sha256 }] of pending.entries()) {
+  type Entry =
+    | { name: string; bytes: Uint8Array; digests: FileDigests }
+    | { name: string; size: number; digests: FileDigests };
+  const entries: Entry[] = [];
+  for (const [i, { dir, bytes, sha256, live }] of pending.entries()) {
     entries.push({ name: `${dir}/Packages`, bytes, digests: { ...others[i]!, sha256 } });
+    if (live !== undefined) {
+      for (const [suffix, line] of live) {
+        entries.push({ name: `${dir}/Packages${suffix}`, size: line.size, digests: line });
+      }
+      continue;
+    }
     const [gz, xz] = packed[i]!;
     for (const [suffix, out] of [[".gz", gz], [".xz", xz]] as const) {
       if (out !== undefined) {
@@ -306,9 +339,29 @@ export async function generateIndexes(
 
   t = performance.now();
   const files: IndexFile[] = [];
-  for (const { name, bytes, digests } of entries) {
+  const reused: ReusedIndexFile[] = [];
+  for (const entry of entries) {
+    const { name, digests } = entry;
     const sha256 = digests.sha256;
     const dir = name.slice(0, name.lastIndexOf("/"));
+    if (!("bytes" in entry)) {
+      for (
+        const [kind, path] of [["index", name], [
+          "by-hash",
+          `${dir}/by-hash/SHA256/${sha256}`,
+        ]] as const
+      ) {
+        reused.push({
+          path: `dists/${suite}/${path}`,
+          kind,
+          sha256,
+          size: entry.size,
+          canonicalName: name,
+        });
+      }
+      continue;
+    }
+    const bytes = entry.bytes;
     files.push({
       path: `dists/${suite}/${name}`,
       bytes,
@@ -325,7 +378,11 @@ export async function generateIndexes(
     });
   }
   const release = releaseFile(
-    entries.map((e) => ({ path: e.name, bytes: e.bytes, digests: e.digests })),
+    entries.map((e) =>
+      "bytes" in e
+        ? { path: e.name, bytes: e.bytes, digests: e.digests }
+        : { path: e.name, size: e.size, digests: e.digests }
+    ),
     {
       origin: options.origin,
       label: options.label,
@@ -341,5 +398,45 @@ export async function generateIndexes(
     },
   );
   timings.release = performance.now() - t;
-  return { files, release, releasePath: `dists/${suite}/Release`, counts, skipped, timings };
+  return {
+    files,
+    reused,
+    release,
+    releasePath: `dists/${suite}/Release`,
+    counts,
+    skipped,
+    timings,
+  };
+}
+
+/**
+ * The live lines of each of `dir`'s compressed variants in `suffixes`, when
+ * the live `Packages` is the same text (SHA-256 and size) and every variant
+ * is listed with all its digests; otherwise `undefined` (the directory is
+ * compressed again).
+ */
+function liveIndex(
+  live: IndexOptions["live"],
+  dir: string,
+  expected: { sha256: string; size: number; suffixes: readonly string[] },
+): [string, FileDigests & { size: number }][] | undefined {
+  if (live === undefined) return undefined;
+  const complete = (
+    line: { size: number; md5?: string; sha1?: string; sha256?: string } | undefined,
+  ) =>
+    line !== undefined && Number.isSafeInteger(line.size) && line.md5 !== undefined &&
+      line.sha1 !== undefined && line.sha256 !== undefined
+      ? { size: line.size, md5: line.md5, sha1: line.sha1, sha256: line.sha256 }
+      : undefined;
+  const plain = complete(live.get(`${dir}/Packages`));
+  if (plain === undefined || plain.sha256 !== expected.sha256 || plain.size !== expected.size) {
+    return undefined;
+  }
+  const compressed: [string, FileDigests & { size: number }][] = [];
+  for (const suffix of expected.suffixes) {
+    const line = complete(live.get(`${dir}/Packages${suffix}`));
+    if (line === undefined) return undefined;
+    compressed.push([suffix, line]);
+  }
+  return compressed;
 }

@@ -15,13 +15,18 @@ import { isValidFieldName } from "../deb/control.ts";
 import { md5Hex, sha1Hex, sha256Hex } from "../hashing.ts";
 
 /** An index file to list in the Release file. */
-export interface ReleaseEntry {
+export type ReleaseEntry = {
   /** The path relative to `dists/{suite}/`, e.g. `main/binary-amd64/Packages.gz`. */
   path: string;
   bytes: Uint8Array;
   /** The digests of `bytes`, when the caller has them already (they are not checked). */
   digests?: FileDigests;
-}
+} | {
+  path: string;
+  /** A file that is not in hand (a live one, listed again): its size and digests. */
+  size: number;
+  digests: FileDigests;
+};
 
 /** Hex MD5, SHA-1 and SHA-256 of a file. */
 export interface FileDigests {
@@ -162,11 +167,11 @@ export function releaseFile(entries: readonly ReleaseEntry[], options: ReleaseOp
     single("Description", options.description, true),
   ].filter((l): l is string => l !== undefined);
 
-  const digests = sorted.map((e) => ({
-    path: e.path,
-    size: String(e.bytes.byteLength).padStart(16),
-    ...(e.digests ?? fileDigests(e.bytes)),
-  }));
+  const digests = sorted.map((e) => {
+    const { md5, sha1, sha256 } = "bytes" in e ? e.digests ?? fileDigests(e.bytes) : e.digests;
+    const size = "bytes" in e ? e.bytes.byteLength : e.size;
+    return { path: e.path, size: String(size).padStart(16), md5, sha1, sha256 };
+  });
   for (
     const [section, key] of [["MD5Sum", "md5"], ["SHA1", "sha1"], ["SHA256", "sha256"]] as const
   ) {

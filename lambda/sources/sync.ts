@@ -13,7 +13,9 @@
  *   nothing changes — or when the live repository differs from the table
  *   (`lambda/publish/convergence.ts`: an identity recorded, withdrawn or
  *   reinstated whose own publish did not happen, or `Release` and
- *   `Release.gpg` that do not match).
+ *   `Release.gpg` that do not match), or when the daily full check of the
+ *   pool objects is due (a publish checks only the new identities' objects
+ *   otherwise).
  * - A withdrawn version is never ingested again; the summary says so.
  *
  * @module
@@ -71,6 +73,12 @@ export interface SyncDeps {
   policy?: ChannelPolicy;
   /** The architectures the repository publishes (stack output `architectures`). */
   architectures?: readonly string[] | undefined;
+  /**
+   * Why the daily full check of the pool objects is due (`fullPoolCheckDue`
+   * in `lambda/publish/pool_check.ts`), or `undefined`: the run then
+   * publishes, and the publish checks every listed pool object.
+   */
+  fullPoolCheckDue?: (now: Date) => Promise<string | undefined>;
 }
 
 /** A version ingested by the run. */
@@ -368,6 +376,8 @@ async function publishReasons(
   const text = new TextDecoder().decode(release);
   const stale = resignReason(text, now);
   if (stale !== undefined) reasons.push(stale);
+  const fullCheck = await deps.fullPoolCheckDue?.(now);
+  if (fullCheck !== undefined) reasons.push(fullCheck);
   if (reasons.length > 0) return reasons;
   // The live repository converges to the table: a cheap comparison of the
   // live Release/Packages (and Release.gpg) with the published records.

@@ -33,7 +33,16 @@ export interface HistoryEntry {
   added: string[];
   /** Identities that left the index, sorted. */
   removed: string[];
+  /**
+   * `full` when the publish checked the pool object of every identity listed
+   * in any channel, `changed` when only those no live generation listed
+   * (absent in entries recorded before the pool check was incremental).
+   */
+  pool_check?: PoolCheckScope;
 }
+
+/** How much of the pool a publish checked (`docs/design.md`, "Publishing order"). */
+export type PoolCheckScope = "full" | "changed";
 
 /** What a publish of one channel tells the history. */
 export interface Publication {
@@ -42,12 +51,46 @@ export interface Publication {
   published_at: string;
   started_by: string;
   release_sha256: string;
+  /** How much of the pool the publish checked. */
+  pool_check?: PoolCheckScope;
+}
+
+/** What the history says of a channel's live generation. */
+export interface LiveGeneration {
+  /** The identities its last generation lists (empty when it has none). */
+  listed: ReadonlySet<string>;
+  /** When (ISO 8601) the newest publish that checked the whole pool was published, if any. */
+  lastFullPoolCheck?: string;
 }
 
 /** Where a publisher records its publications. */
 export interface HistoryRecorder {
   /** Appends the entry for `publication` of `channel`; returns it. */
   record(channel: string, publication: Publication): Promise<HistoryEntry>;
+  /**
+   * The live generation of `channel` (absent: the recorder cannot say, and
+   * every listed pool object is checked).
+   */
+  live?(channel: string): Promise<LiveGeneration>;
+}
+
+/**
+ * The {@linkcode LiveGeneration} of a channel from its entries (any order).
+ *
+ * @param entries The channel's history entries.
+ */
+export function liveGeneration(entries: readonly HistoryEntry[]): LiveGeneration {
+  let lastFullPoolCheck: string | undefined;
+  for (const entry of entries) {
+    if (entry.pool_check !== "full") continue;
+    if (lastFullPoolCheck === undefined || entry.published_at > lastFullPoolCheck) {
+      lastFullPoolCheck = entry.published_at;
+    }
+  }
+  return {
+    listed: replayHistory(entries),
+    ...(lastFullPoolCheck === undefined ? {} : { lastFullPoolCheck }),
+  };
 }
 
 const PAD = 10;
@@ -85,6 +128,8 @@ export function replayHistory(
 export class PublishHistory implements HistoryRecorder {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
+  /** Entries read by `live`, reused by the next `record` of the channel (its write is conditional). */
+  readonly #read = new Map<string, HistoryEntry[]>();
 
   /** The history in `tableName`, through a document client. */
   constructor(client: DynamoDBDocumentClient, tableName: string) {
@@ -110,6 +155,13 @@ export class PublishHistory implements HistoryRecorder {
     return entries.sort((a, b) => a.generation - b.generation);
   }
 
+  /** The live generation of `channel`, from its entries. */
+  async live(channel: string): Promise<LiveGeneration> {
+    const entries = await this.entries(channel);
+    this.#read.set(channel, entries);
+    return liveGeneration(entries);
+  }
+
   /**
    * Appends the next generation of `channel`: what `publication` lists
    * compared with the replay of the entries so far. The write is conditional
@@ -117,7 +169,11 @@ export class PublishHistory implements HistoryRecorder {
    */
   async record(channel: string, publication: Publication): Promise<HistoryEntry> {
     for (let attempt = 0;; attempt++) {
-      const entries = await this.entries(channel);
+      // The entries `live` just read save a query; a newer entry written
+      // meanwhile makes the conditional put fail, and the retry reads again.
+      const read = attempt === 0 ? this.#read.get(channel) : undefined;
+      this.#read.delete(channel);
+      const entries = read ?? await this.entries(channel);
       const before = replayHistory(entries);
       const now = new Set(publication.listed);
       const entry: HistoryEntry = {
@@ -128,6 +184,7 @@ export class PublishHistory implements HistoryRecorder {
         release_sha256: publication.release_sha256,
         added: [...now].filter((label) => !before.has(label)).sort(),
         removed: [...before].filter((label) => !now.has(label)).sort(),
+        ...(publication.pool_check === undefined ? {} : { pool_check: publication.pool_check }),
       };
       try {
         await this.#client.send(

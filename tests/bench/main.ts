@@ -5,9 +5,9 @@
  * | bench     | what it measures |
  * | --------- | ---------------- |
  * | indexes   | Packages/Release generation (stanzas, gzip, xz) + signing for 1,000 and 10,000 versions |
- * | peers     | the same corpus through apt-ftparchive, reprepro and aptly (`../shared/bench/peers.sh`) with us in the table |
+ * | peers     | the same corpus through apt-ftparchive, reprepro and aptly (`../shared/bench/peers.sh`) with us in the table, under Deno and under Node 22 with the Lambda bundle |
  * | hashing   | one-pass MD5+SHA1+SHA256 of a 500 MB file against `openssl dgst` |
- * | rebuild   | force rebuild of 1,000 and 10,000 versions against the stand-ins, split into scan/generate/sign/upload |
+ * | rebuild   | first, no-change and one-added rebuilds of 1,000 and 10,000 versions against the stand-ins, split into scan/verify/generate/sign/upload, under Deno and Node 22 |
  * | ingest    | streaming ingest of 50 MB and 500 MB `.deb`s into the S3 stand-in; Lambda bundle size and cold start |
  *
  * Performance is measured here, never asserted by a test. The combined output is
@@ -17,6 +17,8 @@
  */
 
 import { parseCommandLine } from "../../tasks/lib/cli.ts";
+import { node22Path } from "../support/node22.ts";
+import { NODE_RUNNER } from "./node22_bench.ts";
 
 const BENCHES = ["indexes", "peers", "hashing", "rebuild", "ingest"] as const;
 type Bench = (typeof BENCHES)[number];
@@ -29,9 +31,11 @@ interface Step {
   title: string;
   command: string[];
   env?: Record<string, string>;
+  /** A peers TSV (`RESULTS`) whose medians are printed as one table after this step. */
+  table?: string;
 }
 
-function steps(bench: Bench, quick: boolean): Step[] {
+function steps(bench: Bench, quick: boolean, stamp: string): Step[] {
   const deno = Deno.execPath();
   const run = (file: string, ...args: string[]): string[] => [
     deno,
@@ -62,13 +66,19 @@ function steps(bench: Bench, quick: boolean): Step[] {
         command: run("ingest.ts", "--sizes", quick ? "20,50" : "50,500"),
       }];
     case "peers":
-      return peerSteps(quick);
+      return peerSteps(quick, stamp);
   }
 }
 
-/** The peer table: our DB-driven rebuild next to the peers' index-only phases. */
-function peerSteps(quick: boolean): Step[] {
+/**
+ * The peer table: our DB-driven index + sign next to the peers' index-only
+ * phases, under Deno with the peers, then under Node 22 with the Lambda
+ * bundle on the same corpus (its own `peers.sh` run, `ONLY=project`); both
+ * append to one TSV, printed as one table of medians.
+ */
+function peerSteps(quick: boolean, stamp: string): Step[] {
   const sizes = quick ? [1000] : [1000, 10000];
+  const node = node22Path();
   const out: Step[] = [];
   for (const n of sizes) {
     for (const xz of [false, true]) {
@@ -76,30 +86,80 @@ function peerSteps(quick: boolean): Step[] {
       const corpus = `/tmp/kiro-bench-corpus-${n}`;
       const records = `/tmp/kiro-bench-records-${n}.json`;
       const project = `${here}peers_project.ts`;
+      const results = `${root}.local/bench/peers-${stamp}-${n}${xz ? "-xz" : ""}.tsv`;
+      const title = `Peers, ${n} packages (one version per name)${xz ? ", with Packages.xz" : ""}`;
+      const repeat = quick || xz ? "1" : "3";
+      const shell = (commands: string[]) => ["bash", "-c", ["set -e", ...commands].join("\n")];
+      const setup = `[ -f ${records} ] || deno run -A ${project} setup "$CORPUS" ${records}`;
       out.push({
-        title: `Peers, ${n} packages (one version per name)${xz ? ", with Packages.xz" : ""}`,
-        command: [
-          "bash",
-          "-c",
-          [
-            `set -e`,
-            `[ -d ${corpus}/pool ] || NAMES=${n} bash ${sharedBench}/make-corpus.sh ${n} ${corpus}`,
-            `bash ${sharedBench}/peers.sh ${corpus}`,
-          ].join("\n"),
-        ],
+        title,
+        command: shell([
+          `[ -d ${corpus}/pool ] || NAMES=${n} bash ${sharedBench}/make-corpus.sh ${n} ${corpus}`,
+          `bash ${sharedBench}/peers.sh ${corpus}`,
+        ]),
         env: {
-          ONLY: "project apt-ftparchive reprepro aptly",
-          PROJECT_NAME: "kiro (ours)",
-          PROJECT_SETUP_CMD:
-            `[ -f ${records} ] || deno run -A ${project} setup "$CORPUS" ${records}`,
+          ONLY: xz ? "project apt-ftparchive reprepro" : "project apt-ftparchive reprepro aptly",
+          PROJECT_NAME: "kiro (ours, Deno)",
+          PROJECT_SETUP_CMD: setup,
           PROJECT_CMD: `deno run -A ${project} run ${records} "$OUT"`,
-          REPEAT: quick ? "1" : "3",
-          ...(xz ? { XZ: "1", REPEAT: "1", ONLY: "project apt-ftparchive reprepro" } : {}),
+          REPEAT: repeat,
+          RESULTS: results,
+          ...(xz ? { XZ: "1" } : {}),
         },
+        ...(node === undefined ? { table: results } : {}),
+      });
+      if (node === undefined) continue;
+      const bundleDir = `${root}.local/bench/node22-bundle`;
+      // The event as JSON inside a double-quoted bash word ($OUT expands there).
+      const event = `{\\"bench\\":\\"index\\",\\"records\\":\\"${records}\\",\\"out\\":\\"$OUT\\"}`;
+      out.push({
+        title: `${title}: ours under Node 22 with the Lambda bundle`,
+        command: shell([`bash ${sharedBench}/peers.sh ${corpus}`]),
+        env: {
+          ONLY: "project",
+          PROJECT_NAME: "kiro (ours, Node 22)",
+          PROJECT_SETUP_CMD: `${setup}; deno run -A ${here}node22_bench.ts ${bundleDir} >/dev/null`,
+          PROJECT_CMD: `${node} --input-type=module -e '${NODE_RUNNER}' ` +
+            `${bundleDir}/index.mjs "${event}"`,
+          REPEAT: repeat,
+          RESULTS: results,
+          ...(xz ? { XZ: "1" } : {}),
+        },
+        table: results,
       });
     }
   }
   return out;
+}
+
+/** The medians (wall, peak RSS, CPU) of each tool's phases in a peers TSV, as a table. */
+async function peersTable(results: string): Promise<string> {
+  const lines = (await Deno.readTextFile(results)).trim().split("\n").slice(1);
+  const groups = new Map<string, string[][]>();
+  for (const line of lines) {
+    const cells = line.split("\t");
+    if (cells[3] === "-" || cells[3] === undefined) continue;
+    const key = `${cells[0]}\t${cells[1]}\t${cells[2]}`;
+    groups.set(key, [...groups.get(key) ?? [], cells]);
+  }
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  };
+  const out = ["tool\tphase\tN\twall s\tpeak RSS MB\tCPU s\truns"];
+  for (const [key, rows] of groups) {
+    const column = (index: number) => median(rows.map((row) => Number(row[index])));
+    out.push(
+      [
+        key,
+        column(3).toFixed(2),
+        (column(4) / 1024).toFixed(0),
+        column(5).toFixed(2),
+        rows.length,
+      ].join("\t"),
+    );
+  }
+  return out.join("\n") + "\n";
 }
 
 async function runStep(step: Step, log: (text: string) => Promise<void>): Promise<boolean> {
@@ -176,7 +236,13 @@ export async function main(args: string[]): Promise<number> {
     await log(`# ${Deno.osRelease()}, ${navigator.hardwareConcurrency} cores\n`);
     for (const bench of BENCHES) {
       if (!only.includes(bench)) continue;
-      for (const step of steps(bench, quick)) ok = (await runStep(step, log)) && ok;
+      for (const step of steps(bench, quick, stamp)) {
+        ok = (await runStep(step, log)) && ok;
+        if (step.table !== undefined) {
+          await log(`\n### Peers table (medians), ${step.title.split(":")[0]}\n`);
+          await log(await peersTable(step.table).catch((error) => `(no table: ${error})\n`));
+        }
+      }
     }
     await log(`\nWritten to .local/bench/bench-${stamp}.txt\n`);
   } finally {

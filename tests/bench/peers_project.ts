@@ -20,7 +20,9 @@
  * @module
  */
 
+import { link, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import process from "node:process";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { poolKey } from "../../lambda/domain/pool_path.ts";
 import { readDebBytes } from "../../lambda/deb/deb_reader.ts";
@@ -80,21 +82,23 @@ async function setup(corpus: string, out: string): Promise<number> {
   return 0;
 }
 
-async function run(recordsFile: string, out: string): Promise<number> {
-  const suite = Deno.env.get("SUITE") ?? "stable";
-  const component = Deno.env.get("COMP") ?? "main";
-  const architectures = (Deno.env.get("ARCHES") ?? "amd64 arm64").split(/\s+/).filter(Boolean);
-  const keyFile = Deno.env.get("SIGNING_KEY");
+/**
+ * The timed `run`: written with `node:` APIs only, so that the same code runs
+ * under Deno and, bundled (`tests/bench/main.ts`), under Node 22.
+ */
+export async function run(recordsFile: string, out: string): Promise<number> {
+  const env = process.env;
+  const suite = env["SUITE"] ?? "stable";
+  const component = env["COMP"] ?? "main";
+  const architectures = (env["ARCHES"] ?? "amd64 arm64").split(/\s+/).filter(Boolean);
+  const keyFile = env["SIGNING_KEY"];
   if (!keyFile) {
     console.error("SIGNING_KEY is not set: give the armored secret key file to sign with");
     return 2;
   }
-  const [recordsText, keyText] = await Promise.all([
-    Deno.readTextFile(recordsFile),
-    Deno.readTextFile(keyFile),
-  ]);
-  const records = JSON.parse(recordsText) as PackageRecord[];
-  const keys = await readSigningKeys(keyText);
+  // Signing needs only the key: it starts while the records are read and parsed.
+  const keys = readFile(keyFile, "utf8").then((text) => readSigningKeys(text));
+  const records = JSON.parse(await readFile(recordsFile, "utf8")) as PackageRecord[];
   const date = new Date();
   const indexes = await generateIndexes(records, {
     suite,
@@ -107,34 +111,34 @@ async function run(recordsFile: string, out: string): Promise<number> {
     version: "",
     date,
     validUntil: new Date(date.getTime() + 7 * 86400e3),
-    compression: Deno.env.get("XZ") === "1" ? ["gzip", "xz"] : ["gzip"],
+    compression: env["XZ"] === "1" ? ["gzip", "xz"] : ["gzip"],
   });
-  const signing = signRelease(indexes.release, keys);
+  const signing = keys.then((loaded) => signRelease(indexes.release, loaded));
   const dirs = new Set(
     indexes.files.map((f) => join(out, f.path.slice(0, f.path.lastIndexOf("/")))),
   );
-  await Promise.all([...dirs].map((d) => Deno.mkdir(d, { recursive: true })));
+  await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
   // Canonical files first, then each by-hash copy as a hard link to its file.
   const written = new Map<string, string>();
   await Promise.all(
     indexes.files.filter((f) => f.kind === "index").map((f) => {
       written.set(f.canonicalName, join(out, f.path));
-      return Deno.writeFile(join(out, f.path), f.bytes);
+      return writeFile(join(out, f.path), f.bytes);
     }),
   );
   await Promise.all(
     indexes.files.filter((f) => f.kind === "by-hash").map((f) =>
-      Deno.link(written.get(f.canonicalName)!, join(out, f.path)).catch((e: unknown) => {
-        if (e instanceof Deno.errors.AlreadyExists) return;
+      link(written.get(f.canonicalName)!, join(out, f.path)).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === "EEXIST") return;
         throw e;
       })
     ),
   );
   const { inRelease, releaseGpg } = await signing;
   const dist = join(out, "dists", suite);
-  await Deno.writeTextFile(join(dist, "Release.gpg"), releaseGpg);
-  await Deno.writeTextFile(join(dist, "Release"), indexes.release);
-  await Deno.writeTextFile(join(dist, "InRelease"), inRelease);
+  await writeFile(join(dist, "Release.gpg"), releaseGpg);
+  await writeFile(join(dist, "Release"), indexes.release);
+  await writeFile(join(dist, "InRelease"), inRelease);
   console.log(
     `indexed ${records.length} records (${JSON.stringify(indexes.counts)}), skipped ` +
       `${indexes.skipped.length}; timings ms ${JSON.stringify(indexes.timings)}`,

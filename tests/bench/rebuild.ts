@@ -1,11 +1,21 @@
 /**
- * Benchmark: force rebuilds of 1,000 and 10,000 package versions against the
- * local stand-ins (dynalite + s3rver), with the time split into lease, scan
- * (table), verify (pool listing), generate, sign, compare (HEADs), upload and
- * prune, and the number of object-store writes of a first and of a no-change
- * rebuild.
+ * Benchmark: rebuilds of 1,000 and 10,000 package versions against the local
+ * stand-ins (dynalite + s3rver), under Deno (in this process) and under
+ * Node 22 (the Lambda's runtime: the same code bundled with esbuild as the
+ * Lambda is, `lambda_bench_entry.ts`, one process per rebuild), each:
  *
- * `deno run --allow-all tests/bench/rebuild.ts [SIZE…]` (default 1000 10000).
+ * - `first`: nothing published yet, every pool object checked;
+ * - `no-change`: the table did not change (only the Release files are written);
+ * - `one added`: one more version in the table and the pool.
+ *
+ * The time is split into lease, scan (table), verify (pool check), generate,
+ * sign, compare (HEADs, listing), upload and prune, with the number of
+ * object-store writes and HEADs. Under Node the peak RSS of the rebuild's
+ * process is reported (`process.resourceUsage().maxRSS`); under Deno the
+ * peak RSS of this process so far.
+ *
+ * `deno run --allow-all tests/bench/rebuild.ts [SIZE…]` (default 1000 10000);
+ * without Node 22 (`$KIRO_NODE22`, `tests/support/node22.ts`) only Deno runs.
  *
  * @module
  */
@@ -14,59 +24,112 @@ import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
 import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
-import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
-import { startTestStack } from "../support/stack.ts";
+import type { ObjectStore } from "../../lambda/aws/object_store.ts";
+import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
+import { seedPool, syntheticRecord } from "../support/publish_fixtures.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+import { node22Path } from "../support/node22.ts";
+import { bundleBench, runInBundle } from "./node22_bench.ts";
+import type { NodeRebuildMeasure } from "./lambda_bench_entry.ts";
 
 /** One measured rebuild. */
 export interface RebuildMeasure {
+  runtime: "deno" | "node22";
   versions: number;
-  run: "first" | "no-change";
+  run: "first" | "no-change" | "one added";
   totalMs: number;
   parts: Record<string, number>;
   writes: number;
   heads: number;
+  /** Peak resident memory, KiB. */
+  maxRssKb: number;
 }
 
-/** Seeds `size` versions and measures a first and a no-change rebuild. */
-export async function measure(size: number): Promise<RebuildMeasure[]> {
+function synthetic(i: number) {
+  const names = ["kiro", "kiro-cli", "kiro-repo", "libkiro1", "kiro-docs"];
+  const arches = ["amd64", "arm64", "all"];
+  return syntheticRecord({
+    name: names[i % names.length]!,
+    version: `1.${Math.floor(i / names.length)}.${i % 7}`,
+    architecture: arches[i % arches.length]!,
+  });
+}
+
+async function seed(stack: TestStack, objects: ObjectStore, from: number, to: number) {
+  const items = Array.from({ length: to - from }, (_, i) => synthetic(from + i));
+  await mapLimit(chunk(items, 50), 8, (part) => seedPool(objects, part));
+  await mapLimit(items, 32, (item) => stack.store.put(item.record));
+}
+
+/** Deletes what a publish wrote, so that the next rebuild is a first one. */
+async function unpublish(objects: ObjectStore): Promise<void> {
+  const keys: string[] = ["index.html", "kiro-archive-keyring.pgp", "kiro-repo.deb"];
+  for await (const object of objects.list("dists/")) keys.push(object.key);
+  await mapLimit(keys, 16, (key) => objects.delete(key));
+}
+
+/** Seeds `size` versions and measures the three rebuilds in each runtime. */
+export async function measure(size: number, node?: string): Promise<RebuildMeasure[]> {
   const stack = await startTestStack();
+  const dir = await Deno.makeTempDir({ prefix: "kiro-bench-rebuild-" });
   try {
     const objects = objectStoreFor(stack.outputs, stack.clients);
-    const names = ["kiro", "kiro-cli", "kiro-repo", "libkiro1", "kiro-docs"];
-    const arches = ["amd64", "arm64", "all"];
-    const items = Array.from({ length: size }, (_, i) =>
-      syntheticRecord({
-        name: names[i % names.length]!,
-        version: `1.${Math.floor(i / names.length)}.${i % 7}`,
-        architecture: arches[i % arches.length]!,
-      }));
     const seedStart = performance.now();
-    await mapLimit(chunk(items, 50), 8, (part) => seedPool(objects, part));
-    await mapLimit(items, 32, (item) => stack.store.put(item.record));
+    await seed(stack, objects, 0, size);
     console.error(
       `  seeded ${size} versions in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
     );
-    const keys = await testSigningKeys();
+    const key = await generateSigningKey({
+      name: "Bench",
+      email: "b@kiro.invalid",
+      type: "ed25519",
+    });
+    const keys = await readSigningKeys(key.armoredPrivateKey);
     const out: RebuildMeasure[] = [];
-    for (const run of ["first", "no-change"] as const) {
+    let added = size;
+    const runs = ["first", "no-change", "one added"] as const;
+    for (const run of runs) {
+      if (run === "one added") await seed(stack, objects, added, ++added);
       const counted = new InstrumentedObjectStore(objects);
       const start = performance.now();
       const result = await forceRebuild({
         ...rebuildDependencies(stack.outputs, stack.clients, { keys }),
         objects: counted,
+        ...(run === "first" ? { poolCheckScope: "full" as const } : {}),
       });
       out.push({
+        runtime: "deno",
         versions: size,
         run,
         totalMs: performance.now() - start,
         parts: { ...result.timings },
         writes: counted.writes.length,
         heads: counted.reads.head,
+        maxRssKb: Math.round(Deno.memoryUsage().rss / 1024),
       });
+    }
+    if (node !== undefined) {
+      await Deno.writeTextFile(`${dir}/outputs.json`, JSON.stringify(stack.outputs));
+      await Deno.writeTextFile(`${dir}/key.asc`, key.armoredPrivateKey);
+      const bundle = await bundleBench(`${dir}/bundle`);
+      await unpublish(objects);
+      for (const run of runs) {
+        if (run === "one added") await seed(stack, objects, added, ++added);
+        const measured = await runInBundle(node, bundle, {
+          event: {
+            bench: "rebuild",
+            outputs: `${dir}/outputs.json`,
+            key: `${dir}/key.asc`,
+            ...(run === "first" ? { scope: "full" } : {}),
+          },
+        }) as NodeRebuildMeasure;
+        out.push({ runtime: "node22", versions: size, run, ...measured });
+      }
     }
     return out;
   } finally {
     await stack.close();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -79,22 +142,35 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 /** Runs the benchmark and prints a table. */
 export async function main(args: string[]): Promise<number> {
   const sizes = args.length > 0 ? args.map(Number) : [1000, 10000];
+  const node = node22Path();
+  if (node === undefined) console.error("No Node 22 (set KIRO_NODE22): Deno only");
   const rows: RebuildMeasure[] = [];
   for (const size of sizes) {
-    console.error(`Force rebuild of ${size} versions:`);
-    rows.push(...await measure(size));
+    console.error(`Rebuilds of ${size} versions:`);
+    rows.push(...await measure(size, node));
   }
   const parts = ["lease", "scan", "verify", "generate", "sign", "compare", "upload", "prune"];
-  const header = ["versions", "run", "total s", ...parts.map((p) => `${p} s`), "writes", "HEADs"];
+  const header = [
+    "runtime",
+    "versions",
+    "run",
+    "total s",
+    ...parts.map((p) => `${p} s`),
+    "writes",
+    "HEADs",
+    "peak RSS MB",
+  ];
   console.log(header.join("\t"));
   for (const row of rows) {
     console.log([
+      row.runtime,
       row.versions,
       row.run,
       (row.totalMs / 1000).toFixed(2),
       ...parts.map((p) => ((row.parts[p] ?? 0) / 1000).toFixed(2)),
       row.writes,
       row.heads,
+      (row.maxRssKb / 1024).toFixed(0),
     ].join("\t"));
   }
   return 0;

@@ -1,3 +1,4 @@
+import type { PoolCheckScope } from "../../lambda/store/history.ts";
 import assert from "node:assert/strict";
 import { createHandler } from "../../lambda/handler.ts";
 import { silentLogger } from "../../lambda/observability/logger.ts";
@@ -24,8 +25,9 @@ Deno.test("the handler force-rebuilds the local stack in-process, and reports a 
       metrics.clearMetrics();
       return metrics;
     };
+    let poolCheckScope: PoolCheckScope = "changed";
     const handler = createHandler({
-      forceRebuild: () => forceRebuild(deps),
+      forceRebuild: () => forceRebuild({ ...deps, poolCheckScope }),
       logger: silentLogger(),
       metrics,
     });
@@ -37,7 +39,9 @@ Deno.test("the handler force-rebuilds the local stack in-process, and reports a 
     assert.ok(body.written > 10);
     assert.match(body.message, /Rebuilt the repository with 2 packages/);
 
+    // A pool object lost behind our back: the (daily) full pool check finds it.
     await objects.delete(records[0]!.pool_key);
+    poolCheckScope = "full";
     const failed = await handler({ force_rebuild: true });
     assert.equal(failed.statusCode, 500);
     assert.match(JSON.parse(failed.body).error, /kiro#1\.0 .* is not in the bucket/);

@@ -167,3 +167,32 @@ Deno.test("a failed publish fails the run and is notified", async () => {
   );
   assert.deepEqual(notes.map((n) => n.subject), ["[kiro-repo test] FAILED: Publish"]);
 });
+
+Deno.test("the sync publishes when the daily full check of the pool objects is due", async () => {
+  const objects = new MemoryObjectStore();
+  const now = new Date();
+  await objects.put("dists/stable/Release", new TextEncoder().encode(release(now, 7)), {
+    contentType: "text/plain",
+    cacheControl: "no-cache",
+  });
+  let published = 0;
+  const asked: Date[] = [];
+  const summary = await runScheduledSync({
+    configs: [],
+    objects,
+    records: new MemoryRecords(),
+    publish: () => Promise.resolve(published++),
+    notifier: quiet,
+    environment: "test",
+    now: () => now,
+    fullPoolCheckDue: (at) => {
+      asked.push(at);
+      return Promise.resolve("the daily full check of the pool objects is due (the last was at X)");
+    },
+  });
+  assert.deepEqual(asked, [now]);
+  assert.deepEqual(summary.publish_reasons, [
+    "the daily full check of the pool objects is due (the last was at X)",
+  ]);
+  assert.equal(published, 1);
+});

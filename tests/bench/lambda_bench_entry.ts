@@ -1,0 +1,73 @@
+/**
+ * The benchmarks' entry into the Lambda bundle: `tests/bench/main.ts` and
+ * `tests/bench/rebuild.ts` bundle this module with `bundleLambda`
+ * (`infra/lambda_bundle.ts`, what `pulumi up` ships, native modules beside
+ * it) and run it under Node 22, so that the index + sign and the rebuild are
+ * measured in the Lambda's runtime as well as under Deno.
+ *
+ * `node --input-type=module -e "…(await import(BUNDLE)).handler(EVENT)…"`,
+ * with EVENT one of:
+ *
+ * - `{ bench: "index", records, out }`: `run` of `peers_project.ts` (index +
+ *   sign of the records file into `out`; environment as there); resolves to
+ *   its exit code;
+ * - `{ bench: "rebuild", outputs, key, scope? }`: one force rebuild of the
+ *   local stand-ins named in the stack outputs file, signed with the armored
+ *   key file; resolves to its measure (total ms, parts, writes, HEADs, peak
+ *   RSS KiB).
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import process from "node:process";
+import { awsClients } from "../../lambda/aws/clients.ts";
+import { rebuildDependencies } from "../../lambda/dependencies.ts";
+import { forceRebuild } from "../../lambda/rebuild.ts";
+import { readSigningKeys } from "../../lambda/signing/keys.ts";
+import type { PoolCheckScope } from "../../lambda/store/history.ts";
+import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
+import { run } from "./peers_project.ts";
+
+/** What the bundle is asked to run. */
+export type BenchEvent =
+  | { bench: "index"; records: string; out: string }
+  | { bench: "rebuild"; outputs: string; key: string; scope?: PoolCheckScope };
+
+/** One rebuild's measure. */
+export interface NodeRebuildMeasure {
+  totalMs: number;
+  parts: Record<string, number>;
+  writes: number;
+  heads: number;
+  maxRssKb: number;
+}
+
+/**
+ * Runs one benchmark step (see the module docs).
+ *
+ * @param event What to run.
+ */
+export async function handler(event: BenchEvent): Promise<number | NodeRebuildMeasure> {
+  if (event.bench === "index") return await run(event.records, event.out);
+  const outputs = JSON.parse(await readFile(event.outputs, "utf8"));
+  const keys = await readSigningKeys(await readFile(event.key, "utf8"));
+  const clients = awsClients(outputs);
+  const deps = rebuildDependencies(outputs, clients, { keys });
+  const counted = new InstrumentedObjectStore(deps.objects);
+  const start = performance.now();
+  const result = await forceRebuild({
+    ...deps,
+    objects: counted,
+    ...(event.scope === undefined ? {} : { poolCheckScope: event.scope }),
+  });
+  const totalMs = performance.now() - start;
+  clients.destroy();
+  return {
+    totalMs,
+    parts: { ...result.timings },
+    writes: counted.writes.length,
+    heads: counted.reads.head,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
+}
