@@ -62,7 +62,7 @@ export interface RebuildDependencies {
   now?: () => Date;
   /** Parallel requests to the object store. */
   concurrency?: number;
-  /** How the pool objects are read (default: a HEAD each for a few, else one listing). */
+  /** How the pool objects are read (default: a HEAD each for a few, else listings of their folders). */
   poolCheck?: PoolCheckStrategy;
   /**
    * Which pool objects are checked (default `changed`: those no live

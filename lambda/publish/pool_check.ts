@@ -1,6 +1,7 @@
 /**
  * Checking that every record's `.deb` is in the pool, as the record says,
- * without reading any `.deb`: one listing of `pool/` (size and ETag), and a
+ * without reading any `.deb`: listings of the checked records' folders,
+ * several at once (size and ETag; {@linkcode poolListingPrefixes}), and a
  * HEAD only where the ETag is not the file's MD5 (multipart uploads), to
  * compare the SHA-256 kept in the object's metadata.
  *
@@ -20,8 +21,8 @@ import { mapLimit } from "./limit.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
 
 /**
- * How the pool is read: one listing of `pool/` (S3: a request per 1,000
- * objects; the default), or a HEAD per record (cheaper when a few records are
+ * How the pool is read: listings of the checked records' folders (S3: a
+ * request per 1,000 objects; the default), or a HEAD per record (cheaper when a few records are
  * checked in a large pool).
  */
 export type PoolCheckStrategy = "list" | "head";
@@ -38,7 +39,7 @@ export interface PoolCheckPlan {
   scope: PoolCheckScope;
   /** The records whose pool objects are checked. */
   records: PackageRecord[];
-  /** How the pool is read (a HEAD each for a few records, else one listing). */
+  /** How the pool is read (a HEAD each for a few records, else listings of their folders). */
   strategy: PoolCheckStrategy;
   /** Why the scope is what it is, for the progress message. */
   reason: string;
@@ -119,6 +120,42 @@ export function fullPoolCheckDue(
   return undefined;
 }
 
+/** At most this many prefixes are listed for one pool check (see {@linkcode poolListingPrefixes}). */
+export const LISTING_PREFIXES_MAX = 32;
+/** How many of those listings run at once. */
+export const LISTING_CONCURRENCY = 8;
+
+/**
+ * The prefixes whose listings cover every key of `keys`: their package
+ * folders (`pool/main/k/kiro/`) when there are at most
+ * {@linkcode LISTING_PREFIXES_MAX}, else their letter folders
+ * (`pool/main/k/`) when there are at most that many, else `pool/`. A
+ * listing is one request per 1,000 objects, one after another; several
+ * prefixes are listed at once ({@linkcode LISTING_CONCURRENCY}), and only
+ * the folders that hold a checked record are read.
+ *
+ * @param keys The pool keys to cover (`pool/COMPONENT/LETTER/NAME/FILE`).
+ */
+export function poolListingPrefixes(keys: readonly string[]): string[] {
+  for (const depth of [4, 3]) {
+    const prefixes = new Set<string>();
+    for (const key of keys) {
+      const parts = key.split("/");
+      // The folder `depth` segments deep, or the key's own folder when it is shallower.
+      prefixes.add(`${parts.slice(0, Math.min(depth, parts.length - 1)).join("/")}/`);
+      if (prefixes.size > LISTING_PREFIXES_MAX) break;
+    }
+    if (prefixes.size <= LISTING_PREFIXES_MAX) {
+      // A folder inside another is read by the other's listing.
+      const sorted = [...prefixes].sort();
+      return sorted.filter((prefix) =>
+        !sorted.some((other) => other !== prefix && prefix.startsWith(other))
+      );
+    }
+  }
+  return ["pool/"];
+}
+
 /**
  * The problems with the pool objects of `records` (empty when every object is
  * there with the record's size and hash). Each problem names the record and
@@ -132,10 +169,14 @@ export async function verifyPool(
   if (records.length === 0) return [];
   let listed: Map<string, { size: number; etag: string }> | undefined;
   if ((options.strategy ?? "list") === "list") {
-    listed = new Map();
-    for await (const object of objects.list("pool/")) {
-      listed.set(object.key, { size: object.size, etag: object.etag });
-    }
+    const found = new Map<string, { size: number; etag: string }>();
+    const prefixes = poolListingPrefixes(records.map((record) => record.pool_key));
+    await mapLimit(prefixes, LISTING_CONCURRENCY, async (prefix) => {
+      for await (const object of objects.list(prefix)) {
+        found.set(object.key, { size: object.size, etag: object.etag });
+      }
+    });
+    listed = found;
   }
   const problems = await mapLimit(records, options.concurrency ?? 16, async (record) => {
     const what = `${record.package_id} (${record.pool_key})`;

@@ -142,7 +142,7 @@ export interface PublishOptions extends RepositoryLayoutOptions {
   concurrency?: number;
   /**
    * How the pool objects are read (default: a HEAD each for at most 100
-   * records, else one listing of the pool).
+   * records, else listings of their folders).
    */
   poolCheck?: PoolCheckStrategy;
   /**

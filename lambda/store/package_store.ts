@@ -162,7 +162,20 @@ export class RecordNotFoundError extends Error {
 export interface PackageStoreOptions {
   /** Read-after-write reads for `get`/`has`/`listAll` (default true). */
   consistentRead?: boolean;
+  /**
+   * How many segments `listAll` scans at once (DynamoDB's parallel scan;
+   * default {@linkcode DEFAULT_SCAN_SEGMENTS}; 1 scans sequentially).
+   */
+  scanSegments?: number;
 }
+
+/**
+ * The segments of `listAll`'s parallel scan. A Scan page is at most 1 MB, so
+ * 10,000 records (~15 MB) are ~15 pages; one segment reads them one after
+ * another, four read four at a time, each page's unmarshalling overlapping
+ * the others' requests. Measured in `deno task bench` (rebuild).
+ */
+export const DEFAULT_SCAN_SEGMENTS = 4;
 
 function canonical(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
@@ -284,6 +297,7 @@ export class PackageStore {
   readonly tableName: string;
   readonly #client: DynamoDBDocumentClient;
   readonly #consistent: boolean;
+  readonly #segments: number;
 
   /** A store over `tableName`, through a document client (see `awsClients`). */
   constructor(
@@ -294,6 +308,13 @@ export class PackageStore {
     this.#client = client;
     this.tableName = tableName;
     this.#consistent = options.consistentRead ?? true;
+    const segments = options.scanSegments ?? DEFAULT_SCAN_SEGMENTS;
+    if (!Number.isInteger(segments) || segments < 1 || segments > 1_000_000) {
+      throw new RangeError(
+        `Invalid scanSegments ${segments}: give a whole number from 1 to 1000000 (DynamoDB's limit)`,
+      );
+    }
+    this.#segments = segments;
   }
 
   /**
@@ -521,22 +542,32 @@ export class PackageStore {
   }
 
   /**
-   * Every package record in the table (a paginated Scan, every page),
-   * sorted by name, then by dpkg version order, then by architecture.
+   * Every package record in the table (a parallel Scan of `scanSegments`
+   * segments, every page of each), sorted by name, then by dpkg version order, then by architecture.
    * Non-package items are skipped.
    */
   async listAll(): Promise<PackageRecord[]> {
-    const records: PackageRecord[] = [];
-    const pages = paginateScan(
-      { client: this.#client, pageSize: 1000 },
-      { TableName: this.tableName, ConsistentRead: this.#consistent },
+    const total = this.#segments;
+    const segments = await Promise.all(
+      Array.from({ length: total }, async (_, segment) => {
+        const records: PackageRecord[] = [];
+        const pages = paginateScan(
+          { client: this.#client, pageSize: 1000 },
+          {
+            TableName: this.tableName,
+            ConsistentRead: this.#consistent,
+            ...(total > 1 ? { Segment: segment, TotalSegments: total } : {}),
+          },
+        );
+        for await (const page of pages) {
+          for (const item of page.Items ?? []) {
+            if (isPackageItem(item)) records.push(item as PackageRecord);
+          }
+        }
+        return records;
+      }),
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (isPackageItem(item)) records.push(item as PackageRecord);
-      }
-    }
-    return records.sort((a, b) =>
+    return segments.flat().sort((a, b) =>
       a.package_name < b.package_name ? -1 : a.package_name > b.package_name ? 1 : byVersion(a, b)
     );
   }

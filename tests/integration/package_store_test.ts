@@ -3,6 +3,7 @@ import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { packageId, type PackageRecord } from "../../lambda/domain/package_record.ts";
 import {
+  DEFAULT_SCAN_SEGMENTS,
   InvalidRecordError,
   PackageStore,
   RecordConflictError,
@@ -163,6 +164,66 @@ Deno.test("listAll reads every page of a table larger than one 1 MB scan page", 
       all.map((r) => r.version),
       Array.from({ length: count }, (_, i) => `1.0.${i}`),
     );
+  }));
+
+Deno.test("listAll scans its segments in parallel and each segment reads every page", () =>
+  withTestStack(async ({ store, clients, outputs }) => {
+    const big = "x".repeat(20_000);
+    const count = 300; // ≈ 6 MB: more than one 1 MB page in each segment
+    for (let start = 0; start < count; start += 25) {
+      await Promise.all(
+        Array.from(
+          { length: Math.min(25, count - start) },
+          (_, i) => store.put(record("kiro", `1.0.${start + i}`, { description: `Kiro\n ${big}` })),
+        ),
+      );
+    }
+    const scans: { segment: unknown; total: unknown; from: boolean }[] = [];
+    clients.dynamo.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "ScanCommand") {
+          const input = args.input as Record<string, unknown>;
+          scans.push({
+            segment: input.Segment,
+            total: input.TotalSegments,
+            from: input.ExclusiveStartKey !== undefined,
+          });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "recordScans" },
+    );
+    try {
+      const parallel = await store.listAll();
+      assert.equal(DEFAULT_SCAN_SEGMENTS > 1, true);
+      assert.deepEqual(
+        [...new Set(scans.map((scan) => scan.segment))].sort(),
+        Array.from({ length: DEFAULT_SCAN_SEGMENTS }, (_, i) => i),
+        "every segment is scanned",
+      );
+      assert.ok(scans.every((scan) => scan.total === DEFAULT_SCAN_SEGMENTS));
+      assert.ok(scans.some((scan) => scan.from), "some segment reads a second page");
+      scans.length = 0;
+      const sequential = await new PackageStore(clients.dynamo, outputs.tableName, {
+        scanSegments: 1,
+      }).listAll();
+      assert.ok(scans.every((scan) => scan.segment === undefined && scan.total === undefined));
+      assert.equal(parallel.length, count);
+      assert.deepEqual(parallel, sequential);
+    } finally {
+      clients.dynamo.middlewareStack.remove("recordScans");
+    }
+  }));
+
+Deno.test("a store refuses a segment count DynamoDB would refuse", () =>
+  withTestStack(({ clients, outputs }) => {
+    for (const scanSegments of [0, 1.5, -1]) {
+      assert.throws(
+        () => new PackageStore(clients.dynamo, outputs.tableName, { scanSegments }),
+        /Invalid scanSegments .*: give a whole number from 1/,
+      );
+    }
+    return Promise.resolve();
   }));
 
 Deno.test("listAll skips non-package items such as the lease", () =>

@@ -171,6 +171,8 @@ export class InstrumentedObjectStore implements ObjectStore {
   readonly reads: { head: number; get: number; list: number } = { head: 0, get: 0, list: 0 };
   /** The keys that were read with `get`. */
   readonly gets: string[] = [];
+  /** The prefixes that were listed, in order. */
+  readonly listed: string[] = [];
   readonly #inner: ObjectStore;
   #failAfter: number | undefined;
 
@@ -217,6 +219,7 @@ export class InstrumentedObjectStore implements ObjectStore {
 
   async *list(prefix: string): AsyncIterable<ListedObject> {
     this.reads.list++;
+    this.listed.push(prefix);
     yield* this.#inner.list(prefix);
   }
 

@@ -225,7 +225,7 @@ Deno.test("a full check asked for checks every listed pool object", () => {
   assert.equal(planPoolCheck(records, undefined, { now }).scope, "full");
 });
 
-Deno.test("a few records are checked with HEADs, many with one listing of the pool", () => {
+Deno.test("a few records are checked with HEADs, many with listings of their folders", () => {
   const many = Array.from(
     { length: HEAD_CHECK_LIMIT + 1 },
     (_, i) => syntheticRecord({ name: `p${i}`, version: "1", architecture: "all" }).record,
