@@ -11,8 +11,8 @@
  */
 
 import type { ChannelPolicy } from "./domain/channels.ts";
-import type { PackageRecord } from "./domain/package_record.ts";
 import type { HistoryRecorder } from "./store/history.ts";
+import type { RecordLister } from "./store/package_store.ts";
 import type { RetentionOptions } from "./publish/generations.ts";
 import type { CdnInvalidator } from "./aws/invalidation.ts";
 import type { ObjectStore } from "./aws/object_store.ts";
@@ -30,7 +30,7 @@ import { type LeaseTable, withLease } from "./store/lease.ts";
 /** What a force rebuild needs. */
 export interface RebuildDependencies {
   /** The package records (the packages table). */
-  store: { listAll(): Promise<PackageRecord[]> };
+  store: RecordLister;
   /** Where the publisher lease lives. */
   lease: LeaseTable;
   /** The repository bucket. */
@@ -121,7 +121,7 @@ export async function forceRebuild(deps: RebuildDependencies): Promise<RebuildRe
     progress({ phase: "scan", message: "Reading every package record" });
     // Withdrawn identities stay in the table (and their bytes in the pool) but
     // leave every index: the publisher chooses each channel's records.
-    const records = await deps.store.listAll();
+    const records = await deps.store.listAll({ forPublishing: true });
     const scanMs = performance.now() - scanStart;
     if (held.signal.aborted) throw held.signal.reason;
     const keys = typeof deps.keys === "function" ? await deps.keys() : deps.keys;

@@ -32,6 +32,7 @@ import { parseRelease, type ReleaseFileLine } from "../repo/release.ts";
 import { parseStanzas } from "../repo/stanza.ts";
 import { KEYRING_NAME } from "./index_html.ts";
 import type { ObjectStore } from "../aws/object_store.ts";
+import type { RecordLister } from "../store/package_store.ts";
 import { sha256Hex } from "../hashing.ts";
 import {
   generateRepositoryIndexes,
@@ -68,7 +69,7 @@ export interface ConvergenceReport {
 /** What {@linkcode ensureConverged} needs. */
 export interface EnsureConvergedDependencies extends ConvergenceDependencies {
   /** The packages table. */
-  store: { listAll(): Promise<PackageRecord[]> };
+  store: RecordLister;
   /** Publishes the repository from the table (e.g. `forceRebuild` in `lambda/rebuild.ts`). */
   publish: () => Promise<unknown>;
 }
@@ -265,7 +266,7 @@ export async function ensureConverged(
   deps: EnsureConvergedDependencies,
   options: ConvergenceOptions = {},
 ): Promise<EnsureConvergedResult> {
-  const records = await deps.store.listAll();
+  const records = await deps.store.listAll({ forPublishing: true });
   const { converged, reasons } = await checkConvergence(records, deps, options);
   if (converged) return { published: false, reasons: [] };
   await deps.publish();

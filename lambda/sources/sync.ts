@@ -25,7 +25,7 @@ import type { ChannelPolicy } from "../domain/channels.ts";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { isPublished, type PackageRecord } from "../domain/package_record.ts";
+import { isPublished } from "../domain/package_record.ts";
 import { failureNotification, newPackageNotification, type Notifier } from "../notify/notifier.ts";
 import { METRIC } from "../observability/metrics.ts";
 import { checkConvergence } from "../publish/convergence.ts";
@@ -34,6 +34,7 @@ import type { ObjectStore } from "../aws/object_store.ts";
 import type { LoadedPackageConfig } from "./config.ts";
 import type { SourceHandler } from "./handler_types.ts";
 import type { RecordStore } from "./ingest.ts";
+import type { RecordLister } from "../store/package_store.ts";
 import { createSourceHandlers } from "./router.ts";
 import {} from "./fetch.ts";
 import { redactUrl } from "../redact.ts";
@@ -43,9 +44,7 @@ import { notesWereCut } from "../domain/record_from_deb.ts";
 export const DEFAULT_RELEASE_KEY = "dists/stable/Release";
 
 /** The records the sync reads and writes (a `PackageStore` fits). */
-export interface SyncRecordStore extends RecordStore {
-  listAll(): Promise<PackageRecord[]>;
-}
+export interface SyncRecordStore extends RecordStore, RecordLister {}
 
 /** What {@linkcode runScheduledSync} needs; clients are created by the caller. */
 export interface SyncDeps {
@@ -381,7 +380,7 @@ async function publishReasons(
   if (reasons.length > 0) return reasons;
   // The live repository converges to the table: a cheap comparison of the
   // live Release/Packages (and Release.gpg) with the published records.
-  const records = await deps.records.listAll();
+  const records = await deps.records.listAll({ forPublishing: true });
   const { reasons: differences } = await checkConvergence(records, { objects: deps.objects }, {
     ...(deps.policy === undefined ? {} : { channels: deps.policy.channels }),
     ...(deps.policy?.keepVersions === undefined ? {} : { keepVersions: deps.policy.keepVersions }),

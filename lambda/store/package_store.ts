@@ -177,6 +177,80 @@ export interface PackageStoreOptions {
  */
 export const DEFAULT_SCAN_SEGMENTS = 4;
 
+/** What {@linkcode PackageStore.listAll} takes. */
+export interface ListAllOptions {
+  /** Leave out the {@linkcode UNPUBLISHED_ATTRIBUTES} (records for a publish only). */
+  forPublishing?: boolean;
+}
+
+/** Reads every package record (a {@linkcode PackageStore} fits; tests give fakes). */
+export interface RecordLister {
+  listAll(options?: ListAllOptions): Promise<PackageRecord[]>;
+}
+
+/** Every attribute of a package record; the compiler checks that none is missing. */
+const RECORD_ATTRIBUTES = Object.keys(
+  {
+    package_id: true,
+    package_name: true,
+    version: true,
+    architecture: true,
+    package_type: true,
+    pub_date: true,
+    processed_timestamp: true,
+    deb_url: true,
+    actual_filename: true,
+    pool_key: true,
+    file_size: true,
+    md5_hash: true,
+    sha1_hash: true,
+    sha256_hash: true,
+    section: true,
+    priority: true,
+    maintainer: true,
+    homepage: true,
+    description: true,
+    depends: true,
+    control: true,
+    certificate_url: true,
+    signature_url: true,
+    notes: true,
+    status: true,
+    withdrawn_at: true,
+    withdrawn_by: true,
+    withdraw_reason: true,
+    channels: true,
+    channel_history: true,
+    pruned_at: true,
+  } satisfies Record<keyof PackageRecord, true>,
+) as (keyof PackageRecord)[];
+
+/**
+ * The optional attributes that no publish reads (indexes, the channel policy,
+ * the pool check, the page, the history): `listAll({ forPublishing: true })`
+ * leaves them out of the Scan. Release notes (up to 64 KiB each) and the
+ * membership audit grow with the repository; the index does not need them.
+ */
+export const UNPUBLISHED_ATTRIBUTES = [
+  "notes",
+  "channel_history",
+  "certificate_url",
+  "signature_url",
+  "withdrawn_by",
+  "withdraw_reason",
+] as const satisfies readonly (keyof PackageRecord)[];
+
+/** The Scan projection of `listAll({ forPublishing: true })`, with its attribute names. */
+const PUBLISHING_PROJECTION = (() => {
+  const omitted = new Set<string>(UNPUBLISHED_ATTRIBUTES);
+  const names: Record<string, string> = {};
+  const kept = RECORD_ATTRIBUTES.filter((name) => !omitted.has(name)).map((name, i) => {
+    names[`#a${i}`] = name;
+    return `#a${i}`;
+  });
+  return { ProjectionExpression: kept.join(", "), ExpressionAttributeNames: names };
+})();
+
 function canonical(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
@@ -544,9 +618,10 @@ export class PackageStore {
   /**
    * Every package record in the table (a parallel Scan of `scanSegments`
    * segments, every page of each), sorted by name, then by dpkg version order, then by architecture.
-   * Non-package items are skipped.
+   * Non-package items are skipped. With `forPublishing`, the records lack
+   * the {@linkcode UNPUBLISHED_ATTRIBUTES}: for the publish, not for writing back.
    */
-  async listAll(): Promise<PackageRecord[]> {
+  async listAll(options: ListAllOptions = {}): Promise<PackageRecord[]> {
     const total = this.#segments;
     const segments = await Promise.all(
       Array.from({ length: total }, async (_, segment) => {
@@ -557,6 +632,7 @@ export class PackageStore {
             TableName: this.tableName,
             ConsistentRead: this.#consistent,
             ...(total > 1 ? { Segment: segment, TotalSegments: total } : {}),
+            ...(options.forPublishing === true ? PUBLISHING_PROJECTION : {}),
           },
         );
         for await (const page of pages) {

@@ -7,6 +7,7 @@ import {
   InvalidRecordError,
   PackageStore,
   RecordConflictError,
+  UNPUBLISHED_ATTRIBUTES,
 } from "../../lambda/store/package_store.ts";
 import { withTestStack } from "../support/stack.ts";
 
@@ -213,6 +214,41 @@ Deno.test("listAll scans its segments in parallel and each segment reads every p
     } finally {
       clients.dynamo.middlewareStack.remove("recordScans");
     }
+  }));
+
+Deno.test("listAll for publishing leaves out the release notes and the audit, and keeps the rest", () =>
+  withTestStack(async ({ store }) => {
+    const written = record("kiro", "1.0.337", {
+      notes: "Long release notes",
+      certificate_url: "https://c",
+      signature_url: "https://s",
+      channels: ["stable", "beta"],
+      channel_history: [{
+        channel: "beta",
+        action: "added",
+        at: "2026-12-01T00:00:00.000Z",
+        by: "test",
+        reason: "test",
+      }],
+    });
+    await store.put(written);
+    await store.setStatus(written, {
+      status: "withdrawn",
+      at: "2026-12-02T00:00:00.000Z",
+      by: "op",
+      reason: "bad",
+    });
+    const [full] = await store.listAll();
+    const [projected] = await store.listAll({ forPublishing: true });
+    assert.ok(full !== undefined && projected !== undefined);
+    const kept = { ...full } as Record<string, unknown>;
+    for (const name of UNPUBLISHED_ATTRIBUTES) {
+      assert.notEqual(kept[name], undefined, `the test record has ${name}`);
+      delete kept[name];
+    }
+    assert.deepEqual(projected, kept);
+    assert.equal(projected.status, "withdrawn");
+    assert.deepEqual(projected.channels, ["stable", "beta"]);
   }));
 
 Deno.test("a store refuses a segment count DynamoDB would refuse", () =>

@@ -278,3 +278,55 @@ Deno.test("a failed local rebuild prints one clear line, and the handler's JSON 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a force rebuild reads the table without the attributes no publish needs, to the same indexes", async () => {
+  await withStack(async (stack) => {
+    const objects = objectStoreFor(stack.outputs, stack.clients);
+    const items = [0, 1, 2].map((i) =>
+      syntheticRecord({ name: "kiro", version: `1.${i}`, architecture: "amd64" })
+    );
+    const records = await seedPool(objects, items);
+    for (const record of records) {
+      await stack.store.put({
+        ...record,
+        notes: "Release notes\n".repeat(500),
+        certificate_url: "https://example.invalid/kiro.pem",
+        signature_url: "https://example.invalid/kiro.sig",
+      });
+    }
+    const first = await forceRebuild(await deps(stack));
+    const packagesKey = "dists/stable/main/binary-amd64/Packages";
+    const before = await objects.get(packagesKey);
+    // The same table read in full gives the same Packages: nothing it needs was left out.
+    const full = await stack.store.listAll();
+    const projected = await stack.store.listAll({ forPublishing: true });
+    assert.equal(projected.length, full.length);
+    for (const [i, record] of full.entries()) {
+      const { notes, certificate_url, signature_url, ...rest } = record;
+      assert.ok(
+        notes !== undefined && certificate_url !== undefined && signature_url !== undefined,
+      );
+      assert.deepEqual(projected[i], rest);
+    }
+    const scans: unknown[] = [];
+    stack.clients.dynamo.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "ScanCommand") {
+          scans.push((args.input as Record<string, unknown>).ProjectionExpression);
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "recordScans" },
+    );
+    try {
+      await objects.delete(packagesKey);
+      const second = await forceRebuild(await deps(stack));
+      assert.equal(second.packages, first.packages);
+      assert.deepEqual(await objects.get(packagesKey), before);
+      assert.ok(scans.length > 0);
+      assert.ok(scans.every((expression) => typeof expression === "string"));
+    } finally {
+      stack.clients.dynamo.middlewareStack.remove("recordScans");
+    }
+  });
+});
