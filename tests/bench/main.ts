@@ -7,7 +7,7 @@
  * | indexes   | Packages/Release generation (stanzas, gzip, xz) + signing for 1,000 and 10,000 versions |
  * | peers     | the same corpus through apt-ftparchive, reprepro and aptly (`../shared/bench/peers.sh`) with us in the table, under Deno and under Node 22 with the Lambda bundle |
  * | hashing   | one-pass MD5+SHA1+SHA256 of a 500 MB file against `openssl dgst` |
- * | rebuild   | first, no-change and one-added rebuilds of 1,000 and 10,000 versions against the stand-ins, split into scan/verify/generate/sign/upload, under Deno and Node 22 |
+ * | rebuild   | first, no-change and one-added rebuilds of 1,000, 10,000 and 30,000 versions (peak RSS: growth with size) against the stand-ins, split into scan/verify/generate/sign/upload, under Deno and Node 22 |
  * | ingest    | streaming ingest of 50 MB and 500 MB `.deb`s into the S3 stand-in; Lambda bundle size and cold start |
  *
  * Performance is measured here, never asserted by a test. The combined output is
@@ -58,7 +58,7 @@ function steps(bench: Bench, quick: boolean, stamp: string): Step[] {
     case "rebuild":
       return [{
         title: "Force rebuild against the stand-ins",
-        command: run("rebuild.ts", ...(quick ? ["1000"] : ["1000", "10000"])),
+        command: run("rebuild.ts", ...(quick ? ["1000"] : ["1000", "10000", "30000"])),
       }];
     case "ingest":
       return [{

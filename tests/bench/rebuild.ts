@@ -1,5 +1,5 @@
 /**
- * Benchmark: rebuilds of 1,000 and 10,000 package versions against the local
+ * Benchmark: rebuilds of 1,000, 10,000 (and, in `deno task bench`, 30,000) package versions against the local
  * stand-ins (dynalite + s3rver), under Deno (in this process) and under
  * Node 22 (the Lambda's runtime: the same code bundled with esbuild as the
  * Lambda is, `lambda_bench_entry.ts`, one process per rebuild), each:
