@@ -117,6 +117,31 @@ export function replayHistory(
 }
 
 /**
+ * The entry that follows `entries` (one channel's history, oldest first) for
+ * `publication`: the next generation, and what it added and removed against
+ * the replayed history. Pure: {@linkcode PublishHistory.record} stores it.
+ */
+export function nextHistoryEntry(
+  entries: readonly HistoryEntry[],
+  channel: string,
+  options: { publication: Publication },
+): HistoryEntry {
+  const { publication } = options;
+  const before = replayHistory(entries);
+  const now = new Set(publication.listed);
+  return {
+    channel,
+    generation: (entries[entries.length - 1]?.generation ?? 0) + 1,
+    published_at: publication.published_at,
+    started_by: publication.started_by,
+    release_sha256: publication.release_sha256,
+    added: [...now].filter((label) => !before.has(label)).sort(),
+    removed: [...before].filter((label) => !now.has(label)).sort(),
+    ...(publication.pool_check === undefined ? {} : { pool_check: publication.pool_check }),
+  };
+}
+
+/**
  * The entries of every channel's publishes, in the packages table.
  *
  * @example
@@ -174,18 +199,7 @@ export class PublishHistory implements HistoryRecorder {
       const read = attempt === 0 ? this.#read.get(channel) : undefined;
       this.#read.delete(channel);
       const entries = read ?? await this.entries(channel);
-      const before = replayHistory(entries);
-      const now = new Set(publication.listed);
-      const entry: HistoryEntry = {
-        channel,
-        generation: (entries[entries.length - 1]?.generation ?? 0) + 1,
-        published_at: publication.published_at,
-        started_by: publication.started_by,
-        release_sha256: publication.release_sha256,
-        added: [...now].filter((label) => !before.has(label)).sort(),
-        removed: [...before].filter((label) => !now.has(label)).sort(),
-        ...(publication.pool_check === undefined ? {} : { pool_check: publication.pool_check }),
-      };
+      const entry = nextHistoryEntry(entries, channel, { publication });
       try {
         await this.#client.send(
           new PutCommand({

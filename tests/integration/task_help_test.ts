@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { taskProcess } from "../support/task_output.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const denoJson = JSON.parse(await Deno.readTextFile(join(root, "deno.json"))) as {
@@ -17,21 +18,7 @@ export const TASKS: [string, string][] = Object.entries(denoJson.tasks)
   .filter(([name]) => !NOT_OPERATOR_TASKS.includes(name))
   .map(([name, command]) => [name, command.replace(/^deno run --allow-all /, "")]);
 
-async function runTask(script: string, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
-    cwd: root,
-    env: { NO_COLOR: "1", KIRO_ENV: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const runTask = (script: string, args: string[]) => taskProcess(script, args);
 
 function section(help: string, title: string): string[] {
   const start = help.indexOf(`\n${title}:\n`);

@@ -8,30 +8,13 @@ import { join } from "node:path";
 import { writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { startTestStack } from "../support/stack.ts";
+import { taskProcess, type TaskRun } from "../support/task_output.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runTask(script: string, args: string[], env: Record<string, string>) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `tasks/${script}.ts`, ...args],
-    env: { ...env, NO_COLOR: "1", KIRO_ENV: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  } satisfies Run;
-}
+const runTask = (script: string, args: string[], env: Record<string, string>) =>
+  taskProcess(`tasks/${script}.ts`, args, { env });
 
 /** The one JSON document stdout holds (fails when there is anything else). */
-function document(run: Run, task: string): unknown {
+function document(run: TaskRun, task: string): unknown {
   try {
     return JSON.parse(run.stdout);
   } catch (error) {

@@ -31,3 +31,31 @@ export async function captured(fn: () => Promise<number>): Promise<TaskRun> {
     Object.assign(console, saved);
   }
 }
+
+/** The repository's root (where `deno.json` and `tasks/` are). */
+export const REPOSITORY_ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * Runs a task script (`tasks/NAME.ts`, relative to the repository's root) as
+ * the operator does, in its own process, with `env` added to this one's
+ * (`NO_COLOR` set, `KIRO_ENV` cleared).
+ */
+export async function taskProcess(
+  script: string,
+  args: readonly string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<TaskRun> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    cwd: REPOSITORY_ROOT,
+    env: { ...options.env, NO_COLOR: "1", KIRO_ENV: "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

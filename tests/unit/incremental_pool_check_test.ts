@@ -17,8 +17,8 @@ import {
   type HistoryRecorder,
   type LiveGeneration,
   liveGeneration,
+  nextHistoryEntry,
   type Publication,
-  replayHistory,
 } from "../../lambda/store/history.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 import { InstrumentedObjectStore, MemoryObjectStore } from "../support/memory_object_store.ts";
@@ -37,18 +37,7 @@ class MemoryHistory implements HistoryRecorder {
 
   record(channel: string, publication: Publication): Promise<HistoryEntry> {
     const entries = this.entries.get(channel) ?? [];
-    const before = replayHistory(entries);
-    const now = new Set(publication.listed);
-    const entry: HistoryEntry = {
-      channel,
-      generation: entries.length + 1,
-      published_at: publication.published_at,
-      started_by: publication.started_by,
-      release_sha256: publication.release_sha256,
-      added: [...now].filter((label) => !before.has(label)).sort(),
-      removed: [...before].filter((label) => !now.has(label)).sort(),
-      ...(publication.pool_check === undefined ? {} : { pool_check: publication.pool_check }),
-    };
+    const entry = nextHistoryEntry(entries, channel, { publication });
     this.entries.set(channel, [...entries, entry]);
     return Promise.resolve(entry);
   }
