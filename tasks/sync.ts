@@ -34,6 +34,7 @@ import { SyncFailedError, type SyncSummary } from "../lambda/sources/sync.ts";
 import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { localStateDir } from "./lib/local_stack.ts";
+import { logTailText } from "./lib/remote_rebuild.ts";
 import { formatSyncSummary } from "./lib/sync_report.ts";
 
 /** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
@@ -100,8 +101,13 @@ async function runLocal(
   }
 }
 
+/**
+ * dev/prod: invokes the deployed Lambda with a scheduled event and prints its
+ * answer, then the last 4 KB of its log on stderr (`logTailText`).
+ */
 async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<number> {
   const clients = awsClients(outputs);
+  let logTail: string | undefined;
   try {
     console.error(
       `Invoking ${outputs.functionName} with a scheduled event (this can take minutes)`,
@@ -110,10 +116,12 @@ async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<num
       new InvokeCommand({
         FunctionName: outputs.functionName,
         InvocationType: "RequestResponse",
+        LogType: "Tail",
         Payload: new TextEncoder().encode(JSON.stringify(scheduledEvent())),
       }),
     );
     const payload = result.Payload === undefined ? "" : new TextDecoder().decode(result.Payload);
+    logTail = logTailText(result.LogResult);
     if (result.FunctionError !== undefined) {
       console.error(
         `sync: the Lambda ${outputs.functionName} failed (${result.FunctionError}); see its logs`,
@@ -132,6 +140,8 @@ async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<num
     report(json && typeof parsed === "string" ? { body: parsed } : parsed, json);
     return response.statusCode === 200 ? 0 : 1;
   } finally {
+    // After the answer, also when the function failed; on stderr, so --json stays one document.
+    if (logTail !== undefined) console.error(logTail);
     clients.destroy();
   }
 }
@@ -143,7 +153,8 @@ export async function main(args: string[]): Promise<number> {
     summary: "Run the scheduled sync now: fetch new package versions, record them, publish",
     description: "local runs the sync in-process against the local stack, with the package\n" +
       "configurations from --config-dir; dev and prod invoke the deployed Lambda with a\n" +
-      "scheduled event (it uses the configurations bundled into it). Every configuration\n" +
+      "scheduled event (it uses the configurations bundled into it) and print the last 4 KB\n" +
+      "of its log on stderr after its answer. Every configuration\n" +
       "is validated first. Progress and log lines go to stderr; the run's summary to stdout\n" +
       "(--json: the summary as one JSON document).",
     options: {
