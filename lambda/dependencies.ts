@@ -30,6 +30,7 @@ import {
   type LoadedPackageConfig,
   loadPackageConfigs,
   parsePackageConfigs,
+  withFeedUrl,
 } from "./sources/config.ts";
 import { runScheduledSync, type SyncSummary } from "./sources/sync.ts";
 import { PublishHistory } from "./store/history.ts";
@@ -122,6 +123,11 @@ export interface ScheduledSyncOptions {
    * at other sources), else the ones bundled with the code.
    */
   configFiles?: readonly ConfigFile[];
+  /**
+   * Read every enabled `external_download` source's feed from this URL instead
+   * of its `feed_url` (`withFeedUrl` in `lambda/sources/config.ts`; local runs).
+   */
+  feedUrl?: string;
   /** Where the local notifier appends (no SNS topic). */
   localNotificationsFile?: string;
   /** Overrides the notifier. */
@@ -197,7 +203,10 @@ export function scheduledSyncForEnvironment(
     },
   );
   return async (_event, startedBy) => {
-    configs ??= checkChannels(await packageConfigs(options.configFiles), outputs);
+    if (configs === undefined) {
+      const loaded = checkChannels(await packageConfigs(options.configFiles), outputs);
+      configs = options.feedUrl === undefined ? loaded : withFeedUrl(loaded, options.feedUrl);
+    }
     const metrics = options.metrics ?? createMetrics();
     try {
       const summary = await runScheduledSync({

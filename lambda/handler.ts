@@ -22,7 +22,7 @@
 import process from "node:process";
 import { dependenciesFromEnvironment } from "./dependencies.ts";
 import { failureNotification, type Notifier } from "./notify/notifier.ts";
-import type { Logger } from "./observability/logger.ts";
+import { type Logger, wholeMilliseconds } from "./observability/logger.ts";
 import { METRIC, type Metrics, MetricUnit } from "./observability/metrics.ts";
 import type { RebuildResult } from "./rebuild.ts";
 
@@ -145,19 +145,19 @@ async function runForceRebuild(
   logger.info("Force rebuild requested", { startedBy });
   try {
     const result = await deps.forceRebuild(startedBy);
+    const durationMs = Object.values(result.timings).reduce((a, b) => a + b, 0);
+    // Timings: whole milliseconds, the unit in the key (lambda/observability/logger.ts).
+    const timingsMs = wholeMilliseconds(result.timings);
     logger.info("Force rebuild done", {
       packages: result.packages,
       written: result.written,
       skipped: result.skipped,
       pruned: result.pruned,
       date: result.date,
-      timings: result.timings,
+      duration_ms: wholeMilliseconds(durationMs),
+      timings_ms: timingsMs,
     });
-    metrics.addMetric(
-      METRIC.publishDuration,
-      MetricUnit.Milliseconds,
-      Object.values(result.timings).reduce((a, b) => a + b, 0),
-    );
+    metrics.addMetric(METRIC.publishDuration, MetricUnit.Milliseconds, durationMs);
     metrics.addMetric(METRIC.successfulRuns, MetricUnit.Count, 1);
     return json(200, {
       message: `Rebuilt the repository with ${result.packages} packages`,
@@ -169,7 +169,7 @@ async function runForceRebuild(
       date: result.date,
       validUntil: result.validUntil,
       ...(result.invalidationId === undefined ? {} : { invalidationId: result.invalidationId }),
-      timings: result.timings,
+      timings_ms: timingsMs,
     });
   } catch (error) {
     logger.error("Force rebuild failed", error as Error);

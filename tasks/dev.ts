@@ -12,6 +12,10 @@ import { publicKeyring, readSigningKeys } from "../lambda/signing/keys.ts";
 import type { StackOutputs } from "../lambda/environment/outputs.ts";
 import { parseCommandLine, UsageError } from "./lib/cli.ts";
 import { taskFailureCode } from "./lib/env.ts";
+import { convergeEnvironment } from "./lib/rebuild_environment.ts";
+import { RebuildFailedError } from "./lib/remote_rebuild.ts";
+import { LeaseBusyError } from "../lambda/store/lease.ts";
+import { ObjectStoreError } from "../lambda/aws/object_store.ts";
 import {
   localPorts,
   localStateDir,
@@ -59,6 +63,10 @@ export async function main(args: string[]): Promise<number> {
     name: "dev",
     summary: "Run the local environment (DynamoDB and S3 stand-ins) in the foreground",
     description: "State lives in .local/ (or $KIRO_LOCAL_DIR): dynamodb/, s3/, signing-key.asc.\n" +
+      "At start it publishes the repository when it is not what the table gives: the first\n" +
+      "start publishes an empty signed repository (Release, InRelease, Release.gpg and empty\n" +
+      "Packages for every channel, the keyring, index.html), so apt-get update and the page\n" +
+      "work before the first package.\n" +
       "While it runs, other tasks with --env local use it (.local/stack.json). Ctrl-C stops it.",
     options: {
       "dynamodb-port": {
@@ -126,6 +134,18 @@ export async function main(args: string[]): Promise<number> {
   try {
     await writeStackRecord(stack);
     const { outputs } = stack;
+    // A signed repository from the first start, empty until the first package: apt-get
+    // update and /index.html work at once. Later starts publish only when the live
+    // repository is not what the table gives (tasks/lib/rebuild_environment.ts).
+    let converged;
+    try {
+      converged = await convergeEnvironment(outputs, { log: (line) => console.error(line) });
+    } catch (error) {
+      return taskFailureCode(error, "dev", {
+        failures: [RebuildFailedError, LeaseBusyError, ObjectStoreError],
+        prefix: true,
+      });
+    }
     const keys = await readSigningKeys(await Deno.readTextFile(outputs.signingKeySecretId));
     const keyring = join(stack.dir, "kiro-archive-keyring.pgp");
     await writeFile(keyring, publicKeyring(keys));
@@ -134,7 +154,9 @@ export async function main(args: string[]): Promise<number> {
       [
         `Local stack running (state in ${stack.dir}). Ctrl-C stops it.`,
         "",
-        `Repository: ${outputs.repoUrl}/`,
+        `Repository: ${outputs.repoUrl}/ (${
+          converged.published ? "published now" : "already published"
+        }; instructions: ${outputs.repoUrl}/index.html)`,
         `DynamoDB:   ${outputs.endpoints?.dynamodb}`,
         `S3:         ${outputs.endpoints?.s3}`,
         `Signing key: ${outputs.signingKeySecretId} (public keyring: ${keyring})`,

@@ -27,7 +27,8 @@ export async function main(args: string[]): Promise<number> {
       "waits for its answer. local: runs the same handler in-process against the local stack.\n" +
       "Objects whose content is unchanged are not written again; the Release is re-signed.\n" +
       "A failure is one line; locally, --verbose prints the handler's JSON log line too\n" +
-      "(dev and prod log it in CloudWatch).",
+      "(dev and prod log it in CloudWatch). dev and prod: the last 4 KB of the Lambda's log\n" +
+      "follow the answer (or the failure) on stderr, under 'Lambda log tail (last 4 KB):'.",
     options: {
       env: ENV_OPTION,
       json: JSON_OPTION,
@@ -44,12 +45,17 @@ export async function main(args: string[]): Promise<number> {
     ],
   });
   if (cli.exitCode !== undefined) return cli.exitCode;
+  // dev/prod: the Lambda's log tail, printed on stderr after the answer or the failure.
+  let logTail: string | undefined;
   try {
     return await withEnvironment(
       { env: cli.values.env },
       async (outputs, name) => {
         const started = performance.now();
-        const answer = await rebuildEnvironment(outputs, { verbose: cli.values.verbose });
+        const answer = await rebuildEnvironment(outputs, {
+          verbose: cli.values.verbose,
+          onLogTail: (text) => logTail = text,
+        });
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         if (cli.values.json === true) console.log(JSON.stringify(answer, null, 2));
         console.error(
@@ -66,6 +72,8 @@ export async function main(args: string[]): Promise<number> {
       failures: [RebuildFailedError, LeaseBusyError, ObjectStoreError],
       prefix: true,
     });
+  } finally {
+    if (logTail !== undefined) console.error(logTail);
   }
 }
 

@@ -8,6 +8,10 @@
  * - `dev` / `prod`: invokes the deployed Lambda with a scheduled event (the
  *   Lambda uses the configurations bundled into it; DIR is still validated).
  *
+ * `--feed-url URL` (local only) reads every enabled `external_download`
+ * source's feed from URL instead of its `feed_url` (`withFeedUrl` in
+ * `lambda/sources/config.ts`), e.g. the fake of `deno task fake-feed`.
+ *
  * Every configuration is validated before anything runs. Log lines go to
  * stderr; stdout holds the run's summary (new packages, skipped, failures,
  * publish), as one JSON document with `--json`.
@@ -28,12 +32,14 @@ import {
   type ConfigFile,
   DEFAULT_CONFIG_DIR,
   loadPackageConfigs,
+  withFeedUrl,
 } from "../lambda/sources/config.ts";
 import { scheduledSyncForEnvironment } from "../lambda/dependencies.ts";
 import { SyncFailedError, type SyncSummary } from "../lambda/sources/sync.ts";
-import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson } from "./lib/cli.ts";
+import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson, UsageError } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { localStateDir } from "./lib/local_stack.ts";
+import { logTailText } from "./lib/remote_rebuild.ts";
 import { formatSyncSummary } from "./lib/sync_report.ts";
 
 /** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
@@ -59,7 +65,7 @@ function report(summary: unknown, json: boolean): void {
 async function runLocal(
   outputs: StackOutputs,
   files: ConfigFile[],
-  options: { json: boolean; verbose: boolean },
+  options: { json: boolean; verbose: boolean; feedUrl?: string },
 ): Promise<number> {
   const { json } = options;
   const clients = awsClients(outputs);
@@ -81,6 +87,7 @@ async function runLocal(
       // Local runs have no CloudWatch: the metrics are collected, not printed.
       metrics: createMetrics(),
       configFiles: files,
+      ...(options.feedUrl === undefined ? {} : { feedUrl: options.feedUrl }),
       localNotificationsFile: notifications,
       leaseLabel: "deno task sync local",
     });
@@ -100,8 +107,13 @@ async function runLocal(
   }
 }
 
+/**
+ * dev/prod: invokes the deployed Lambda with a scheduled event and prints its
+ * answer, then the last 4 KB of its log on stderr (`logTailText`).
+ */
 async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<number> {
   const clients = awsClients(outputs);
+  let logTail: string | undefined;
   try {
     console.error(
       `Invoking ${outputs.functionName} with a scheduled event (this can take minutes)`,
@@ -110,10 +122,12 @@ async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<num
       new InvokeCommand({
         FunctionName: outputs.functionName,
         InvocationType: "RequestResponse",
+        LogType: "Tail",
         Payload: new TextEncoder().encode(JSON.stringify(scheduledEvent())),
       }),
     );
     const payload = result.Payload === undefined ? "" : new TextDecoder().decode(result.Payload);
+    logTail = logTailText(result.LogResult);
     if (result.FunctionError !== undefined) {
       console.error(
         `sync: the Lambda ${outputs.functionName} failed (${result.FunctionError}); see its logs`,
@@ -132,7 +146,31 @@ async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<num
     report(json && typeof parsed === "string" ? { body: parsed } : parsed, json);
     return response.statusCode === 200 ? 0 : 1;
   } finally {
+    // After the answer, also when the function failed; on stderr, so --json stays one document.
+    if (logTail !== undefined) console.error(logTail);
     clients.destroy();
+  }
+}
+
+/** `--feed-url`: an http(s) URL, and only for local runs (the Lambda reads its bundled feeds). */
+function checkFeedUrl(feedUrl: string, environment: string): void {
+  if (environment !== "local") {
+    throw new UsageError(
+      `Option --feed-url is for local runs only: the ${environment} Lambda reads the feeds of ` +
+        "its bundled configurations; drop --feed-url or run deno task sync local",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(feedUrl);
+  } catch {
+    throw new UsageError(`Option --feed-url must be a URL (got "${feedUrl}")`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new UsageError(
+      `Option --feed-url must be an http:// or https:// URL (got "${feedUrl}"); plain http is ` +
+        "fetched only from 127.0.0.0/8 and ::1",
+    );
   }
 }
 
@@ -143,9 +181,12 @@ export async function main(args: string[]): Promise<number> {
     summary: "Run the scheduled sync now: fetch new package versions, record them, publish",
     description: "local runs the sync in-process against the local stack, with the package\n" +
       "configurations from --config-dir; dev and prod invoke the deployed Lambda with a\n" +
-      "scheduled event (it uses the configurations bundled into it). Every configuration\n" +
+      "scheduled event (it uses the configurations bundled into it) and print the last 4 KB\n" +
+      "of its log on stderr after its answer. Every configuration\n" +
       "is validated first. Progress and log lines go to stderr; the run's summary to stdout\n" +
-      "(--json: the summary as one JSON document).",
+      "(--json: the summary as one JSON document).\n" +
+      "The kiro source reads Kiro's release feed over the network; without it, run a fake\n" +
+      "feed (deno task fake-feed) and point the local sync at it with --feed-url.",
     options: {
       env: ENV_OPTION,
       "config-dir": {
@@ -153,6 +194,12 @@ export async function main(args: string[]): Promise<number> {
         valueName: "DIR",
         default: DEFAULT_CONFIG_DIR,
         description: "folder of package configurations (*.yaml)",
+      },
+      "feed-url": {
+        type: "string",
+        valueName: "URL",
+        description: "local only: read every external_download source's feed (kiro) from URL " +
+          "instead of its feed_url, e.g. the fake of deno task fake-feed",
       },
       json: JSON_OPTION,
       verbose: {
@@ -164,6 +211,7 @@ export async function main(args: string[]): Promise<number> {
       "deno task sync",
       "deno task sync local --config-dir /tmp/my-configs",
       "deno task sync local --verbose",
+      "deno task sync local --feed-url http://127.0.0.1:8765/stable/metadata-linux-x64-deb-stable.json",
       "deno task sync prod",
       "deno task sync --env local --json",
     ],
@@ -172,7 +220,19 @@ export async function main(args: string[]): Promise<number> {
   try {
     const name = environmentName({ env: cli.values.env });
     const dir = cli.values["config-dir"];
+    const feedUrl = cli.values["feed-url"];
+    if (feedUrl !== undefined) checkFeedUrl(feedUrl, name);
     const loaded = await loadPackageConfigs(dir);
+    if (feedUrl !== undefined) {
+      const pointed = withFeedUrl(loaded, feedUrl).filter(({ config }, index) =>
+        config !== loaded[index]?.config
+      );
+      console.error(
+        `Feed: ${feedUrl} (--feed-url) for ${
+          pointed.map(({ config }) => config.package_name).join(", ")
+        }`,
+      );
+    }
     console.error(
       `Configurations: ${
         loaded.map((item) => `${item.config.package_name} (${item.config.source.type})`).join(", ")
@@ -193,6 +253,7 @@ export async function main(args: string[]): Promise<number> {
           ? runLocal(outputs, files, {
             json: cli.values.json,
             verbose: cli.values.verbose === true,
+            ...(feedUrl === undefined ? {} : { feedUrl }),
           })
           : invokeDeployed(outputs, cli.values.json),
     );

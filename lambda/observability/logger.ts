@@ -5,6 +5,11 @@
  * Never pass secrets, signing keys or whole events to it: log names, versions,
  * sizes, hashes and error messages only.
  *
+ * Timings in log lines are whole milliseconds with the unit in the key:
+ * `duration_ms: 812`, `timings_ms: { sign: 12, upload: 240 }`
+ * ({@linkcode wholeMilliseconds}); never a bare `duration` or a fraction
+ * (`docs/design.md`, "Logs").
+ *
  * @module
  */
 
@@ -57,6 +62,23 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     });
   }
   return logger;
+}
+
+/**
+ * `milliseconds` rounded to whole milliseconds, for log fields named `*_ms`
+ * (a number, or each value of a record of parts such as a publish's timings).
+ */
+export function wholeMilliseconds(milliseconds: number): number;
+export function wholeMilliseconds<K extends string>(
+  milliseconds: Readonly<Record<K, number>>,
+): Record<K, number>;
+export function wholeMilliseconds(
+  milliseconds: number | Readonly<Record<string, number>>,
+): number | Record<string, number> {
+  if (typeof milliseconds === "number") return Math.round(milliseconds);
+  return Object.fromEntries(
+    Object.entries(milliseconds).map(([part, value]) => [part, Math.round(value)]),
+  );
 }
 
 /** A logger that writes nothing (tests, quiet tasks). */

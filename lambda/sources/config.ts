@@ -311,6 +311,39 @@ export function sourceOf<T extends SourceConfig["type"]>(
     : undefined;
 }
 
+/**
+ * `configs` with the `feed_url` of every enabled `external_download` source
+ * replaced by `feedUrl` (`deno task sync local --feed-url`: a run against a
+ * fake or mirrored feed, e.g. `deno task fake-feed`). The files on disk are
+ * not changed. Throws {@linkcode ConfigError} when no enabled
+ * `external_download` source would read it.
+ */
+export function withFeedUrl(
+  configs: readonly LoadedPackageConfig[],
+  feedUrl: string,
+): LoadedPackageConfig[] {
+  const pointed = configs.filter(({ config }) =>
+    config.enabled !== false && config.source.type === "external_download"
+  );
+  if (pointed.length === 0) {
+    throw new ConfigError([
+      `Cannot use the feed URL ${feedUrl}: no enabled external_download source reads a feed ` +
+      `(${configs.map(({ file }) => file).join(", ")}); drop --feed-url or add such a source`,
+    ]);
+  }
+  return configs.map((loaded) =>
+    pointed.includes(loaded)
+      ? {
+        ...loaded,
+        config: {
+          ...loaded.config,
+          source: { ...loaded.config.source as ExternalDownloadSource, feed_url: feedUrl },
+        },
+      }
+      : loaded
+  );
+}
+
 /** Package name → `keep_versions`, for the packages that set it. */
 export function keepVersionsOf(configs: readonly LoadedPackageConfig[]): Map<string, number> {
   const keep = new Map<string, number>();

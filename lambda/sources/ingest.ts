@@ -34,6 +34,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { wholeMilliseconds } from "../observability/logger.ts";
 import type { PackageRecord, PackageType } from "../domain/package_record.ts";
 import { poolKey } from "../domain/pool_path.ts";
 import { recordFromDeb } from "../domain/record_from_deb.ts";
@@ -127,6 +128,7 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
   const key = poolKey({ name, version: release.version, architecture: config.architecture });
   const tempKey = `${INGEST_STAGING_PREFIX}${name}/${randomUUID()}/${filename}`;
   const log = deps.logger;
+  const started = performance.now();
 
   const fetched = await safeFetch(release.deb_url, {
     what: `the .deb of ${name} ${release.version}`,
@@ -241,6 +243,8 @@ export async function ingestDeb(request: IngestRequest, deps: IngestDeps): Promi
         poolKey: key,
         size: deb.size,
         sha256: deb.sha256,
+        // Download, verify, store and record: whole milliseconds (lambda/observability/logger.ts).
+        duration_ms: wholeMilliseconds(performance.now() - started),
       });
     }
     return result;

@@ -23,6 +23,7 @@
 
 import type { ChannelPolicy } from "../domain/channels.ts";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { wholeMilliseconds } from "../observability/logger.ts";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { isPublished } from "../domain/package_record.ts";
@@ -303,7 +304,7 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
 
   summary.publish_reasons = await publishReasons(deps, summary, now(), log);
   if (summary.publish_reasons.length > 0) {
-    const started = Date.now();
+    const started = performance.now();
     try {
       log?.info("Publishing", { reasons: summary.publish_reasons });
       await deps.publish();
@@ -319,7 +320,7 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
         })
       );
     } finally {
-      summary.publish_duration_ms = Date.now() - started;
+      summary.publish_duration_ms = wholeMilliseconds(performance.now() - started);
       metrics?.addMetric(
         METRIC.publishDuration,
         MetricUnit.Milliseconds,
@@ -345,6 +346,13 @@ export async function runScheduledSync(deps: SyncDeps): Promise<SyncSummary> {
     skipped: summary.skipped.length,
     failures: summary.failures.length,
     published: summary.published,
+    // Timings: whole milliseconds, the unit in the key (lambda/observability/logger.ts).
+    duration_ms: wholeMilliseconds(
+      Date.parse(summary.finished_at) - Date.parse(summary.started_at),
+    ),
+    ...(summary.publish_duration_ms === undefined
+      ? {}
+      : { publish_duration_ms: summary.publish_duration_ms }),
   });
   return summary;
 }

@@ -37,6 +37,12 @@ export interface RebuildEnvironmentOptions {
    * Lambda always logs it, to CloudWatch.
    */
   verbose?: boolean;
+  /**
+   * dev/prod: gets the deployed Lambda's log tail (`logTailText` in
+   * `tasks/lib/remote_rebuild.ts`) once it answered, also when it failed
+   * (default: `log`, i.e. stderr).
+   */
+  onLogTail?: (text: string) => void;
 }
 
 /**
@@ -57,6 +63,7 @@ export async function rebuildEnvironment(
       log(`Invoking ${outputs.functionName} with {"force_rebuild": true} (waits for the answer)`);
       return await invokeForceRebuild(clients.lambda, outputs.functionName, {
         startedBy: options.startedBy ?? `deno task rebuild by ${localOperator()}`,
+        onLogTail: options.onLogTail ?? log,
       });
     }
     log(`Rebuilding in-process against the ${outputs.environment} stand-ins`);

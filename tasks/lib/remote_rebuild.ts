@@ -20,6 +20,22 @@ export interface RebuildAnswer {
   [key: string]: unknown;
 }
 
+/** The heading line printed (on stderr) before an invocation's log tail. */
+export const LOG_TAIL_HEADING = "Lambda log tail (last 4 KB):";
+
+/**
+ * The invocation's log tail for people: {@linkcode LOG_TAIL_HEADING} then the
+ * decoded `LogResult` of an `InvokeCommand` sent with `LogType: "Tail"` (the
+ * last 4 KB of what the invocation logged, base64), or `undefined` when the
+ * answer has none. Tasks print it on stderr, never on stdout.
+ */
+export function logTailText(logResult: string | undefined): string | undefined {
+  if (logResult === undefined || logResult === "") return undefined;
+  const bytes = Uint8Array.from(atob(logResult), (char) => char.charCodeAt(0));
+  const text = new TextDecoder().decode(bytes).trimEnd();
+  return text === "" ? undefined : `${LOG_TAIL_HEADING}\n${text}`;
+}
+
 /** The force rebuild failed (the Lambda threw, or answered a non-200 status). */
 export class RebuildFailedError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -62,13 +78,16 @@ export function readRebuildAnswer(answer: unknown, options: { where: string }): 
 
 /**
  * Invokes `functionName` with `{"force_rebuild": true}` and waits for its
- * answer. Throws {@linkcode RebuildFailedError} naming the function when the
- * invoke fails, the function errors (`FunctionError`), or it answers non-200.
+ * answer, asking for the tail of its log (`LogType: "Tail"`): `onLogTail`
+ * gets it ({@linkcode logTailText}) as soon as the Lambda answered, whether it
+ * succeeded or failed. Throws {@linkcode RebuildFailedError} naming the
+ * function when the invoke fails, the function errors (`FunctionError`), or it
+ * answers non-200.
  */
 export async function invokeForceRebuild(
   lambda: LambdaClient,
   functionName: string,
-  options: { startedBy?: string } = {},
+  options: { startedBy?: string; onLogTail?: (text: string) => void } = {},
 ): Promise<RebuildAnswer> {
   const where = `the Lambda ${functionName}`;
   let out;
@@ -77,6 +96,7 @@ export async function invokeForceRebuild(
       new InvokeCommand({
         FunctionName: functionName,
         InvocationType: "RequestResponse",
+        LogType: "Tail",
         Payload: new TextEncoder().encode(
           JSON.stringify({
             force_rebuild: true,
@@ -92,6 +112,8 @@ export async function invokeForceRebuild(
       { cause: error },
     );
   }
+  const tail = logTailText(out.LogResult);
+  if (tail !== undefined) options.onLogTail?.(tail);
   const text = out.Payload === undefined ? "" : new TextDecoder().decode(out.Payload);
   if (out.FunctionError !== undefined) {
     let detail = text;

@@ -66,3 +66,19 @@ Deno.test("each stack file is that environment's: its own legacy table, region a
     }
   }
 });
+
+Deno.test("deno.json denies the npm build scripts the first run would ask about, each one locked with scripts", () => {
+  const deno = JSON.parse(read("deno.json")) as { allowScripts?: { deny?: string[] } };
+  const lock = JSON.parse(read("deno.lock")) as {
+    npm: Record<string, { scripts?: boolean }>;
+  };
+  // classic-level's install script only rebuilds the native module it ships prebuilt;
+  // protobufjs's postinstall only prints a version notice (README.md, "Set-up").
+  assert.deepEqual(deno.allowScripts?.deny, ["npm:classic-level", "npm:protobufjs"]);
+  for (const denied of deno.allowScripts?.deny ?? []) {
+    const name = denied.replace(/^npm:/, "");
+    const locked = Object.entries(lock.npm).filter(([key]) => key.startsWith(`${name}@`));
+    assert.ok(locked.length > 0, `${denied} is not in deno.lock: drop it from allowScripts`);
+    assert.ok(locked.every(([, entry]) => entry.scripts === true), `${denied} has no scripts`);
+  }
+});

@@ -212,12 +212,12 @@ Deno.test("drop-legacy deletes the legacy items only after a verified run", asyn
   });
 });
 
-Deno.test("a missing legacy table stops the run before anything is written", async () => {
+Deno.test("a missing legacy table stops the run before anything is written and says to seed one locally", async () => {
   await withLegacyStack(async (stack, dir) => {
     await stack.clients.dynamoRaw.send(
       new DeleteTableCommand({ TableName: stack.outputs.legacyTableName }),
     );
-    await rejectsWith(
+    const error = await rejectsWith(
       migrateLegacyTable(stack.clients.dynamoRaw, {
         ...tables(stack),
         defaults,
@@ -226,6 +226,7 @@ Deno.test("a missing legacy table stops the run before anything is written", asy
       "source-table-missing",
       stack.outputs.legacyTableName,
     );
+    assert.match(error.message, /run deno task seed-legacy --env local\)$/);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });

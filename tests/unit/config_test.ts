@@ -255,3 +255,30 @@ Deno.test("a config missing its source type's required field names it and the ty
     { numRuns: 100 },
   );
 });
+
+Deno.test("--feed-url points every enabled external_download source at the URL and nothing else", async () => {
+  const { withFeedUrl, ConfigError: Refused, loadPackageConfigs: load } = await import(
+    "../../lambda/sources/config.ts"
+  );
+  const configs = await load("config/packages");
+  const url = "http://127.0.0.1:8765/stable/metadata-linux-x64-deb-stable.json";
+  const pointed = withFeedUrl(configs, url);
+  for (const [index, { config }] of pointed.entries()) {
+    const before = configs[index]!.config;
+    if (before.source.type === "external_download" && before.enabled !== false) {
+      assert.equal((config.source as { feed_url: string }).feed_url, url);
+    } else {
+      assert.equal(config, before);
+    }
+  }
+  assert.ok(pointed.some(({ config }) => config.package_name === "kiro"));
+  assert.notEqual(
+    (configs.find(({ config }) => config.package_name === "kiro")!.config.source as {
+      feed_url: string;
+    }).feed_url,
+    url,
+    "the loaded configurations are not changed",
+  );
+  const noFeed = configs.filter(({ config }) => config.source.type !== "external_download");
+  assert.throws(() => withFeedUrl(noFeed, url), Refused);
+});

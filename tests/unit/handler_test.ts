@@ -3,6 +3,7 @@ import { classifyEvent, createHandler, type HandlerDependencies } from "../../la
 import { configFromEnvironment } from "../../lambda/environment/variables.ts";
 import type { Notification } from "../../lambda/notify/notifier.ts";
 import { silentLogger } from "../../lambda/observability/logger.ts";
+import { keptLogger, timingFields } from "../support/kept_logger.ts";
 import { createMetrics } from "../../lambda/observability/metrics.ts";
 import type { RebuildResult } from "../../lambda/rebuild.ts";
 
@@ -85,6 +86,38 @@ Deno.test("a force rebuild answers 200 with the counts and counts a successful r
   assert.equal(body.pruned, 1);
   assert.deepEqual(calls, ["rebuild"]);
   assert.ok(emitted.includes("SuccessfulRuns"));
+});
+
+Deno.test("the force rebuild's log line gives its timings in whole milliseconds with the unit in the key", async () => {
+  const { logger, lines } = keptLogger();
+  const fractional: RebuildResult = {
+    ...result,
+    timings: { ...result.timings, lease: 0.4, scan: 2.61, sign: 12.5, upload: 240.0417 },
+  };
+  const { value } = deps({ logger, forceRebuild: () => Promise.resolve(fractional) });
+  const response = await createHandler(value)({ force_rebuild: true });
+  const done = lines.find((line) => line.message === "Force rebuild done");
+  assert.ok(done !== undefined, JSON.stringify(lines));
+  assert.deepEqual(done.timings_ms, {
+    lease: 0,
+    scan: 3,
+    verify: 3,
+    generate: 4,
+    sign: 13,
+    compare: 6,
+    upload: 240,
+    invalidate: 0,
+    prune: 8,
+  });
+  assert.equal(done.duration_ms, 277);
+  const fields = timingFields(done);
+  assert.deepEqual(fields.map(([name]) => name), ["duration_ms", "timings_ms"]);
+  for (const [name, field] of fields) {
+    const values = typeof field === "object" && field !== null ? Object.values(field) : [field];
+    assert.match(name, /_ms(\.|$)/, `${name}: the unit belongs in the key`);
+    assert.ok(values.every(Number.isInteger), `${name} is not whole milliseconds: ${field}`);
+  }
+  assert.deepEqual(JSON.parse(response.body).timings_ms, done.timings_ms);
 });
 
 Deno.test("a failed force rebuild answers 500 with the error and notifies", async () => {

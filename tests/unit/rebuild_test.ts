@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import {
   invokeForceRebuild,
+  LOG_TAIL_HEADING,
+  logTailText,
   readRebuildAnswer,
   RebuildFailedError,
 } from "../../tasks/lib/remote_rebuild.ts";
@@ -40,6 +42,26 @@ Deno.test("the deployed Lambda is invoked synchronously with force_rebuild and i
   assert.equal(sent[0]?.FunctionName, "kiro-publisher-dev");
   assert.equal(sent[0]?.InvocationType, "RequestResponse");
   assert.deepEqual(JSON.parse(new TextDecoder().decode(sent[0]?.Payload)), { force_rebuild: true });
+});
+
+Deno.test("the invoke asks for the log tail and hands it over decoded under its heading, also on failure", async () => {
+  const log = "START RequestId: r1\nsigned 2 channels\nEND RequestId: r1\n";
+  const { client, sent } = fakeLambda(() =>
+    Promise.resolve({
+      StatusCode: 200,
+      FunctionError: "Unhandled",
+      LogResult: btoa(log),
+      Payload: encode({ errorType: "Error", errorMessage: "boom" }),
+    })
+  );
+  const tails: string[] = [];
+  await assert.rejects(
+    () => invokeForceRebuild(client, "fn", { onLogTail: (text) => tails.push(text) }),
+    RebuildFailedError,
+  );
+  assert.equal((sent[0] as { LogType?: string }).LogType, "Tail");
+  assert.deepEqual(tails, [`${LOG_TAIL_HEADING}\n${log.trimEnd()}`]);
+  assert.equal(logTailText(undefined), undefined);
 });
 
 Deno.test("a Lambda that throws fails the rebuild with its error type and message", async () => {

@@ -9,6 +9,7 @@ import { parseRelease } from "../../lambda/repo/release.ts";
 import { resignReason, runScheduledSync } from "../../lambda/sources/sync.ts";
 import { FeedServer, kiroFeed, type ReleaseUrls } from "../support/feed_server.ts";
 import { MemoryRecords } from "../support/publish_fixtures.ts";
+import { keptLogger, timingFields } from "../support/kept_logger.ts";
 
 function release(date: Date, days: number): string {
   const fmt = (d: Date) => d.toUTCString().replace("GMT", "UTC");
@@ -143,6 +144,33 @@ Deno.test("disabled and task-recorded sources are skipped without any request", 
   );
   // Nothing new: only the convergence check (this bare Release is unsigned) may publish.
   assert.ok(summary.publish_reasons.every((reason) => !/new package/.test(reason)));
+});
+
+Deno.test("the sync's last log line gives its durations in whole milliseconds with the unit in the key", async () => {
+  const { logger, lines } = keptLogger();
+  const summary = await runScheduledSync({
+    configs: parsePackageConfigs([{
+      path: "config/packages/kiro-repo.yaml",
+      text: Deno.readTextFileSync("config/packages/kiro-repo.yaml"),
+    }]),
+    objects: new MemoryObjectStore(),
+    records: new MemoryRecords(),
+    // No Release yet: the run publishes, which takes a few fractional milliseconds.
+    publish: () => new Promise((resolve) => setTimeout(resolve, 3.3)),
+    notifier: quiet,
+    environment: "test",
+    logger,
+  });
+  assert.ok(summary.published);
+  const finished = lines.find((line) => line.message === "Sync finished");
+  assert.ok(finished !== undefined, JSON.stringify(lines));
+  const fields = timingFields(finished);
+  assert.deepEqual(fields.map(([name]) => name), ["duration_ms", "publish_duration_ms"]);
+  for (const [name, value] of fields) {
+    assert.ok(Number.isInteger(value) && (value as number) >= 0, `${name}: ${value}`);
+  }
+  assert.ok((finished.publish_duration_ms as number) >= 3);
+  assert.equal(finished.publish_duration_ms, summary.publish_duration_ms);
 });
 
 Deno.test("a failed publish fails the run and is notified", async () => {
