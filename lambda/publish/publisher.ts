@@ -11,7 +11,8 @@
  *    channel's live generation lists (every listed record's once a day, or
  *    without a history) is checked (exists, size, MD5 via a single-part ETag
  *    or SHA-256 via metadata; `planPoolCheck` in `pool_check.ts`), or
- *    nothing is published;
+ *    nothing is published (the check's requests run while the indexes are
+ *    generated and signed, which write nothing);
  * 2. by-hash index files (content-addressed, so old clients keep theirs);
  * 3. the by-hash generation manifest (what to keep when pruning);
  * 4. the canonical index names (`Packages`, `.gz`, `.xz`);
@@ -346,11 +347,13 @@ export async function publishRepository(
     message: `Checking the pool objects of ${check.records.length} of ${indexed.length} ` +
       `records (${check.scope}: ${check.reason})`,
   });
-  const problems = await time(
+  // The pool check (requests to the store) runs while the indexes are
+  // generated and signed (CPU, read-only): nothing is written until both are
+  // done and the check found nothing wrong.
+  const checking = time(
     "verify",
     () => verifyPool(check.records, objects, { concurrency, strategy: check.strategy }),
   );
-  if (problems.length > 0) throw new PoolVerificationError(problems);
   const desired: Desired[] = [];
   const add = (key: string, phase: number, bytes: Uint8Array, canonicalName?: string) => {
     desired.push({
@@ -377,88 +380,93 @@ export async function publishRepository(
   // The by-hash files there are: what the compare trusts by key, what an
   // unchanged index may reuse, what pruning chooses from.
   const listedByHash = new Map<string, { size: number; lastModified: Date }>();
-  await time("compare", async () => {
-    for await (const object of objects.list("dists/")) {
-      if (isByHashKey(object.key)) {
-        listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
+  const planChannels = async (): Promise<ChannelPlan[]> => {
+    await time("compare", async () => {
+      for await (const object of objects.list("dists/")) {
+        if (isByHashKey(object.key)) {
+          listedByHash.set(object.key, { size: object.size, lastModified: object.lastModified });
+        }
       }
-    }
-  });
-  const plans: ChannelPlan[] = [];
-  for (const channel of channels) {
-    const listed = selections.get(channel)?.listed ?? [];
-    const distsPrefix = `dists/${channel}/`;
-    const releaseKey = `${distsPrefix}Release`;
-    const [liveRelease, manifestBytes] = await time("compare", async () => {
-      const [release, manifest] = await Promise.all([
-        objects.get(releaseKey),
-        objects.get(manifestKey(channel)),
-      ]);
-      return [release === undefined ? undefined : new TextDecoder().decode(release), manifest];
     });
-    const liveDate = releaseDateOf(liveRelease);
-    const date = nextReleaseDate(now, liveDate);
-    if (liveDate !== undefined && date.getTime() < liveDate.getTime()) {
-      warn(
-        `The live ${releaseKey} is dated ${liveDate.toISOString()}, more than an hour ahead of ` +
-          `the clock (${now.toISOString()}): dating the new Release ${date.toISOString()} instead`,
-      );
-    }
-    const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
+    const plans: ChannelPlan[] = [];
+    for (const channel of channels) {
+      const listed = selections.get(channel)?.listed ?? [];
+      const distsPrefix = `dists/${channel}/`;
+      const releaseKey = `${distsPrefix}Release`;
+      const [liveRelease, manifestBytes] = await time("compare", async () => {
+        const [release, manifest] = await Promise.all([
+          objects.get(releaseKey),
+          objects.get(manifestKey(channel)),
+        ]);
+        return [release === undefined ? undefined : new TextDecoder().decode(release), manifest];
+      });
+      const liveDate = releaseDateOf(liveRelease);
+      const date = nextReleaseDate(now, liveDate);
+      if (liveDate !== undefined && date.getTime() < liveDate.getTime()) {
+        warn(
+          `The live ${releaseKey} is dated ${liveDate.toISOString()}, more than an hour ahead of ` +
+            `the clock (${now.toISOString()}): dating the new Release ${date.toISOString()} instead`,
+        );
+      }
+      const validUntil = new Date(date.getTime() + validUntilDays * 86_400_000);
 
-    const live = await time(
-      "compare",
-      () => liveIndexFiles(liveRelease, { channel, objects, byHash: listedByHash }),
-    );
-    progress({ phase: "generate", message: `Generating the indexes of ${channel}` });
-    const indexes = await time("generate", () =>
-      generateRepositoryIndexes(listed, {
+      const live = await time(
+        "compare",
+        () => liveIndexFiles(liveRelease, { channel, objects, byHash: listedByHash }),
+      );
+      progress({ phase: "generate", message: `Generating the indexes of ${channel}` });
+      const indexes = await time("generate", () =>
+        generateRepositoryIndexes(listed, {
+          date,
+          validUntil,
+          distribution: channel,
+          component,
+          live,
+          ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
+          ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
+        }));
+
+      progress({
+        phase: "sign",
+        message: `Signing the Release of ${channel} with ${options.keys.length} key(s)`,
+      });
+      const signatures = await time("sign", () => signRelease(indexes.release, options.keys));
+      const byHashKeys: string[] = [];
+      for (const file of indexes.files) {
+        if (file.kind === "by-hash") {
+          add(file.path, PHASE.byHash, file.bytes, file.canonicalName);
+          byHashKeys.push(file.path);
+        } else {
+          add(file.path, PHASE.indexes, file.bytes);
+        }
+      }
+      // An unchanged index's compressed files are live: named, not written.
+      for (const file of indexes.reused) if (file.kind === "by-hash") byHashKeys.push(file.path);
+      add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
+      add(indexes.releasePath, PHASE.release, encode(indexes.release));
+      add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
+
+      // The generation manifest: written before the indexes, so that a by-hash
+      // file is known (and kept) before any Release names it.
+      const manifest = parseManifest(manifestBytes, { warn });
+      const withNew = addGeneration(manifest, byHashKeys, date);
+      if (withNew !== manifest) {
+        add(manifestKey(channel), PHASE.manifest, serializeManifest(withNew));
+      }
+      plans.push({
+        channel,
+        listed,
         date,
         validUntil,
-        distribution: channel,
-        component,
-        live,
-        ...(options.architectures === undefined ? {} : { architectures: options.architectures }),
-        ...(options.releaseFields === undefined ? {} : { releaseFields: options.releaseFields }),
-      }));
-
-    progress({
-      phase: "sign",
-      message: `Signing the Release of ${channel} with ${options.keys.length} key(s)`,
-    });
-    const signatures = await time("sign", () => signRelease(indexes.release, options.keys));
-    const byHashKeys: string[] = [];
-    for (const file of indexes.files) {
-      if (file.kind === "by-hash") {
-        add(file.path, PHASE.byHash, file.bytes, file.canonicalName);
-        byHashKeys.push(file.path);
-      } else {
-        add(file.path, PHASE.indexes, file.bytes);
-      }
+        release: indexes.release,
+        byHashKeys,
+        manifest: withNew,
+      });
     }
-    // An unchanged index's compressed files are live: named, not written.
-    for (const file of indexes.reused) if (file.kind === "by-hash") byHashKeys.push(file.path);
-    add(`${distsPrefix}Release.gpg`, PHASE.releaseGpg, encode(signatures.releaseGpg));
-    add(indexes.releasePath, PHASE.release, encode(indexes.release));
-    add(`${distsPrefix}InRelease`, PHASE.inRelease, encode(signatures.inRelease));
-
-    // The generation manifest: written before the indexes, so that a by-hash
-    // file is known (and kept) before any Release names it.
-    const manifest = parseManifest(manifestBytes, { warn });
-    const withNew = addGeneration(manifest, byHashKeys, date);
-    if (withNew !== manifest) {
-      add(manifestKey(channel), PHASE.manifest, serializeManifest(withNew));
-    }
-    plans.push({
-      channel,
-      listed,
-      date,
-      validUntil,
-      release: indexes.release,
-      byHashKeys,
-      manifest: withNew,
-    });
-  }
+    return plans;
+  };
+  const [problems, plans] = await Promise.all([checking, planChannels()]);
+  if (problems.length > 0) throw new PoolVerificationError(problems);
 
   add(KEYRING_NAME, PHASE.extras, publicKeyring(options.keys));
   // The convenience copy follows the default channel.

@@ -16,6 +16,7 @@
 
 import { openFileStream } from "../../tasks/lib/file_stream.ts";
 import { hashStream } from "../../lambda/hashing.ts";
+import { peakRssKib } from "./peak_memory.ts";
 
 /** Options of {@linkcode benchHashing}. */
 export interface HashingBenchOptions {
@@ -85,14 +86,7 @@ async function child(path: string): Promise<void> {
   // The way add-deb reads a local .deb (1 MiB chunks).
   const digests = await hashStream(openFileStream(path));
   const seconds = (performance.now() - start) / 1000;
-  let peakRss = Deno.memoryUsage().rss;
-  try {
-    const status = await Deno.readTextFile("/proc/self/status");
-    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-    if (hwm !== null) peakRss = Number(hwm[1]) * 1024;
-  } catch {
-    // Not Linux: the current RSS is the best we have.
-  }
+  const peakRss = peakRssKib() * 1024;
   console.log(JSON.stringify({ digests, seconds, peakRss }));
 }
 

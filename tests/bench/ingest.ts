@@ -37,13 +37,12 @@ import { makeTestDeb, pseudoRandomBytes } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
 import { startTestStack } from "../support/stack.ts";
 import { node22Path } from "../support/node22.ts";
+import { peakRssKib } from "./peak_memory.ts";
 
 const MiB = 1024 * 1024;
 
 function peakRssMiB(): number {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? "0");
-  return kib / 1024;
+  return peakRssKib() / 1024;
 }
 
 function ustarHeader(path: string, size: number, mtime: number): Uint8Array {

@@ -20,13 +20,13 @@
  */
 
 import { readFile } from "node:fs/promises";
-import process from "node:process";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { rebuildDependencies } from "../../lambda/dependencies.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
 import type { PoolCheckScope } from "../../lambda/store/history.ts";
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
+import { peakRssKib } from "./peak_memory.ts";
 import { run } from "./peers_project.ts";
 
 /** What the bundle is asked to run. */
@@ -68,6 +68,6 @@ export async function handler(event: BenchEvent): Promise<number | NodeRebuildMe
     parts: { ...result.timings },
     writes: counted.writes.length,
     heads: counted.reads.head,
-    maxRssKb: process.resourceUsage().maxRSS,
+    maxRssKb: peakRssKib(),
   };
 }

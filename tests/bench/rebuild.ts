@@ -10,9 +10,10 @@
  *
  * The time is split into lease, scan (table), verify (pool check), generate,
  * sign, compare (HEADs, listing), upload and prune, with the number of
- * object-store writes and HEADs. Under Node the peak RSS of the rebuild's
- * process is reported (`process.resourceUsage().maxRSS`); under Deno the
- * peak RSS of this process so far.
+ * object-store writes and HEADs, and the peak RSS (`peak_memory.ts`): under
+ * Node that of the rebuild's own process, the Lambda's figure; under Deno
+ * that of this process so far, which also holds the stand-ins and the seeded
+ * records.
  *
  * `deno run --allow-all tests/bench/rebuild.ts [SIZE…]` (default 1000 10000);
  * without Node 22 (`$KIRO_NODE22`, `tests/support/node22.ts`) only Deno runs.
@@ -29,6 +30,7 @@ import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.t
 import { seedPool, syntheticRecord } from "../support/publish_fixtures.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 import { node22Path } from "../support/node22.ts";
+import { peakRssKib } from "./peak_memory.ts";
 import { bundleBench, runInBundle } from "./node22_bench.ts";
 import type { NodeRebuildMeasure } from "./lambda_bench_entry.ts";
 
@@ -105,7 +107,7 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
         parts: { ...result.timings },
         writes: counted.writes.length,
         heads: counted.reads.head,
-        maxRssKb: Math.round(Deno.memoryUsage().rss / 1024),
+        maxRssKb: peakRssKib(),
       });
     }
     if (node !== undefined) {

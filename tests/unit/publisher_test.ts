@@ -340,6 +340,67 @@ Deno.test("a publish refuses records whose pool object is missing or different, 
   assert.deepEqual(store.writes, []);
 });
 
+/** A memory store whose pool listings are slow (or fail), and which logs what happened when. */
+class SlowPoolStore extends MemoryObjectStore {
+  readonly events: string[] = [];
+  failure: Error | undefined;
+
+  override async *list(prefix: string) {
+    if (!prefix.startsWith("pool/")) {
+      yield* super.list(prefix);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (this.failure !== undefined) {
+      this.events.push("pool listing failed");
+      throw this.failure;
+    }
+    yield* super.list(prefix);
+    this.events.push("pool listing ended");
+  }
+
+  override get(key: string) {
+    if (key.endsWith("/Release")) this.events.push(`get ${key}`);
+    return super.get(key);
+  }
+}
+
+Deno.test("the pool check runs while the indexes are generated, and nothing is written before it passes", async () => {
+  const now = new Date("2026-06-01T12:00:00Z");
+  const memory = new SlowPoolStore({ now: () => now });
+  const records = await seedPool(memory, [
+    syntheticRecord({ name: "kiro", version: "1.0.1", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro-cli", version: "2.0", architecture: "arm64" }),
+  ]);
+  const keys = await testSigningKeys();
+  const store = new InstrumentedObjectStore(memory);
+  await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
+  const planned = memory.events.indexOf("get dists/stable/Release");
+  assert.ok(planned >= 0, memory.events.join(", "));
+  assert.ok(planned < memory.events.indexOf("pool listing ended"), memory.events.join(", "));
+  assert.ok(store.writes.length > 0);
+
+  memory.events.length = 0;
+  memory.failure = new Error("The pool listing failed");
+  const again = new InstrumentedObjectStore(memory);
+  const added = await seedPool(memory, [
+    syntheticRecord({ name: "kiro", version: "1.0.2", architecture: "amd64" }),
+  ]);
+  await assert.rejects(
+    () =>
+      publishRepository([...records, ...added], {
+        objects: again,
+        keys,
+        repoUrl: REPO_URL,
+        now,
+        poolCheckScope: "full",
+      }),
+    /The pool listing failed/,
+  );
+  assert.deepEqual(again.writes, [], "nothing written when the pool check fails");
+  assert.ok(memory.events.includes("pool listing failed"));
+});
+
 Deno.test("a second publish of the same records rewrites only the Release files", async () => {
   const { memory, records, keys, now } = await scene();
   await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
