@@ -11,11 +11,25 @@
  * the entries up to it ({@linkcode replayHistory}); generation 1 adds
  * everything the first recorded publish listed.
  *
+ * A DynamoDB item holds at most 400 KB, and a publish that adds or removes
+ * more than some 15,000 identities at once (the first publish of a large
+ * table, a migration) has longer lists. Such an entry's lists are stored in
+ * parts: items keyed `GENERATION#ID#PART` (ID new for each attempt), each
+ * holding at most {@linkcode HISTORY_PART_BYTES} of labels, written before
+ * the entry's own item, which names them (`parts`) and is written last,
+ * conditionally: until it exists the parts belong to no entry and are
+ * ignored, so an entry is read whole or not at all.
+ *
  * @module
  */
 
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, paginateQuery, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  PutCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { RESERVED_KEY_PREFIX } from "./table.ts";
 
 /** One publish of one channel. */
@@ -95,6 +109,47 @@ export function liveGeneration(entries: readonly HistoryEntry[]): LiveGeneration
 
 const PAD = 10;
 
+/**
+ * The most label bytes an entry keeps in one item (its own or a part's):
+ * well under DynamoDB's 400 KB per item, with room for the attribute
+ * overhead of every list element.
+ */
+export const HISTORY_PART_BYTES = 256 * 1024;
+
+/** Where an entry's lists are, when in parts: the attempt's ID and the number of parts. */
+interface PartsPointer {
+  id: string;
+  count: number;
+}
+
+/** One part of an entry's lists. */
+interface EntryPart {
+  added: string[];
+  removed: string[];
+}
+
+/** Splits the lists into parts of at most `limit` label bytes (each label at least once). */
+function splitLists(entry: HistoryEntry, limit: number): EntryPart[] {
+  const parts: EntryPart[] = [{ added: [], removed: [] }];
+  let bytes = 0;
+  for (const list of ["added", "removed"] as const) {
+    for (const label of entry[list]) {
+      const size = new TextEncoder().encode(label).byteLength + 4;
+      if (bytes + size > limit && bytes > 0) {
+        parts.push({ added: [], removed: [] });
+        bytes = 0;
+      }
+      parts[parts.length - 1]![list].push(label);
+      bytes += size;
+    }
+  }
+  return parts;
+}
+
+function partKey(generationKey: string, id: string, part: number): string {
+  return `${generationKey}#${id}#${String(part).padStart(4, "0")}`;
+}
+
 function partition(channel: string): string {
   return `${RESERVED_KEY_PREFIX}history#${channel}`;
 }
@@ -156,15 +211,31 @@ export class PublishHistory implements HistoryRecorder {
   /** Entries read by `live`, reused by the next `record` of the channel (its write is conditional). */
   readonly #read = new Map<string, HistoryEntry[]>();
 
-  /** The history in `tableName`, through a document client. */
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  readonly #partBytes: number;
+
+  /**
+   * The history in `tableName`, through a document client; `partBytes`
+   * (default {@linkcode HISTORY_PART_BYTES}) is the most label bytes one item
+   * holds.
+   */
+  constructor(
+    client: DynamoDBDocumentClient,
+    tableName: string,
+    options: { partBytes?: number } = {},
+  ) {
     this.#client = client;
     this.#table = tableName;
+    this.#partBytes = options.partBytes ?? HISTORY_PART_BYTES;
   }
 
-  /** Every entry of `channel`, oldest first. */
+  /**
+   * Every entry of `channel`, oldest first, each with its whole lists.
+   *
+   * @throws {Error} when an entry names a part that is not in the table
+   */
   async entries(channel: string): Promise<HistoryEntry[]> {
-    const entries: HistoryEntry[] = [];
+    const entries: (HistoryEntry & { parts?: PartsPointer })[] = [];
+    const parts = new Map<string, EntryPart>();
     const pages = paginateQuery({ client: this.#client, pageSize: 500 }, {
       TableName: this.#table,
       KeyConditionExpression: "package_id = :id",
@@ -173,11 +244,32 @@ export class PublishHistory implements HistoryRecorder {
     });
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        const { package_id: _id, architecture: _key, ...entry } = item;
-        entries.push(entry as HistoryEntry);
+        const { package_id: _id, architecture: key, ...rest } = item;
+        if (typeof key === "string" && key.length > PAD) {
+          parts.set(key, { added: rest.added ?? [], removed: rest.removed ?? [] });
+        } else {
+          entries.push(rest as HistoryEntry & { parts?: PartsPointer });
+        }
       }
     }
-    return entries.sort((a, b) => a.generation - b.generation);
+    const whole = entries.map(({ parts: pointer, ...entry }): HistoryEntry => {
+      if (pointer === undefined) return entry;
+      const generationKey = String(entry.generation).padStart(PAD, "0");
+      for (let part = 0; part < pointer.count; part++) {
+        const found = parts.get(partKey(generationKey, pointer.id, part));
+        if (found === undefined) {
+          throw new Error(
+            `The publish history of ${channel} is incomplete: generation ${entry.generation} ` +
+              `names ${pointer.count} parts and part ${part} is not in the table ` +
+              `${this.#table}; restore it from a backup of the table`,
+          );
+        }
+        for (const label of found.added) entry.added.push(label);
+        for (const label of found.removed) entry.removed.push(label);
+      }
+      return entry;
+    });
+    return whole.sort((a, b) => a.generation - b.generation);
   }
 
   /** The live generation of `channel`, from its entries. */
@@ -200,14 +292,30 @@ export class PublishHistory implements HistoryRecorder {
       this.#read.delete(channel);
       const entries = read ?? await this.entries(channel);
       const entry = nextHistoryEntry(entries, channel, { publication });
+      const generationKey = String(entry.generation).padStart(PAD, "0");
+      const parts = splitLists(entry, this.#partBytes);
+      // Lists too long for one item go to parts under a new ID for this attempt.
+      const id = parts.length === 1 ? undefined : crypto.randomUUID();
+      const keys = id === undefined ? [] : parts.map((_, part) => partKey(generationKey, id, part));
+      for (const [part, key] of keys.entries()) {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { package_id: partition(channel), architecture: key, ...parts[part] },
+          }),
+        );
+      }
       try {
         await this.#client.send(
           new PutCommand({
             TableName: this.#table,
             Item: {
               package_id: partition(channel),
-              architecture: String(entry.generation).padStart(PAD, "0"),
+              architecture: generationKey,
               ...entry,
+              ...(id === undefined
+                ? {}
+                : { added: [], removed: [], parts: { id, count: parts.length } }),
             },
             ConditionExpression: "attribute_not_exists(package_id)",
           }),
@@ -215,6 +323,15 @@ export class PublishHistory implements HistoryRecorder {
         return entry;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException) || attempt >= 4) throw error;
+        // Another publisher took this generation: our parts belong to no entry.
+        for (const key of keys) {
+          await this.#client.send(
+            new DeleteCommand({
+              TableName: this.#table,
+              Key: { package_id: partition(channel), architecture: key },
+            }),
+          );
+        }
       }
     }
   }
