@@ -7,26 +7,11 @@
 
 import assert from "node:assert/strict";
 import { missingTools } from "../support/tools.ts";
-
-const ROOT = new URL("../../", import.meta.url);
-
-async function runTask(script: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+import { freePort } from "../support/http.ts";
+import { REPOSITORY_ROOT, taskProcess } from "../support/task_output.ts";
 
 Deno.test("--feed-url is refused for dev and prod, whose Lambda reads its bundled feeds", async () => {
-  const run = await runTask("tasks/sync.ts", [
+  const run = await taskProcess("tasks/sync.ts", [
     "dev",
     "--feed-url",
     "http://127.0.0.1:8765/feed.json",
@@ -41,7 +26,7 @@ Deno.test("--feed-url is refused for dev and prod, whose Lambda reads its bundle
 
 Deno.test("--feed-url must be an http or https URL", async () => {
   for (const bad of ["not a url", "file:///tmp/feed.json"]) {
-    const run = await runTask("tasks/sync.ts", ["local", "--feed-url", bad]);
+    const run = await taskProcess("tasks/sync.ts", ["local", "--feed-url", bad]);
     assert.equal(run.code, 2, run.stderr);
     assert.match(
       run.stderr,
@@ -49,13 +34,6 @@ Deno.test("--feed-url must be an http or https URL", async () => {
     );
   }
 });
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** Reads the child's stdout until a line matches; the rest keeps draining in the background. */
 async function firstMatchingLine(
@@ -99,7 +77,7 @@ Deno.test({
         "--version",
         "1.0.500",
       ],
-      cwd: ROOT,
+      cwd: REPOSITORY_ROOT,
       env: { NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
@@ -112,11 +90,13 @@ Deno.test({
       const feedUrl = shown.match[1] ?? "";
       assert.ok(feedUrl.startsWith(`http://127.0.0.1:${port}/`), feedUrl);
 
-      const sync = await runTask("tasks/sync.ts", ["local", "--feed-url", feedUrl, "--json"], {
-        KIRO_LOCAL_DIR: `${state}/local`,
-        KIRO_LOCAL_DYNAMODB_PORT: String(freePort()),
-        KIRO_LOCAL_S3_PORT: String(freePort()),
-        LOG_LEVEL: "WARN",
+      const sync = await taskProcess("tasks/sync.ts", ["local", "--feed-url", feedUrl, "--json"], {
+        env: {
+          KIRO_LOCAL_DIR: `${state}/local`,
+          KIRO_LOCAL_DYNAMODB_PORT: String(freePort()),
+          KIRO_LOCAL_S3_PORT: String(freePort()),
+          LOG_LEVEL: "WARN",
+        },
       });
       assert.equal(sync.code, 0, sync.stderr);
       const summary = JSON.parse(sync.stdout) as {

@@ -12,18 +12,13 @@ import { FeedServer, kiroFeed, makeSigningIdentity } from "../support/feed_serve
 import { missingTools } from "../support/tools.ts";
 import { describeRun, openApt } from "../support/apt.ts";
 import { startTestStack } from "../support/stack.ts";
+import { DEV_OUTPUTS } from "../support/dev_outputs.ts";
+import { freePort } from "../support/http.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
 import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.ts";
 import { runScheduledSync } from "../../lambda/sources/sync.ts";
 import { parsePackageConfigs } from "../../lambda/sources/config.ts";
 import { FileNotifier } from "../../lambda/notify/notifier.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function runSyncTask(args: string[], env: Record<string, string>) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -282,18 +277,7 @@ Deno.test("deno task sync dev invokes the deployed Lambda with a scheduled event
     const outputs = join(dir, "outputs.json");
     await Deno.writeTextFile(
       outputs,
-      JSON.stringify({
-        environment: "dev",
-        tableName: "kiro-debian-repo-manager-packages-dev",
-        legacyTableName: "kiro-package-versions-dev",
-        bucketName: "kiro-debian-repo-manager-repo-dev",
-        functionName: "kiro-debian-repo-manager-publisher-dev",
-        repoUrl: "https://repo.example.com",
-        distributionId: "E123",
-        signingKeySecretId: "kiro-debian-repo-manager-signing-key-dev",
-        notificationTopicArn: "arn:aws:sns:us-east-1:123456789012:kiro",
-        region: "us-east-1",
-      }),
+      JSON.stringify(DEV_OUTPUTS),
     );
     const run = await runSyncTask(["dev", "--json"], {
       KIRO_OUTPUTS_FILE: outputs,

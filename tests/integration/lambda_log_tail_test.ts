@@ -7,19 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-
-const DEV_OUTPUTS = {
-  environment: "dev",
-  tableName: "kiro-debian-repo-manager-packages-dev",
-  legacyTableName: "kiro-package-versions-dev",
-  bucketName: "kiro-debian-repo-manager-repo-dev",
-  functionName: "kiro-debian-repo-manager-publisher-dev",
-  repoUrl: "https://repo.example.com",
-  distributionId: "E123",
-  signingKeySecretId: "kiro-debian-repo-manager-signing-key-dev",
-  notificationTopicArn: "arn:aws:sns:us-east-1:123456789012:kiro",
-  region: "us-east-1",
-};
+import { DEV_OUTPUTS } from "../support/dev_outputs.ts";
 
 const LOG = "START RequestId: 1f2e\n" +
   '{"level":"INFO","message":"Force rebuild done","timings_ms":{"sign":12}}\n' +

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { freePort } from "../support/http.ts";
 import { gzipSync } from "node:zlib";
 import { hashBytes } from "../../lambda/hashing.ts";
 import { headersFor } from "../../lambda/aws/object_headers.ts";
@@ -316,13 +317,6 @@ Deno.test("the removal command verify prints removes the orphan from the local s
     assert.deepEqual((await verify(stack)).orphans, []);
   });
 });
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 Deno.test("add-deb then verify, as tasks against a local stack they start themselves", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kiro-add-deb-" });

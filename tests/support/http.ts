@@ -121,3 +121,11 @@ export function serveDirectory(root: string, options: ServeDirectoryOptions = {}
     },
   };
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server a child process starts). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
