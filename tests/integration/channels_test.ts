@@ -21,19 +21,10 @@ import { rollbackChannel, RollbackError } from "../../tasks/channels/rollback.ts
 import { addDeb } from "../../tasks/lifecycle/add_deb.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { startTestStack, type TestStack, withTestStack } from "../support/stack.ts";
 
 const CHANNELS = ["stable", "beta"];
 const DAY = 86_400_000;
-
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
 
 /** Records `kiro VERSION amd64` in `channels`, its pool object in place. */
 async function record(
@@ -73,7 +64,7 @@ async function packages(stack: TestStack, channel: string): Promise<string> {
 }
 
 Deno.test("promoting a beta version to stable adds the channel with who, when and why, and nothing else", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await record(stack, "1.0", ["stable"]);
     await record(stack, "1.1", ["beta"]);
     await publish(stack, "test");
@@ -125,7 +116,7 @@ Deno.test("promoting a beta version to stable adds the channel with who, when an
 });
 
 Deno.test("promotion refuses a channel the environment does not publish and a withdrawn version", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const withdrawn = await record(stack, "1.0", ["beta"]);
     await stack.store.setStatus(withdrawn, {
       status: "withdrawn",
@@ -152,7 +143,7 @@ Deno.test("promotion refuses a channel the environment does not publish and a wi
 });
 
 Deno.test("every publish appends one history entry per channel: what entered and left, and who started it", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await record(stack, "1.0", ["stable"]);
     await publish(stack, "deno task rebuild by alice@host");
     const second = await record(stack, "1.1", ["stable", "beta"]);
@@ -193,7 +184,7 @@ Deno.test("every publish appends one history entry per channel: what entered and
 });
 
 Deno.test("rollback makes a channel list an earlier generation again, audited, other channels untouched", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await record(stack, "1.0", ["stable"]);
     await publish(stack, "one");
     await record(stack, "1.1", ["stable", "beta"]);
@@ -241,7 +232,7 @@ Deno.test("rollback makes a channel list an earlier generation again, audited, o
 });
 
 Deno.test("rollback refuses an unknown generation, a withdrawn identity and a missing pool object, changing nothing", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const first = await record(stack, "1.0", ["stable"]);
     await publish(stack, "one");
     await record(stack, "1.1", ["stable"]);
@@ -281,7 +272,7 @@ Deno.test("rollback refuses an unknown generation, a withdrawn identity and a mi
 });
 
 Deno.test("keep_versions retains old versions out; prune-pool deletes their files only after the window, and add-deb brings one back", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const objects = objectStoreFor(stack.outputs, stack.clients);
     const debs: Uint8Array[] = [];
     for (const version of ["1.0", "1.1", "1.2"]) {
@@ -359,7 +350,7 @@ Deno.test("keep_versions retains old versions out; prune-pool deletes their file
 });
 
 Deno.test("prune-pool never deletes a file a live index still lists", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const objects = objectStoreFor(stack.outputs, stack.clients);
     const old = await record(stack, "1.0", ["stable"]);
     await record(stack, "1.1", ["stable"]);
@@ -457,7 +448,7 @@ Deno.test("promotion between environments copies the exact bytes, records them, 
 });
 
 Deno.test("concurrent membership changes of one record never lose one another", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const kiro = await record(stack, "1.0", []);
     const channels = ["stable", "beta", "nightly", "edge", "canary"];
     await Promise.all(channels.map((channel) =>
@@ -507,7 +498,7 @@ Deno.test("promotion between environments refuses an architecture the target doe
 });
 
 Deno.test("prune-pool waits a whole window after the history began: an index from before it may still list an old version", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const objects = objectStoreFor(stack.outputs, stack.clients);
     const [old] = await seedPool(objects, [
       syntheticRecord({ name: "kiro", version: "1.0", architecture: "amd64" }),

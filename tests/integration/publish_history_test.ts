@@ -11,16 +11,7 @@ import {
   type Publication,
   PublishHistory,
 } from "../../lambda/store/history.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
-
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
+import { type TestStack, withTestStack } from "../support/stack.ts";
 
 function publication(listed: readonly string[], at: string): Publication {
   return {
@@ -60,7 +51,7 @@ async function historyKeys(stack: TestStack, channel: string): Promise<string[]>
 }
 
 Deno.test("a publish that adds 30,000 identities at once is recorded whole, in parts, and replays exactly", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const history = new PublishHistory(stack.clients.dynamo, stack.outputs.tableName);
     const first = labels(30_000);
     const bytes = first.reduce((n, label) => n + label.length, 0);
@@ -93,7 +84,7 @@ Deno.test("a publish that adds 30,000 identities at once is recorded whole, in p
 });
 
 Deno.test("an entry's parts count only once the entry names them, and a missing part is an error naming it", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const table = stack.outputs.tableName;
     const history = new PublishHistory(stack.clients.dynamo, table, { partBytes: 200 });
     await history.record("beta", publication(labels(12), "2026-06-01T00:00:00.000Z"));
@@ -139,7 +130,7 @@ Deno.test("an entry's parts count only once the entry names them, and a missing 
 });
 
 Deno.test("a recorder that loses the race for a generation removes its parts and records the next one", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const table = stack.outputs.tableName;
     const slow = new PublishHistory(stack.clients.dynamo, table, { partBytes: 200 });
     const fast = new PublishHistory(stack.clients.dynamo, table, { partBytes: 200 });

@@ -10,7 +10,7 @@ import { PackageStore } from "../../lambda/store/package_store.ts";
 import { startLocalStack, writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { makeTestDeb } from "../support/deb_fixtures.ts";
 import { seedPool, syntheticRecord, testSigningKeys } from "../support/publish_fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { type TestStack, withTestStack } from "../support/stack.ts";
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -19,15 +19,6 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
-}
-
-async function withStack(fn: (stack: TestStack) => Promise<void>): Promise<void> {
-  const stack = await startTestStack();
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
 }
 
 async function deps(stack: TestStack, extra: Partial<RebuildDependencies> = {}) {
@@ -51,7 +42,7 @@ async function seed(stack: TestStack, count: number) {
 }
 
 Deno.test("a force rebuild publishes every record of the table", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const records = await seed(stack, 7);
     const result = await forceRebuild(await deps(stack));
     assert.equal(result.packages, 7);
@@ -71,7 +62,7 @@ Deno.test("a force rebuild publishes every record of the table", async () => {
 });
 
 Deno.test("two rebuilds of the same table give identical indexes; the second writes only Release files", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await seed(stack, 6);
     const objects = objectStoreFor(stack.outputs, stack.clients);
     await forceRebuild(await deps(stack));
@@ -100,7 +91,7 @@ Deno.test("two rebuilds of the same table give identical indexes; the second wri
 });
 
 Deno.test("no request to S3 sets an ACL (the bucket is private, served by CloudFront)", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const inputs: { command: string; input: Record<string, unknown> }[] = [];
     stack.clients.s3.middlewareStack.add(
       (next, context) => (args) => {
@@ -126,7 +117,7 @@ Deno.test("no request to S3 sets an ACL (the bucket is private, served by CloudF
 });
 
 Deno.test("a rebuild refuses a record without its pool object, and releases the lease", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await seed(stack, 2);
     await stack.store.put(
       syntheticRecord({ name: "ghost", version: "1", architecture: "amd64" }).record,
@@ -146,7 +137,7 @@ Deno.test("a rebuild refuses a record without its pool object, and releases the 
 });
 
 Deno.test("a rebuild waits for the lease, or fails clearly when told not to wait", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     await seed(stack, 2);
     const table = { client: stack.clients.dynamo, tableName: stack.outputs.tableName };
     const lease = await acquireLease(table, { label: "someone else" });
@@ -162,7 +153,7 @@ Deno.test("a rebuild waits for the lease, or fails clearly when told not to wait
 });
 
 Deno.test("ten add-debs of different packages started at once all end up published", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const keys = await testSigningKeys();
     const objects = objectStoreFor(stack.outputs, stack.clients);
     const names = Array.from({ length: 10 }, (_, i) => `parallel${i}`);
@@ -280,7 +271,7 @@ Deno.test("a failed local rebuild prints one clear line, and the handler's JSON 
 });
 
 Deno.test("a force rebuild reads the table without the attributes no publish needs, to the same indexes", async () => {
-  await withStack(async (stack) => {
+  await withTestStack(async (stack) => {
     const objects = objectStoreFor(stack.outputs, stack.clients);
     const items = [0, 1, 2].map((i) =>
       syntheticRecord({ name: "kiro", version: `1.${i}`, architecture: "amd64" })
