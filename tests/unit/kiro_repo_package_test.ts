@@ -267,7 +267,10 @@ Deno.test("a template with an unknown placeholder or a broken control paragraph 
 });
 
 Deno.test("for any valid configuration the build is deterministic and says what the configuration says", async () => {
-  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+  // No "??--" labels: those are reserved for IDNA ("xn--0" is not valid punycode, so
+  // "http://xn--0.a0" is not a URL and the configuration rightly refuses it).
+  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/)
+    .filter((text) => text.slice(2, 4) !== "--");
   const url = fc.tuple(
     fc.constantFrom("http", "https"),
     fc.array(label, { minLength: 1, maxLength: 3 }),
