@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DEV_OUTPUTS } from "../support/dev_outputs.ts";
+import { taskProcess } from "../support/task_output.ts";
 
 const LOG = "START RequestId: 1f2e\n" +
   '{"level":"INFO","message":"Force rebuild done","timings_ms":{"sign":12}}\n' +
@@ -46,26 +47,16 @@ async function runTask(
 ) {
   const outputs = join(dir, "outputs.json");
   await Deno.writeTextFile(outputs, JSON.stringify(DEV_OUTPUTS));
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
+  return await taskProcess(script, args, {
     env: {
       KIRO_OUTPUTS_FILE: outputs,
       AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambda.addr.port}`,
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
       AWS_MAX_ATTEMPTS: "1",
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     },
     clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+  });
 }
 
 /** The stderr lines from the tail's heading on. */

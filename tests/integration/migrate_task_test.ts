@@ -20,30 +20,12 @@ import { rebuildDependencies } from "../../lambda/dependencies.ts";
 import { startLocalStack, writeStackRecord } from "../../tasks/lib/local_stack.ts";
 import { aptDownload, describeRun } from "../../tasks/lib/apt_client.ts";
 import { missingTools } from "../support/tools.ts";
+import { taskProcess, type TaskRun } from "../support/task_output.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-interface TaskRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runTask(dir: string, script: string, args: string[]): Promise<TaskRun> {
-  const env: Record<string, string> = { KIRO_LOCAL_DIR: dir, NO_COLOR: "1" };
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--config", `${ROOT}deno.json`, `${ROOT}${script}`, ...args],
-    cwd: dir,
-    env,
-    clearEnv: false,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function runTask(dir: string, script: string, args: string[]): Promise<TaskRun> {
+  return taskProcess(script, args, { env: { KIRO_LOCAL_DIR: dir }, cwd: dir });
 }
 
 function described(run: TaskRun): string {

@@ -35,6 +35,16 @@ export async function captured(fn: () => Promise<number>): Promise<TaskRun> {
 /** The repository's root (where `deno.json` and `tasks/` are). */
 export const REPOSITORY_ROOT = new URL("../../", import.meta.url).pathname;
 
+/** Options of {@linkcode taskProcess}. */
+export interface TaskProcessOptions {
+  /** Variables added to this process's (or, with `clearEnv`, the only ones). */
+  env?: Record<string, string>;
+  /** Starts from an empty environment (`PATH` kept): only `env` is set. */
+  clearEnv?: boolean;
+  /** The working folder (default: the repository's root). */
+  cwd?: string;
+}
+
 /**
  * Runs a task script (`tasks/NAME.ts`, relative to the repository's root) as
  * the operator does, in its own process, with `env` added to this one's
@@ -43,12 +53,25 @@ export const REPOSITORY_ROOT = new URL("../../", import.meta.url).pathname;
 export async function taskProcess(
   script: string,
   args: readonly string[],
-  options: { env?: Record<string, string> } = {},
+  options: TaskProcessOptions = {},
 ): Promise<TaskRun> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
-    cwd: REPOSITORY_ROOT,
-    env: { ...options.env, NO_COLOR: "1", KIRO_ENV: "" },
+    args: [
+      "run",
+      "--allow-all",
+      "--config",
+      `${REPOSITORY_ROOT}deno.json`,
+      `${REPOSITORY_ROOT}${script}`,
+      ...args,
+    ],
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    env: {
+      ...(options.clearEnv ? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } : {}),
+      ...options.env,
+      NO_COLOR: "1",
+      KIRO_ENV: "",
+    },
+    clearEnv: options.clearEnv ?? false,
     stdout: "piped",
     stderr: "piped",
   }).output();
