@@ -9,37 +9,26 @@ import assert from "node:assert/strict";
 import { readKeyring, verifyClearsigned } from "../../lambda/signing/verify.ts";
 import { describeRun, openApt } from "../support/apt.ts";
 import { needsApt } from "../support/e2e_repository.ts";
+import { startTaskProcess } from "../support/task_output.ts";
 
 /** Starts `tasks/dev.ts` on `dir` with free ports; resolves once it printed its outputs. */
 async function startDev(dir: string) {
-  const dev = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "tasks/dev.ts"],
-    cwd: new URL("../../", import.meta.url),
+  const dev = startTaskProcess("tasks/dev.ts", [], {
     env: { KIRO_LOCAL_DIR: dir, KIRO_LOCAL_DYNAMODB_PORT: "0", KIRO_LOCAL_S3_PORT: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(dev.stderr).text();
-  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let printed = "";
-  while (!/Outputs \(deno task outputs local\):[\s\S]*\n}\n/.test(printed)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    printed += value;
+  });
+  let printed: string;
+  try {
+    printed = await dev.waitFor(/Outputs \(deno task outputs local\):[\s\S]*\n}\n/);
+  } catch (error) {
+    const { stderr } = await dev.stop();
+    throw new Error(`${error instanceof Error ? error.message : error}\n${stderr}`);
   }
-  const stop = async () => {
-    try {
-      dev.kill("SIGINT");
-    } catch { /* already exited */ }
-    while (!(await reader.read()).done) { /* drain */ }
-    return { status: await dev.status, stderr: await stderr };
-  };
   const match = /Repository: (\S+)\/ /.exec(printed);
   if (match === null) {
-    const { stderr: err } = await stop();
-    throw new Error(`deno task dev printed no repository:\n${printed}\n${err}`);
+    const { stderr } = await dev.stop();
+    throw new Error(`deno task dev printed no repository:\n${printed}\n${stderr}`);
   }
-  return { repoUrl: match[1] as string, printed, stop };
+  return { repoUrl: match[1] as string, printed, stop: () => dev.stop() };
 }
 
 async function fetched(url: string): Promise<Uint8Array> {

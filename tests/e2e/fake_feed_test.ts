@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { missingTools } from "../support/tools.ts";
 import { freePort } from "../support/http.ts";
-import { REPOSITORY_ROOT, taskProcess } from "../support/task_output.ts";
+import { startTaskProcess, taskProcess } from "../support/task_output.ts";
 
 Deno.test("--feed-url is refused for dev and prod, whose Lambda reads its bundled feeds", async () => {
   const run = await taskProcess("tasks/sync.ts", [
@@ -35,31 +35,6 @@ Deno.test("--feed-url must be an http or https URL", async () => {
   }
 });
 
-/** Reads the child's stdout until a line matches; the rest keeps draining in the background. */
-async function firstMatchingLine(
-  stream: ReadableStream<Uint8Array>,
-  pattern: RegExp,
-): Promise<{ match: RegExpMatchArray; drained: Promise<string> }> {
-  const lines = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`fake-feed ended before printing ${pattern}; it printed:\n${text}`);
-    text += value;
-    const match = text.match(pattern);
-    if (match) {
-      const drained = (async () => {
-        for (;;) {
-          const next = await lines.read();
-          if (next.done) return text;
-          text += next.value;
-        }
-      })();
-      return { match, drained };
-    }
-  }
-}
-
 Deno.test({
   name:
     "deno task fake-feed serves a signed kiro release that deno task sync local --feed-url ingests and publishes",
@@ -67,27 +42,15 @@ Deno.test({
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "kiro-fake-feed-" });
     const port = freePort();
-    const feed = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "tasks/fake_feed.ts",
-        "--port",
-        String(port),
-        "--version",
-        "1.0.500",
-      ],
-      cwd: REPOSITORY_ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    let drained: Promise<string> | undefined;
+    const feed = startTaskProcess("tasks/fake_feed.ts", [
+      "--port",
+      String(port),
+      "--version",
+      "1.0.500",
+    ]);
     try {
-      const shown = await firstMatchingLine(feed.stdout, /Fake Kiro feed: (\S+)\n/);
-      drained = shown.drained;
-      const feedUrl = shown.match[1] ?? "";
+      const shown = await feed.waitFor(/Fake Kiro feed: (\S+)\n/);
+      const feedUrl = /Fake Kiro feed: (\S+)\n/.exec(shown)?.[1] ?? "";
       assert.ok(feedUrl.startsWith(`http://127.0.0.1:${port}/`), feedUrl);
 
       const sync = await taskProcess("tasks/sync.ts", ["local", "--feed-url", feedUrl, "--json"], {
@@ -111,12 +74,10 @@ Deno.test({
       assert.deepEqual(summary.failures, []);
       assert.equal(summary.published, true);
     } finally {
-      feed.kill("SIGTERM");
-      const status = await feed.status;
-      const printed = await drained;
+      const stopped = await feed.stop("SIGTERM");
       await Deno.remove(state, { recursive: true });
-      assert.equal(status.code, 0, printed);
-      if (printed !== undefined) assert.match(printed, /\nStopped\n$/);
+      assert.equal(stopped.status.code, 0, `${stopped.stdout}\n${stopped.stderr}`);
+      assert.match(stopped.stdout, /\nStopped\n$/);
     }
   },
 });

@@ -23,6 +23,7 @@ import {
 } from "../../tasks/lib/local_stack.ts";
 import { EnvironmentError } from "../../tasks/lib/env.ts";
 import { startTestStack } from "../support/stack.ts";
+import { startTaskProcess, taskProcess } from "../support/task_output.ts";
 import type { PackageRecord } from "../../lambda/domain/package_record.ts";
 
 const record: PackageRecord = {
@@ -292,29 +293,10 @@ Deno.test("a local state folder under a regular file is refused before anything 
 Deno.test("deno task dev runs the stack, outputs prints it, and Ctrl-C stops it cleanly", async () => {
   const dir = await Deno.makeTempDir();
   const env = { KIRO_LOCAL_DIR: dir, KIRO_LOCAL_DYNAMODB_PORT: "0", KIRO_LOCAL_S3_PORT: "0" };
-  const root = new URL("../../", import.meta.url);
-  const dev = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "tasks/dev.ts"],
-    cwd: root,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(dev.stderr).text();
-  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let printed = "";
+  const dev = startTaskProcess("tasks/dev.ts", [], { env });
   try {
-    while (!printed.includes("Outputs (deno task outputs local):")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      printed += value;
-    }
-    // Let the JSON finish.
-    while (!/\n}\n/.test(printed)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      printed += value;
-    }
+    // The outputs, to the end of their JSON.
+    const printed = await dev.waitFor(/Outputs \(deno task outputs local\):[\s\S]*\n}\n/);
     assert.match(
       printed,
       /Repository: http:\/\/127\.0\.0\.1:\d+\/kiro-debian-repo-manager-repo-local\//,
@@ -328,40 +310,24 @@ Deno.test("deno task dev runs the stack, outputs prints it, and Ctrl-C stops it 
       /deb \[signed-by=.*kiro-archive-keyring\.pgp\] http:\/\/127\.0\.0\.1:\d+\/\S+ stable main/,
     );
     const record = JSON.parse(await Deno.readTextFile(stackRecordPath(dir)));
-    assert.equal(record.pid, dev.pid);
+    assert.equal(record.pid, dev.process.pid);
 
-    const outputsRun = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "tasks/outputs.ts", "local"],
-      cwd: root,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(outputsRun.code, 0, new TextDecoder().decode(outputsRun.stderr));
-    const printedOutputs = JSON.parse(new TextDecoder().decode(outputsRun.stdout));
+    const outputsRun = await taskProcess("tasks/outputs.ts", ["local"], { env });
+    assert.equal(outputsRun.code, 0, outputsRun.stderr);
+    const printedOutputs = JSON.parse(outputsRun.stdout);
     assert.deepEqual(printedOutputs, record.outputs);
     const keyring = await Deno.readFile(join(dir, "kiro-archive-keyring.pgp"));
     assert.ok(keyring.length > 0);
 
-    dev.kill("SIGINT");
-    let rest = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      rest += value;
-    }
-    const status = await dev.status;
-    assert.equal(status.code, 0, await stderr);
-    assert.match(rest, /SIGINT: stopping the local stack\n[\s\S]*Stopped/);
+    const stopped = await dev.stop();
+    assert.equal(stopped.status.code, 0, stopped.stderr);
+    assert.match(
+      stopped.stdout.slice(printed.length),
+      /SIGINT: stopping the local stack\n[\s\S]*Stopped/,
+    );
     await assert.rejects(() => Deno.stat(stackRecordPath(dir)), Deno.errors.NotFound);
   } finally {
-    try {
-      dev.kill("SIGKILL");
-    } catch { /* already exited */ }
-    reader.releaseLock();
-    await dev.stdout.cancel().catch(() => {});
-    await dev.status;
-    await stderr;
+    await dev.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true });
   }
 });

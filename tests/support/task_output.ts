@@ -82,3 +82,90 @@ export async function taskProcess(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/** A task started in its own process and read as it prints (see {@linkcode startTaskProcess}). */
+export interface RunningTask {
+  /** The process (its `pid`, for checks of what it recorded). */
+  readonly process: Deno.ChildProcess;
+  /**
+   * Reads stdout until what it printed so far matches `pattern`; resolves to
+   * that text. Rejects when the task's stdout ends first.
+   */
+  waitFor(pattern: RegExp): Promise<string>;
+  /**
+   * Sends `signal` (default `SIGINT`, Ctrl-C) unless the task has ended,
+   * reads the rest of its output, and resolves to its exit status and
+   * everything it printed. Safe to call more than once.
+   */
+  stop(signal?: Deno.Signal): Promise<{ status: Deno.CommandStatus } & TaskRun>;
+}
+
+/**
+ * Starts a task script as {@linkcode taskProcess} does, but returns at once:
+ * for the long-running tasks (`dev`, `fake-feed`) that a test talks to while
+ * they run. Always `stop()` it.
+ */
+export function startTaskProcess(
+  script: string,
+  args: readonly string[],
+  options: TaskProcessOptions = {},
+): RunningTask {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--config",
+      `${REPOSITORY_ROOT}deno.json`,
+      `${REPOSITORY_ROOT}${script}`,
+      ...args,
+    ],
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    env: {
+      ...(options.clearEnv ? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } : {}),
+      ...options.env,
+      NO_COLOR: "1",
+      KIRO_ENV: "",
+    },
+    clearEnv: options.clearEnv ?? false,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  let ended = false;
+  const readMore = async (): Promise<boolean> => {
+    if (ended) return false;
+    const { value, done } = await reader.read();
+    if (done) ended = true;
+    else stdout += value;
+    return !done;
+  };
+  let stopped: Promise<{ status: Deno.CommandStatus } & TaskRun> | undefined;
+  return {
+    process: child,
+    async waitFor(pattern) {
+      while (!pattern.test(stdout)) {
+        if (!await readMore()) {
+          throw new Error(`${script} ended before printing ${pattern}; it printed:\n${stdout}`);
+        }
+      }
+      return stdout;
+    },
+    stop(signal = "SIGINT") {
+      stopped ??= (async () => {
+        try {
+          child.kill(signal);
+        } catch (error) {
+          // The task has already ended: there is nothing to signal.
+          if (!(error instanceof TypeError)) throw error;
+        }
+        while (await readMore()) { /* the rest of stdout */ }
+        const status = await child.status;
+        return { status, code: status.code, stdout, stderr: await stderr };
+      })();
+      return stopped;
+    },
+  };
+}
