@@ -45,17 +45,13 @@ export interface TaskProcessOptions {
   cwd?: string;
 }
 
-/**
- * Runs a task script (`tasks/NAME.ts`, relative to the repository's root) as
- * the operator does, in its own process, with `env` added to this one's
- * (`NO_COLOR` set, `KIRO_ENV` cleared).
- */
-export async function taskProcess(
+/** The command that runs a task script as the operator does (see {@linkcode taskProcess}). */
+function taskCommand(
   script: string,
   args: readonly string[],
-  options: TaskProcessOptions = {},
-): Promise<TaskRun> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  options: TaskProcessOptions,
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
@@ -72,9 +68,23 @@ export async function taskProcess(
       KIRO_ENV: "",
     },
     clearEnv: options.clearEnv ?? false,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/**
+ * Runs a task script (`tasks/NAME.ts`, relative to the repository's root) as
+ * the operator does, in its own process, with `env` added to this one's
+ * (`NO_COLOR` set, `KIRO_ENV` cleared).
+ */
+export async function taskProcess(
+  script: string,
+  args: readonly string[],
+  options: TaskProcessOptions = {},
+): Promise<TaskRun> {
+  const output = await taskCommand(script, args, options).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
@@ -110,27 +120,7 @@ export function startTaskProcess(
   args: readonly string[],
   options: TaskProcessOptions = {},
 ): RunningTask {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--config",
-      `${REPOSITORY_ROOT}deno.json`,
-      `${REPOSITORY_ROOT}${script}`,
-      ...args,
-    ],
-    cwd: options.cwd ?? REPOSITORY_ROOT,
-    env: {
-      ...(options.clearEnv ? { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } : {}),
-      ...options.env,
-      NO_COLOR: "1",
-      KIRO_ENV: "",
-    },
-    clearEnv: options.clearEnv ?? false,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = taskCommand(script, args, options).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stdout = "";
