@@ -22,7 +22,6 @@
  */
 
 import { join } from "node:path";
-import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { awsClients } from "../lambda/aws/clients.ts";
 import type { StackOutputs } from "../lambda/environment/outputs.ts";
 import { createLogger } from "../lambda/observability/logger.ts";
@@ -39,7 +38,7 @@ import { SyncFailedError, type SyncSummary } from "../lambda/sources/sync.ts";
 import { ENV_OPTION, JSON_OPTION, parseCommandLine, printJson, UsageError } from "./lib/cli.ts";
 import { environmentName, taskFailureCode, withEnvironment } from "./lib/env.ts";
 import { localStateDir } from "./lib/local_stack.ts";
-import { logTailText } from "./lib/remote_rebuild.ts";
+import { invokeLambda } from "./lib/remote_rebuild.ts";
 import { formatSyncSummary } from "./lib/sync_report.ts";
 
 /** The event EventBridge sends on a schedule (what the deployed Lambda receives). */
@@ -109,7 +108,7 @@ async function runLocal(
 
 /**
  * dev/prod: invokes the deployed Lambda with a scheduled event and prints its
- * answer, then the last 4 KB of its log on stderr (`logTailText`).
+ * answer, then the last 4 KB of its log on stderr (`invokeLambda`).
  */
 async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<number> {
   const clients = awsClients(outputs);
@@ -118,21 +117,16 @@ async function invokeDeployed(outputs: StackOutputs, json: boolean): Promise<num
     console.error(
       `Invoking ${outputs.functionName} with a scheduled event (this can take minutes)`,
     );
-    const result = await clients.lambda.send(
-      new InvokeCommand({
-        FunctionName: outputs.functionName,
-        InvocationType: "RequestResponse",
-        LogType: "Tail",
-        Payload: new TextEncoder().encode(JSON.stringify(scheduledEvent())),
-      }),
-    );
-    const payload = result.Payload === undefined ? "" : new TextDecoder().decode(result.Payload);
-    logTail = logTailText(result.LogResult);
-    if (result.FunctionError !== undefined) {
+    const result = await invokeLambda(clients.lambda, outputs.functionName, {
+      event: scheduledEvent(),
+    });
+    const payload = result.payload;
+    logTail = result.logTail;
+    if (result.functionError !== undefined) {
       console.error(
-        `sync: the Lambda ${outputs.functionName} failed (${result.FunctionError}); see its logs`,
+        `sync: the Lambda ${outputs.functionName} failed (${result.functionError}); see its logs`,
       );
-      report(json ? { function_error: result.FunctionError, payload } : payload, json);
+      report(json ? { function_error: result.functionError, payload } : payload, json);
       return 1;
     }
     const response = JSON.parse(payload) as { statusCode?: number; body?: string };

@@ -12,7 +12,7 @@
  * everything the first recorded publish listed.
  *
  * A DynamoDB item holds at most 400 KB, and a publish that adds or removes
- * more than some 15,000 identities at once (the first publish of a large
+ * more than about 15,000 identities at once (the first publish of a large
  * table, a migration) has longer lists. Such an entry's lists are stored in
  * parts: items keyed `GENERATION#ID#PART` (ID new for each attempt), each
  * holding at most {@linkcode HISTORY_PART_BYTES} of labels, written before
@@ -130,11 +130,12 @@ interface EntryPart {
 
 /** Splits the lists into parts of at most `limit` label bytes (each label at least once). */
 function splitLists(entry: HistoryEntry, limit: number): EntryPart[] {
+  const encoder = new TextEncoder();
   const parts: EntryPart[] = [{ added: [], removed: [] }];
   let bytes = 0;
   for (const list of ["added", "removed"] as const) {
     for (const label of entry[list]) {
-      const size = new TextEncoder().encode(label).byteLength + 4;
+      const size = encoder.encode(label).byteLength + 4;
       if (bytes + size > limit && bytes > 0) {
         parts.push({ added: [], removed: [] });
         bytes = 0;
@@ -146,8 +147,13 @@ function splitLists(entry: HistoryEntry, limit: number): EntryPart[] {
   return parts;
 }
 
-function partKey(generationKey: string, id: string, part: number): string {
-  return `${generationKey}#${id}#${String(part).padStart(4, "0")}`;
+/** An entry's sort key: its generation, zero-padded so that key order is number order. */
+function generationKey(generation: number): string {
+  return String(generation).padStart(PAD, "0");
+}
+
+function partKey(generation: number, id: string, part: number): string {
+  return `${generationKey(generation)}#${id}#${String(part).padStart(4, "0")}`;
 }
 
 function partition(channel: string): string {
@@ -254,9 +260,8 @@ export class PublishHistory implements HistoryRecorder {
     }
     const whole = entries.map(({ parts: pointer, ...entry }): HistoryEntry => {
       if (pointer === undefined) return entry;
-      const generationKey = String(entry.generation).padStart(PAD, "0");
       for (let part = 0; part < pointer.count; part++) {
-        const found = parts.get(partKey(generationKey, pointer.id, part));
+        const found = parts.get(partKey(entry.generation, pointer.id, part));
         if (found === undefined) {
           throw new Error(
             `The publish history of ${channel} is incomplete: generation ${entry.generation} ` +
@@ -292,11 +297,12 @@ export class PublishHistory implements HistoryRecorder {
       this.#read.delete(channel);
       const entries = read ?? await this.entries(channel);
       const entry = nextHistoryEntry(entries, channel, { publication });
-      const generationKey = String(entry.generation).padStart(PAD, "0");
       const parts = splitLists(entry, this.#partBytes);
       // Lists too long for one item go to parts under a new ID for this attempt.
       const id = parts.length === 1 ? undefined : crypto.randomUUID();
-      const keys = id === undefined ? [] : parts.map((_, part) => partKey(generationKey, id, part));
+      const keys = id === undefined
+        ? []
+        : parts.map((_, part) => partKey(entry.generation, id, part));
       for (const [part, key] of keys.entries()) {
         await this.#client.send(
           new PutCommand({
@@ -311,7 +317,7 @@ export class PublishHistory implements HistoryRecorder {
             TableName: this.#table,
             Item: {
               package_id: partition(channel),
-              architecture: generationKey,
+              architecture: generationKey(entry.generation),
               ...entry,
               ...(id === undefined
                 ? {}

@@ -36,6 +36,43 @@ export function logTailText(logResult: string | undefined): string | undefined {
   return text === "" ? undefined : `${LOG_TAIL_HEADING}\n${text}`;
 }
 
+/** What one invocation of the deployed Lambda gave back. */
+export interface Invocation {
+  /** The function's answer (its JSON text), or its error document when it failed. */
+  payload: string;
+  /** Set when the function failed (`Unhandled`, …). */
+  functionError?: string;
+  /** {@linkcode logTailText} of the invocation, when there was a log. */
+  logTail?: string;
+}
+
+/**
+ * Invokes `functionName` with `event` and waits for its answer
+ * (`RequestResponse`), asking for the tail of its log (`LogType: "Tail"`):
+ * the one way the tasks invoke the Lambda (`rebuild`, `sync`). Failures to
+ * invoke are the SDK's errors; a failed function is `functionError`.
+ */
+export async function invokeLambda(
+  lambda: LambdaClient,
+  functionName: string,
+  options: { event: unknown },
+): Promise<Invocation> {
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: "RequestResponse",
+      LogType: "Tail",
+      Payload: new TextEncoder().encode(JSON.stringify(options.event)),
+    }),
+  );
+  const logTail = logTailText(out.LogResult);
+  return {
+    payload: out.Payload === undefined ? "" : new TextDecoder().decode(out.Payload),
+    ...(out.FunctionError === undefined ? {} : { functionError: out.FunctionError }),
+    ...(logTail === undefined ? {} : { logTail }),
+  };
+}
+
 /** The force rebuild failed (the Lambda threw, or answered a non-200 status). */
 export class RebuildFailedError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -92,19 +129,12 @@ export async function invokeForceRebuild(
   const where = `the Lambda ${functionName}`;
   let out;
   try {
-    out = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: "RequestResponse",
-        LogType: "Tail",
-        Payload: new TextEncoder().encode(
-          JSON.stringify({
-            force_rebuild: true,
-            ...(options.startedBy === undefined ? {} : { started_by: options.startedBy }),
-          }),
-        ),
-      }),
-    );
+    out = await invokeLambda(lambda, functionName, {
+      event: {
+        force_rebuild: true,
+        ...(options.startedBy === undefined ? {} : { started_by: options.startedBy }),
+      },
+    });
   } catch (error) {
     const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new RebuildFailedError(
@@ -112,10 +142,9 @@ export async function invokeForceRebuild(
       { cause: error },
     );
   }
-  const tail = logTailText(out.LogResult);
-  if (tail !== undefined) options.onLogTail?.(tail);
-  const text = out.Payload === undefined ? "" : new TextDecoder().decode(out.Payload);
-  if (out.FunctionError !== undefined) {
+  if (out.logTail !== undefined) options.onLogTail?.(out.logTail);
+  const text = out.payload;
+  if (out.functionError !== undefined) {
     let detail = text;
     try {
       const payload = JSON.parse(text) as { errorType?: string; errorMessage?: string };
@@ -124,7 +153,7 @@ export async function invokeForceRebuild(
       // Not JSON: show it as it is.
     }
     throw new RebuildFailedError(
-      `The force rebuild in ${where} failed (${out.FunctionError}): ${detail.slice(0, 1000)}; ` +
+      `The force rebuild in ${where} failed (${out.functionError}): ${detail.slice(0, 1000)}; ` +
         "see its CloudWatch logs",
     );
   }

@@ -9,7 +9,8 @@
  * - `one added`: one more version in the table and the pool.
  *
  * The time is split into lease, scan (table), verify (pool check), generate,
- * sign, compare (HEADs, listing), upload and prune, with the number of
+ * sign, compare (HEADs, listing), upload and prune (verify overlaps generate,
+ * sign and compare, so the parts add up to more than the total), with the number of
  * object-store writes and HEADs, and the peak RSS (`peak_memory.ts`): under
  * Node that of the rebuild's own process, the Lambda's figure; under Deno
  * that of this process so far, which also holds the stand-ins and the seeded

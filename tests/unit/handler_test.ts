@@ -88,7 +88,7 @@ Deno.test("a force rebuild answers 200 with the counts and counts a successful r
   assert.ok(emitted.includes("SuccessfulRuns"));
 });
 
-Deno.test("the force rebuild's log line gives its timings in whole milliseconds with the unit in the key", async () => {
+Deno.test("the force rebuild's log line gives its wall time and timings in whole milliseconds with the unit in the key", async () => {
   const { logger, lines } = keptLogger();
   const fractional: RebuildResult = {
     ...result,
@@ -109,7 +109,9 @@ Deno.test("the force rebuild's log line gives its timings in whole milliseconds 
     invalidate: 0,
     prune: 8,
   });
-  assert.equal(done.duration_ms, 277);
+  // The wall time of the (instant) fake, not the 277 ms its overlapping parts add up to.
+  const duration = done.duration_ms as number;
+  assert.ok(Number.isInteger(duration) && duration < 100, `duration_ms ${duration}`);
   const fields = timingFields(done);
   assert.deepEqual(fields.map(([name]) => name), ["duration_ms", "timings_ms"]);
   for (const [name, field] of fields) {
