@@ -14,7 +14,10 @@
  * could not leave the main thread, which made gzip the largest part of a
  * rebuild.) In Node, the asynchronous zlib call runs on the libuv thread
  * pool, so the architectures' `.gz` are compressed at once, on other cores,
- * while the main thread hashes; in Deno it runs on the calling thread.
+ * while the main thread goes on; Deno's runs on the calling thread, so in
+ * Deno an input of a megabyte or more is deflated in a Web Worker instead,
+ * in slices that give the same bytes (`lambda/repo/gzip_stream.ts`). A large
+ * index can also be gzipped while it is written (`lambda/repo/index_text.ts`).
  *
  * Measured on the 6.5 MB `Packages` (amd64) of the 10,000-package peer
  * corpus, CPU ms, medians of 5 (2-core machine shared with other jobs):
@@ -111,6 +114,7 @@
 import { gzip as zlibGzip } from "node:zlib";
 import { lzma2 } from "@napi-rs/lzma";
 import { sha256Hex } from "../hashing.ts";
+import { GZIP_SLICE, gzipStream } from "./gzip_stream.ts";
 
 /** The gzip level of `Packages.gz`. */
 export const GZIP_LEVEL = 6;
@@ -154,7 +158,8 @@ export interface CompressOptions {
 /**
  * gzip of `data` at {@linkcode GZIP_LEVEL} (or `level`), deterministic within
  * one runtime: no file name, mtime 0 (the bytes differ between Node and Deno;
- * see the module notes). In Node it runs off the main thread.
+ * see the module notes). It runs off the main thread in Node, and in Deno
+ * for an input of {@linkcode GZIP_SLICE} bytes or more.
  *
  * @throws {RangeError} (as a rejection) when `level` is not an integer from 0 to 9
  *
@@ -176,6 +181,26 @@ export function gzip(
   const key = memoKey("gz", level, data, options.sha256);
   const hit = remembered(key);
   if (hit !== undefined) return Promise.resolve(hit);
+  const compressed = typeof Worker === "function" && data.length >= GZIP_SLICE
+    ? inWorker(data, level)
+    : onThreadPool(data, level);
+  return compressed.then((out) => {
+    remember(key, out);
+    return out;
+  });
+}
+
+/** Deno: a large input is deflated in a worker, in slices (same bytes; `gzip_stream.ts`). */
+function inWorker(data: Uint8Array, level: number): Promise<Uint8Array> {
+  const stream = gzipStream({ level });
+  for (let at = 0; at < data.length; at += GZIP_SLICE) {
+    stream.write(data.subarray(at, at + GZIP_SLICE));
+  }
+  return stream.finish();
+}
+
+/** Node: the thread pool; Deno (a small input): the calling thread. */
+function onThreadPool(data: Uint8Array, level: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     // Output chunks of up to 1 MiB rather than zlib's 16 KiB: in Node each
     // chunk is one trip between the thread pool and the main thread (a 6.5 MB
@@ -187,9 +212,7 @@ export function gzip(
         reject(error);
         return;
       }
-      const out = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      remember(key, out);
-      resolve(out);
+      resolve(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
     });
   });
 }
