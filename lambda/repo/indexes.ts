@@ -24,17 +24,18 @@
  * @module
  */
 
+import { setImmediate } from "node:timers/promises";
 import type { PackageRecord } from "../domain/package_record.ts";
-import { md5Hex, sha1Hex, sha256Hex } from "../hashing.ts";
 import {
   compareParsedVersions,
   compareVersions,
   type ParsedVersion,
   parseVersion,
 } from "../domain/version.ts";
-import { gzip, xzCompress } from "./compress.ts";
+import { gzip, GZIP_LEVEL, xzCompress } from "./compress.ts";
 export { DEFAULT_XZ_PRESET } from "./compress.ts";
 import { type FileDigests, fileDigests, releaseFile } from "./release.ts";
+import { IndexText } from "./index_text.ts";
 import { packagesStanza } from "./stanza.ts";
 
 /** What the repository is called and for how long its Release is valid. */
@@ -122,12 +123,13 @@ export interface GeneratedIndexes {
   counts: Record<string, number>;
   skipped: SkippedRecord[];
   /**
-   * Milliseconds: `stanzas`, sorting the records and writing and encoding
-   * every `Packages` text; `compress`, wall time from the first compression's
-   * start until every compressed file is done and hashed (the `Packages`
-   * files are hashed meanwhile); `gzip` and `xz`, from each compression's
-   * start to its end, summed over the files (they overlap); `release`,
-   * listing the files and writing the Release text.
+   * Milliseconds: `stanzas`, sorting the records and writing, encoding and
+   * hashing every `Packages` text (a large text with no live line is gzipped
+   * meanwhile, on another thread); `compress`, wall time from the end of the
+   * texts until every compressed file is done and hashed; `gzip` and `xz`,
+   * from each compression's start (for a file gzipped while written, from
+   * the end of its text) to its end, summed over the files (they overlap);
+   * `release`, listing the files and writing the Release text.
    */
   timings: { stanzas: number; compress: number; gzip: number; xz: number; release: number };
 }
@@ -141,17 +143,11 @@ export class IndexError extends Error {
 }
 
 const NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+/** Records written between two turns of the event loop while texts are gzipped as written. */
+const YIELD_EVERY = 128;
 
 function byteCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** MD5 and SHA-1 of `bytes` (the SHA-256 is taken first, as the compression memo's key). */
-function otherDigests(bytes: Uint8Array): { md5: string; sha1: string } {
-  return {
-    md5: md5Hex(bytes),
-    sha1: sha1Hex(bytes),
-  };
 }
 
 /** The order of records in a `Packages` file: name, dpkg version, architecture, then ties. */
@@ -264,34 +260,51 @@ export async function generateIndexes(
   }
 
   // Each stanza is written once (an `all` record appears in every
-  // architecture's file); each file's text is joined once, as a flat string.
-  const stanzas = unique.map(packagesStanza);
-  const encoder = new TextEncoder();
+  // architecture's file) and added to each file it belongs in. A file that
+  // cannot be the live one (no live line) is gzipped while it is written, on
+  // another thread; the others are compared with their live lines first.
+  const compression = new Set(options.compression ?? ["gzip", "xz"]);
   const component = components[0]!;
-  const plain: [string, Uint8Array][] = [];
-  const counts: Record<string, number> = {};
+  const dirs: { dir: string; arch: string; text: IndexText }[] = [];
   for (const comp of components) {
     for (const arch of architectures) {
-      // Every stanza followed by a blank line: the trailing "" gives the last "\n".
-      const parts: string[] = [];
-      if (comp === component) {
-        for (let i = 0; i < unique.length; i++) {
-          const a = unique[i]!.architecture;
-          if (a === arch || a === "all") parts.push(stanzas[i]!);
-        }
-        counts[arch] = parts.length;
-      }
-      parts.push("");
-      plain.push([`${comp}/binary-${arch}`, encoder.encode(parts.join("\n"))]);
+      const dir = `${comp}/binary-${arch}`;
+      const streamed = compression.has("gzip") && options.live?.has(`${dir}/Packages`) !== true;
+      const text = new IndexText(streamed ? { gzipLevel: GZIP_LEVEL } : {});
+      dirs.push({ dir, arch, text });
     }
   }
+  const counts: Record<string, number> = {};
+  const own = new Map(
+    dirs.filter((d) => d.dir.startsWith(`${component}/`)).map((d) => [d.arch, d]),
+  );
+  try {
+    for (const d of own.values()) counts[d.arch] = 0;
+    const streaming = dirs.some(({ text }) => text.compressing);
+    for (const [i, record] of unique.entries()) {
+      // Node's zlib stream takes its next slice only from the event loop.
+      if (streaming && i % YIELD_EVERY === YIELD_EVERY - 1) await setImmediate();
+      // Every stanza followed by a blank line.
+      const stanza = packagesStanza(record) + "\n";
+      const targets = record.architecture === "all"
+        ? own.values()
+        : [own.get(record.architecture)!];
+      for (const d of targets) {
+        d.text.add(stanza);
+        counts[d.arch]!++;
+      }
+    }
+  } catch (error) {
+    for (const { text } of dirs) text.abort();
+    throw error;
+  }
+  const plain = dirs.map(({ dir, text }) => ({ dir, ...text.finish() }));
   timings.stanzas = performance.now() - t;
 
-  // Each file's compression starts as soon as its SHA-256 (the memo key) is
-  // known. xz (both runtimes) and gzip (Node) run off the main thread, so the
-  // remaining digests of every Packages are taken while they work.
+  // Each remaining file's compression starts once its text is done. xz (both
+  // runtimes) and gzip (Node's thread pool; a worker in Deno, for large
+  // files) run off the main thread.
   t = performance.now();
-  const compression = new Set(options.compression ?? ["gzip", "xz"]);
   const xzOptions = options.xzPreset === undefined ? {} : { preset: options.xzPreset };
   const timed = (kind: "gzip" | "xz", start: () => Promise<Uint8Array>) => {
     const begin = performance.now();
@@ -302,17 +315,21 @@ export async function generateIndexes(
   };
   const suffixes = ([["gzip", ".gz"], ["xz", ".xz"]] as const)
     .filter(([kind]) => compression.has(kind)).map(([, suffix]) => suffix);
-  const pending = plain.map(([dir, bytes]) => {
-    const sha256 = sha256Hex(bytes);
+  const pending = plain.map(({ dir, bytes, digests, gz: streamedGz }) => {
+    const { md5, sha1, sha256 } = digests;
     const live = liveIndex(options.live, dir, { sha256, size: bytes.byteLength, suffixes });
-    if (live !== undefined) return { dir, bytes, sha256, live, gz: undefined, xz: undefined };
-    const gz = compression.has("gzip") ? timed("gzip", () => gzip(bytes, { sha256 })) : undefined;
+    const listed = { md5, sha1, sha256 };
+    if (live !== undefined) {
+      return { dir, bytes, digests: listed, live, gz: undefined, xz: undefined };
+    }
+    const gz = streamedGz === undefined
+      ? compression.has("gzip") ? timed("gzip", () => gzip(bytes, { sha256 })) : undefined
+      : timed("gzip", () => streamedGz);
     const xz = compression.has("xz")
       ? timed("xz", () => xzCompress(bytes, { ...xzOptions, sha256 }))
       : undefined;
-    return { dir, bytes, sha256, live, gz, xz };
+    return { dir, bytes, digests: listed, live, gz, xz };
   });
-  const others = pending.map(({ bytes }) => otherDigests(bytes));
   // Per directory: Packages, .gz, .xz. Each compressed file is hashed once:
   // its Release lines and its by-hash name share the digests.
   const packed = await Promise.all(pending.map(({ gz, xz }) => Promise.all([gz, xz])));
@@ -320,8 +337,8 @@ export async function generateIndexes(
     | { name: string; bytes: Uint8Array; digests: FileDigests }
     | { name: string; size: number; digests: FileDigests };
   const entries: Entry[] = [];
-  for (const [i, { dir, bytes, sha256, live }] of pending.entries()) {
-    entries.push({ name: `${dir}/Packages`, bytes, digests: { ...others[i]!, sha256 } });
+  for (const [i, { dir, bytes, digests, live }] of pending.entries()) {
+    entries.push({ name: `${dir}/Packages`, bytes, digests });
     if (live !== undefined) {
       for (const [suffix, line] of live) {
         entries.push({ name: `${dir}/Packages${suffix}`, size: line.size, digests: line });

@@ -275,3 +275,47 @@ Deno.test("the Lambda bundle is built from lambda/ alone: no migration, kiro-rep
     await Deno.remove(outDir, { recursive: true });
   }
 });
+
+Deno.test("in the bundle under Node, an index gzipped while written has the bytes of a one-shot gzip", async () => {
+  const repo = new URL("../../lambda/repo/", import.meta.url).pathname;
+  await withFixture({
+    "handler.ts": `import { gzip } from "node:zlib";
+import { IndexText } from ${JSON.stringify(`${repo}index_text.ts`)};
+import { GZIP_SLICE, gzipStream } from ${JSON.stringify(`${repo}gzip_stream.ts`)};
+
+const oneShot = (data: Uint8Array) => new Promise<Buffer>((resolve, reject) =>
+  gzip(data, { level: 6, chunkSize: 1024 * 1024 }, (e, out) => e ? reject(e) : resolve(out)));
+
+export async function handler(event: { sizes: number[] }) {
+  const results = [];
+  for (const size of event.sizes) {
+    const text = new IndexText({ gzipLevel: 6 });
+    let n = 0;
+    while (n < size) {
+      const stanza = "Package: kiro-" + n + "\\nVersion: 1." + (n % 97) + "\\nDescription: é\\n\\n";
+      text.add(stanza);
+      n += stanza.length;
+    }
+    const { bytes, gz } = text.finish();
+    const expected = await oneShot(bytes);
+    const stream = gzipStream({ level: 6 });
+    for (let at = 0; at < bytes.length; at += GZIP_SLICE) stream.write(bytes.subarray(at, at + GZIP_SLICE));
+    const streamed = Buffer.from(await stream.finish());
+    results.push({
+      streamedWhileWritten: gz !== undefined,
+      sameAsOneShot: gz !== undefined && Buffer.from(await gz).equals(expected),
+      slicesSameAsOneShot: streamed.equals(expected),
+    });
+  }
+  return results;
+}
+`,
+  }, async (dir) => {
+    const bundle = await bundleLambda({ entry: join(dir, "handler.ts"), outDir: join(dir, "out") });
+    const sizes = [1024 * 1024 + 5, 3 * 1024 * 1024 + 77_777];
+    const run = await runInNode(bundle.path, { sizes });
+    assert.ok(run.ok, run.out);
+    const expected = { streamedWhileWritten: true, sameAsOneShot: true, slicesSameAsOneShot: true };
+    assert.deepEqual(JSON.parse(run.out), sizes.map(() => expected));
+  });
+});

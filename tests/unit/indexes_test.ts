@@ -274,3 +274,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a Packages of a megabyte or more is gzipped while written, to the bytes gzip() gives it", async () => {
+  const records = Array.from({ length: 4000 }, (_, i) => record(`kiro-${i}`, "1.0", "amd64"));
+  const out = await generateIndexes(records, { ...options, compression: ["gzip"] });
+  const plain = out.files.find((f) => f.path === "dists/stable/main/binary-amd64/Packages")!;
+  const gz = out.files.find((f) => f.path === "dists/stable/main/binary-amd64/Packages.gz")!;
+  assert.ok(plain.bytes.length >= 1024 * 1024, `${plain.bytes.length} bytes`);
+  assert.deepEqual(new Uint8Array(gunzipSync(gz.bytes)), plain.bytes);
+  assert.deepEqual(gz.bytes, await gzip(plain.bytes, { sha256: "not-memoized" }));
+});
+
+Deno.test("a record that cannot make a stanza stops the indexes after the compression has started", async () => {
+  const records = Array.from({ length: 4000 }, (_, i) => record(`kiro-${i}`, "1.0", "amd64"));
+  records.push({ ...record("zz-bad", "1.0", "amd64"), md5_hash: "not hex" });
+  await assert.rejects(
+    generateIndexes(records, { ...options, compression: ["gzip"] }),
+    /md5_hash "not hex" is not a lowercase hex digest/,
+  );
+});
