@@ -1,20 +1,16 @@
 /**
- * The benchmarks' entry into the Lambda bundle: `tests/bench/main.ts` and
- * `tests/bench/rebuild.ts` bundle this module with `bundleLambda`
+ * The force-rebuild benchmark's entry into the Lambda bundle:
+ * `tests/bench/rebuild.ts` bundles this module with `bundleLambda`
  * (`infra/lambda_bundle.ts`, what `pulumi up` ships, native modules beside
- * it) and run it under Node 22, so that the index + sign and the rebuild are
- * measured in the Lambda's runtime as well as under Deno.
+ * it) and runs it under Node 22, so that the rebuild is measured in the
+ * Lambda's runtime, with the Lambda's clients, as well as under Deno. (The
+ * index + sign row has its own entry, `tests/bench/index_bench_entry.ts`.)
  *
  * `node --input-type=module -e "…(await import(BUNDLE)).handler(EVENT)…"`,
- * with EVENT one of:
- *
- * - `{ bench: "index", records, out }`: `run` of `peers_project.ts` (index +
- *   sign of the records file into `out`; environment as there); resolves to
- *   its exit code;
- * - `{ bench: "rebuild", outputs, key, scope? }`: one force rebuild of the
- *   local stand-ins named in the stack outputs file, signed with the armored
- *   key file; resolves to its measure (total ms, parts, writes, HEADs, peak
- *   RSS KiB).
+ * with EVENT `{ bench: "rebuild", outputs, key, scope? }`: one force rebuild
+ * of the local stand-ins named in the stack outputs file, signed with the
+ * armored key file; resolves to its measure (total ms, parts, writes, HEADs,
+ * peak RSS KiB).
  *
  * @module
  */
@@ -27,12 +23,14 @@ import { readSigningKeys } from "../../lambda/signing/keys.ts";
 import type { PoolCheckScope } from "../../lambda/store/history.ts";
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { peakRssKib } from "./peak_memory.ts";
-import { run } from "./peers_project.ts";
 
 /** What the bundle is asked to run. */
-export type BenchEvent =
-  | { bench: "index"; records: string; out: string }
-  | { bench: "rebuild"; outputs: string; key: string; scope?: PoolCheckScope };
+export interface BenchEvent {
+  bench: "rebuild";
+  outputs: string;
+  key: string;
+  scope?: PoolCheckScope;
+}
 
 /** One rebuild's measure. */
 export interface NodeRebuildMeasure {
@@ -48,8 +46,7 @@ export interface NodeRebuildMeasure {
  *
  * @param event What to run.
  */
-export async function handler(event: BenchEvent): Promise<number | NodeRebuildMeasure> {
-  if (event.bench === "index") return await run(event.records, event.out);
+export async function handler(event: BenchEvent): Promise<NodeRebuildMeasure> {
   const outputs = JSON.parse(await readFile(event.outputs, "utf8"));
   const keys = await readSigningKeys(await readFile(event.key, "utf8"));
   const clients = awsClients(outputs);

@@ -109,16 +109,17 @@ function peerSteps(quick: boolean, stamp: string): Step[] {
         ...(node === undefined ? { table: results } : {}),
       });
       if (node === undefined) continue;
-      const bundleDir = `${root}.local/bench/node22-bundle`;
+      const bundleDir = `${root}.local/bench/node22-index-bundle`;
       // The event as JSON inside a double-quoted bash word ($OUT expands there).
       const event = `{\\"bench\\":\\"index\\",\\"records\\":\\"${records}\\",\\"out\\":\\"$OUT\\"}`;
       out.push({
-        title: `${title}: ours under Node 22 with the Lambda bundle`,
+        title: `${title}: ours under Node 22, bundled as the Lambda is`,
         command: shell([`bash ${sharedBench}/peers.sh ${corpus}`]),
         env: {
           ONLY: "project",
           PROJECT_NAME: "kiro (ours, Node 22)",
-          PROJECT_SETUP_CMD: `${setup}; deno run -A ${here}node22_bench.ts ${bundleDir} >/dev/null`,
+          PROJECT_SETUP_CMD:
+            `${setup}; deno run -A ${here}node22_bench.ts ${bundleDir} index >/dev/null`,
           PROJECT_CMD: `${node} --input-type=module -e '${NODE_RUNNER}' ` +
             `${bundleDir}/index.mjs "${event}"`,
           REPEAT: repeat,

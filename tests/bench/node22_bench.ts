@@ -1,11 +1,13 @@
 /**
- * Running a benchmark step under Node 22 with the Lambda bundle: the entry
- * `lambda_bench_entry.ts` bundled by `bundleLambda` (`infra/lambda_bundle.ts`,
- * native modules shipped beside it, for this machine's CPU), and a one-line
- * runner that imports the bundle and calls its `handler` with a JSON event.
+ * Running a benchmark step under Node 22, bundled as the Lambda is: the
+ * step's entry (`index_bench_entry.ts` for index + sign,
+ * `lambda_bench_entry.ts` for the force rebuild) bundled by `bundleLambda`
+ * (`infra/lambda_bundle.ts`, native modules shipped beside it, for this
+ * machine's CPU), and a one-line runner that imports the bundle and calls
+ * its `handler` with a JSON event.
  *
- * `deno run --allow-all tests/bench/node22_bench.ts DIR` writes the bundle to
- * `DIR/index.mjs` (untimed set-up of the peers' Node 22 row).
+ * `deno run --allow-all tests/bench/node22_bench.ts DIR index|rebuild` writes
+ * the bundle to `DIR/index.mjs` (untimed set-up of the peers' Node 22 row).
  *
  * @module
  */
@@ -13,7 +15,14 @@
 import { bundleLambda } from "../../infra/lambda_bundle.ts";
 import { runCommand } from "../../tasks/lib/command.ts";
 
-const entry = new URL("./lambda_bench_entry.ts", import.meta.url).pathname;
+/** The entry of each benchmark step run under Node 22. */
+const ENTRIES = {
+  index: new URL("./index_bench_entry.ts", import.meta.url).pathname,
+  rebuild: new URL("./lambda_bench_entry.ts", import.meta.url).pathname,
+};
+
+/** Which benchmark step a bundle runs. */
+export type BenchBundle = keyof typeof ENTRIES;
 
 /**
  * The runner: `node --input-type=module -e NODE_RUNNER BUNDLE EVENT_JSON`.
@@ -30,10 +39,13 @@ export const NODE_RUNNER = "const [bundle, event] = process.argv.slice(1); " +
  * @param dir Where `index.mjs` (and `node_modules/`) go.
  * @returns The bundle's path.
  */
-export async function bundleBench(dir: string): Promise<string> {
+export async function bundleBench(
+  dir: string,
+  options: { bench: BenchBundle },
+): Promise<string> {
   const cpu = Deno.build.arch === "aarch64" ? "arm64" : "x64";
   const bundle = await bundleLambda({
-    entry,
+    entry: ENTRIES[options.bench],
     outDir: dir,
     platform: { os: "linux", cpu, abi: "gnu" },
   });
@@ -67,10 +79,13 @@ export async function runInBundle(
 }
 
 if (import.meta.main) {
-  const dir = Deno.args[0];
-  if (dir === undefined) {
-    console.error("Usage: node22_bench.ts DIR: give the folder to write the bundle to");
+  const [dir, bench] = Deno.args;
+  if (dir === undefined || (bench !== "index" && bench !== "rebuild")) {
+    console.error(
+      "Usage: node22_bench.ts DIR index|rebuild: give the folder to write the bundle to " +
+        "and the benchmark step it runs",
+    );
     Deno.exit(2);
   }
-  console.log(await bundleBench(dir));
+  console.log(await bundleBench(dir, { bench }));
 }

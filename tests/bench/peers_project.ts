@@ -98,7 +98,10 @@ export async function run(recordsFile: string, out: string): Promise<number> {
   }
   // Signing needs only the key: it starts while the records are read and parsed.
   const keys = readFile(keyFile, "utf8").then((text) => readSigningKeys(text));
-  const records = JSON.parse(await readFile(recordsFile, "utf8")) as PackageRecord[];
+  // Read as bytes and decoded at once (a decoding read is slower in Node).
+  const records = JSON.parse(
+    new TextDecoder().decode(await readFile(recordsFile)),
+  ) as PackageRecord[];
   const date = new Date();
   const indexes = await generateIndexes(records, {
     suite,

@@ -114,7 +114,7 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
     if (node !== undefined) {
       await Deno.writeTextFile(`${dir}/outputs.json`, JSON.stringify(stack.outputs));
       await Deno.writeTextFile(`${dir}/key.asc`, key.armoredPrivateKey);
-      const bundle = await bundleBench(`${dir}/bundle`);
+      const bundle = await bundleBench(`${dir}/bundle`, { bench: "rebuild" });
       await unpublish(objects);
       for (const run of runs) {
         if (run === "one added") await seed(stack, objects, added, ++added);
