@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
@@ -127,6 +129,34 @@ Deno.test("the local S3 pages by marker in S3's key order across folders (kiro-c
       folders.CommonPrefixes?.map((p) => p.Prefix),
       [...names.map((name) => `pool/main/k/${name}/`)].sort(),
     );
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("a local S3 listing gives each object's size, MD5 ETag and date as a HEAD does, also before s3rver wrote the MD5", async () => {
+  const stack = await startTestStack();
+  try {
+    const { s3 } = stack.clients;
+    const bucket = stack.outputs.bucketName;
+    const keys = [
+      "pool/main/k/kiro/kiro_1.0_amd64.deb",
+      "pool/main/k/kiro/kiro_1:2.0~rc1+b1_all.deb",
+    ];
+    for (const [i, key] of keys.entries()) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "x".repeat(i + 3) }));
+    }
+    // s3rver computes and writes an object's MD5 file when it is first asked for it.
+    await Deno.remove(join(stack.dir, "s3", bucket, `${keys[1]}._S3rver_object.md5`));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "pool/" }));
+    assert.deepEqual(page.Contents?.map((object) => object.Key), keys);
+    for (const object of page.Contents ?? []) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.Key }));
+      assert.equal(object.Size, head.ContentLength);
+      assert.equal(object.ETag, head.ETag);
+      assert.equal(object.LastModified?.toISOString(), head.LastModified?.toISOString());
+    }
+    assert.equal(page.Contents?.[1]?.ETag, `"${createHash("md5").update("xxxx").digest("hex")}"`);
   } finally {
     await stack.close();
   }
