@@ -350,6 +350,7 @@ class SlowPoolStore extends MemoryObjectStore {
       yield* super.list(prefix);
       return;
     }
+    this.events.push("pool listing started");
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (this.failure !== undefined) {
       this.events.push("pool listing failed");
@@ -360,10 +361,39 @@ class SlowPoolStore extends MemoryObjectStore {
   }
 
   override get(key: string) {
-    if (key.endsWith("/Release")) this.events.push(`get ${key}`);
+    if (key.startsWith("dists/")) this.events.push(`get ${key}`);
     return super.get(key);
   }
 }
+
+Deno.test("what is live is read before the pool check lists the pool, so those few reads wait behind no listing", async () => {
+  const now = new Date("2026-06-01T12:00:00Z");
+  const memory = new SlowPoolStore({ now: () => now });
+  const records = await seedPool(memory, [
+    syntheticRecord({ name: "kiro", version: "1.0.1", architecture: "amd64" }),
+    syntheticRecord({ name: "kiro-cli", version: "2.0", architecture: "arm64" }),
+  ]);
+  const keys = await testSigningKeys();
+  await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
+  memory.events.length = 0;
+  await publishRepository(records, {
+    objects: memory,
+    keys,
+    repoUrl: REPO_URL,
+    now,
+    poolCheckScope: "full",
+  });
+  const started = memory.events.indexOf("pool listing started");
+  assert.ok(started >= 0, memory.events.join(", "));
+  const reads = memory.events.slice(0, started);
+  for (const channel of ["stable", "beta"]) {
+    assert.ok(reads.includes(`get dists/${channel}/Release`), memory.events.join(", "));
+    assert.ok(
+      reads.includes(`get dists/${channel}/by-hash-generations.json`),
+      memory.events.join(", "),
+    );
+  }
+});
 
 Deno.test("the pool check runs while the indexes are generated, and nothing is written before it passes", async () => {
   const now = new Date("2026-06-01T12:00:00Z");
