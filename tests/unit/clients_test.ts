@@ -73,3 +73,18 @@ Deno.test("local clients point at the stand-ins, path-style, with dummy credenti
     clients.destroy();
   }
 });
+
+Deno.test("no client has the SDK's logger middleware, which walks every output for a logger we do not give", () => {
+  const clients = awsClients({ ...prod });
+  try {
+    for (
+      const name of ["dynamo", "dynamoRaw", "s3", "lambda", "secrets", "cloudfront", "sns"] as const
+    ) {
+      const stack = clients[name].middlewareStack.identify();
+      assert.ok(stack.length > 5, `${name} has its middleware`);
+      assert.deepEqual(stack.filter((entry) => entry.startsWith("loggerMiddleware")), [], name);
+    }
+  } finally {
+    clients.destroy();
+  }
+});
