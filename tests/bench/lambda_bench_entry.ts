@@ -16,6 +16,7 @@
  */
 
 import { readFile } from "node:fs/promises";
+import process from "node:process";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { rebuildDependencies } from "../../lambda/dependencies.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
@@ -35,6 +36,8 @@ export interface BenchEvent {
 /** One rebuild's measure. */
 export interface NodeRebuildMeasure {
   totalMs: number;
+  /** CPU time of the rebuild's process during the rebuild (user + system, all threads), ms. */
+  cpuMs: number;
   parts: Record<string, number>;
   writes: number;
   heads: number;
@@ -52,6 +55,7 @@ export async function handler(event: BenchEvent): Promise<NodeRebuildMeasure> {
   const clients = awsClients(outputs);
   const deps = rebuildDependencies(outputs, clients, { keys });
   const counted = new InstrumentedObjectStore(deps.objects);
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const result = await forceRebuild({
     ...deps,
@@ -59,9 +63,11 @@ export async function handler(event: BenchEvent): Promise<NodeRebuildMeasure> {
     ...(event.scope === undefined ? {} : { poolCheckScope: event.scope }),
   });
   const totalMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
   clients.destroy();
   return {
     totalMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     parts: { ...result.timings },
     writes: counted.writes.length,
     heads: counted.reads.head,

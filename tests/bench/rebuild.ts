@@ -1,6 +1,6 @@
 /**
  * Benchmark: rebuilds of 1,000, 10,000 (and, in `deno task bench`, 30,000) package versions against the local
- * stand-ins (dynalite + s3rver), under Deno (in this process) and under
+ * stand-ins (dynalite + s3rver, in a process of their own: `stand_ins_process.ts`), under Deno (in this process) and under
  * Node 22 (the Lambda's runtime: the same code bundled with esbuild as the
  * Lambda is, `lambda_bench_entry.ts`, one process per rebuild), each:
  *
@@ -11,10 +11,11 @@
  * The time is split into lease, scan (table), verify (pool check), generate,
  * sign, compare (HEADs, listing), upload and prune (verify overlaps generate,
  * sign and compare, so the parts add up to more than the total), with the number of
- * object-store writes and HEADs, and the peak RSS (`peak_memory.ts`): under
- * Node that of the rebuild's own process, the Lambda's figure; under Deno
- * that of this process so far, which also holds the stand-ins and the seeded
- * records.
+ * object-store writes and HEADs, the CPU time of the rebuild's process and of
+ * the stand-ins' meanwhile (on a machine with few cores the two compete), and
+ * the peak RSS (`peak_memory.ts`): under Node that of the rebuild's own
+ * process, the Lambda's figure; under Deno that of this process so far, which
+ * also holds the seeded records.
  *
  * `deno run --allow-all tests/bench/rebuild.ts [SIZE…]` (default 1000 10000);
  * without Node 22 (`$KIRO_NODE22`, `tests/support/node22.ts`) only Deno runs.
@@ -29,7 +30,7 @@ import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.t
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { seedPool, syntheticRecord } from "../support/publish_fixtures.ts";
-import { startTestStack, type TestStack } from "../support/stack.ts";
+import { processCpuMs, type StandInsProcess, startStandInsProcess } from "./stand_ins_process.ts";
 import { node22Path } from "../support/node22.ts";
 import { peakRssKib } from "./peak_memory.ts";
 import { bundleBench, runInBundle } from "./node22_bench.ts";
@@ -41,6 +42,10 @@ export interface RebuildMeasure {
   versions: number;
   run: "first" | "no-change" | "one added";
   totalMs: number;
+  /** CPU time of the rebuild's process during the rebuild (every thread), ms. */
+  cpuMs: number;
+  /** CPU time of the stand-ins' process meanwhile, ms. */
+  standInsCpuMs: number;
   parts: Record<string, number>;
   writes: number;
   heads: number;
@@ -58,7 +63,7 @@ function synthetic(i: number) {
   });
 }
 
-async function seed(stack: TestStack, objects: ObjectStore, from: number, to: number) {
+async function seed(stack: StandInsProcess, objects: ObjectStore, from: number, to: number) {
   const items = Array.from({ length: to - from }, (_, i) => synthetic(from + i));
   await mapLimit(chunk(items, 50), 8, (part) => seedPool(objects, part));
   await mapLimit(items, 32, (item) => stack.store.put(item.record));
@@ -73,7 +78,7 @@ async function unpublish(objects: ObjectStore): Promise<void> {
 
 /** Seeds `size` versions and measures the three rebuilds in each runtime. */
 export async function measure(size: number, node?: string): Promise<RebuildMeasure[]> {
-  const stack = await startTestStack();
+  const stack = await startStandInsProcess();
   const dir = await Deno.makeTempDir({ prefix: "kiro-bench-rebuild-" });
   try {
     const objects = objectStoreFor(stack.outputs, stack.clients);
@@ -94,6 +99,8 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
     for (const run of runs) {
       if (run === "one added") await seed(stack, objects, added, ++added);
       const counted = new InstrumentedObjectStore(objects);
+      const standInsCpu = stack.cpuMs();
+      const cpu = processCpuMs("self");
       const start = performance.now();
       const result = await forceRebuild({
         ...rebuildDependencies(stack.outputs, stack.clients, { keys }),
@@ -105,6 +112,8 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
         versions: size,
         run,
         totalMs: performance.now() - start,
+        cpuMs: processCpuMs("self") - cpu,
+        standInsCpuMs: stack.cpuMs() - standInsCpu,
         parts: { ...result.timings },
         writes: counted.writes.length,
         heads: counted.reads.head,
@@ -118,6 +127,7 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
       await unpublish(objects);
       for (const run of runs) {
         if (run === "one added") await seed(stack, objects, added, ++added);
+        const standInsCpu = stack.cpuMs();
         const measured = await runInBundle(node, bundle, {
           event: {
             bench: "rebuild",
@@ -126,7 +136,8 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
             ...(run === "first" ? { scope: "full" } : {}),
           },
         }) as NodeRebuildMeasure;
-        out.push({ runtime: "node22", versions: size, run, ...measured });
+        const standInsCpuMs = stack.cpuMs() - standInsCpu;
+        out.push({ runtime: "node22", versions: size, run, ...measured, standInsCpuMs });
       }
     }
     return out;
@@ -158,6 +169,8 @@ export async function main(args: string[]): Promise<number> {
     "versions",
     "run",
     "total s",
+    "CPU s",
+    "stand-ins CPU s",
     ...parts.map((p) => `${p} s`),
     "writes",
     "HEADs",
@@ -170,6 +183,8 @@ export async function main(args: string[]): Promise<number> {
       row.versions,
       row.run,
       (row.totalMs / 1000).toFixed(2),
+      (row.cpuMs / 1000).toFixed(2),
+      (row.standInsCpuMs / 1000).toFixed(2),
       ...parts.map((p) => ((row.parts[p] ?? 0) / 1000).toFixed(2)),
       row.writes,
       row.heads,
