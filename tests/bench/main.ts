@@ -58,7 +58,10 @@ function steps(bench: Bench, quick: boolean, stamp: string): Step[] {
     case "rebuild":
       return [{
         title: "Force rebuild against the stand-ins",
-        command: run("rebuild.ts", ...(quick ? ["1000"] : ["1000", "10000", "30000"])),
+        command: run(
+          "rebuild.ts",
+          ...(quick ? ["1000"] : ["--repeat", "3", "1000", "10000", "30000"]),
+        ),
       }];
     case "ingest":
       return [{

@@ -17,12 +17,14 @@
  * process, the Lambda's figure; under Deno that of this process so far, which
  * also holds the seeded records.
  *
- * `deno run --allow-all tests/bench/rebuild.ts [SIZE…]` (default 1000 10000);
+ * `deno run --allow-all tests/bench/rebuild.ts [--repeat N] [SIZE…]` (default 1000 10000, each
+ * rebuild once; with `--repeat`, the runtimes take turns and the table gives medians);
  * without Node 22 (`$KIRO_NODE22`, `tests/support/node22.ts`) only Deno runs.
  *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
 import { mapLimit } from "../../lambda/publish/limit.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
@@ -76,8 +78,11 @@ async function unpublish(objects: ObjectStore): Promise<void> {
   await mapLimit(keys, 16, (key) => objects.delete(key));
 }
 
-/** Seeds `size` versions and measures the three rebuilds in each runtime. */
-export async function measure(size: number, node?: string): Promise<RebuildMeasure[]> {
+/** Seeds `size` versions and measures the three rebuilds in each runtime, `repeats` times. */
+export async function measure(
+  size: number,
+  options: { node?: string; repeats?: number } = {},
+): Promise<RebuildMeasure[]> {
   const stack = await startStandInsProcess();
   const dir = await Deno.makeTempDir({ prefix: "kiro-bench-rebuild-" });
   try {
@@ -93,11 +98,7 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
       type: "ed25519",
     });
     const keys = await readSigningKeys(key.armoredPrivateKey);
-    const out: RebuildMeasure[] = [];
-    let added = size;
-    const runs = ["first", "no-change", "one added"] as const;
-    for (const run of runs) {
-      if (run === "one added") await seed(stack, objects, added, ++added);
+    const inDeno = async (run: RebuildMeasure["run"]): Promise<RebuildMeasure> => {
       const counted = new InstrumentedObjectStore(objects);
       const standInsCpu = stack.cpuMs();
       const cpu = processCpuMs("self");
@@ -107,7 +108,7 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
         objects: counted,
         ...(run === "first" ? { poolCheckScope: "full" as const } : {}),
       });
-      out.push({
+      return {
         runtime: "deno",
         versions: size,
         run,
@@ -118,15 +119,15 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
         writes: counted.writes.length,
         heads: counted.reads.head,
         maxRssKb: peakRssKib(),
-      });
-    }
+      };
+    };
+    let inNode: ((run: RebuildMeasure["run"]) => Promise<RebuildMeasure>) | undefined;
+    const node = options.node;
     if (node !== undefined) {
       await Deno.writeTextFile(`${dir}/outputs.json`, JSON.stringify(stack.outputs));
       await Deno.writeTextFile(`${dir}/key.asc`, key.armoredPrivateKey);
       const bundle = await bundleBench(`${dir}/bundle`, { bench: "rebuild" });
-      await unpublish(objects);
-      for (const run of runs) {
-        if (run === "one added") await seed(stack, objects, added, ++added);
+      inNode = async (run) => {
         const standInsCpu = stack.cpuMs();
         const measured = await runInBundle(node, bundle, {
           event: {
@@ -137,7 +138,19 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
           },
         }) as NodeRebuildMeasure;
         const standInsCpuMs = stack.cpuMs() - standInsCpu;
-        out.push({ runtime: "node22", versions: size, run, ...measured, standInsCpuMs });
+        return { runtime: "node22", versions: size, run, ...measured, standInsCpuMs };
+      };
+    }
+    const out: RebuildMeasure[] = [];
+    let added = size;
+    // The runtimes take turns, so that both see the same machine.
+    for (let repeat = 0; repeat < (options.repeats ?? 1); repeat++) {
+      for (const rebuild of inNode === undefined ? [inDeno] : [inDeno, inNode]) {
+        await unpublish(objects);
+        for (const run of ["first", "no-change", "one added"] as const) {
+          if (run === "one added") await seed(stack, objects, added, ++added);
+          out.push(await rebuild(run));
+        }
       }
     }
     return out;
@@ -145,6 +158,30 @@ export async function measure(size: number, node?: string): Promise<RebuildMeasu
     await stack.close();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * For each runtime, size and run, the measure of median total time, with
+ * the fastest and slowest totals.
+ */
+export function medians(
+  rows: readonly RebuildMeasure[],
+): (RebuildMeasure & { minMs: number; maxMs: number; count: number })[] {
+  const groups = new Map<string, RebuildMeasure[]>();
+  for (const row of rows) {
+    const key = `${row.runtime}|${row.versions}|${row.run}`;
+    groups.set(key, [...groups.get(key) ?? [], row]);
+  }
+  return [...groups.values()].map((group) => {
+    const sorted = [...group].sort((a, b) => a.totalMs - b.totalMs);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    return {
+      ...median,
+      minMs: sorted[0]!.totalMs,
+      maxMs: sorted.at(-1)!.totalMs,
+      count: sorted.length,
+    };
+  });
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -155,13 +192,23 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 /** Runs the benchmark and prints a table. */
 export async function main(args: string[]): Promise<number> {
-  const sizes = args.length > 0 ? args.map(Number) : [1000, 10000];
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { repeat: { type: "string", default: "1" } },
+  });
+  const sizes = positionals.length > 0 ? positionals.map(Number) : [1000, 10000];
+  const repeats = Number(values.repeat);
+  if (!Number.isInteger(repeats) || repeats < 1 || sizes.some((size) => !(size > 0))) {
+    console.error("Usage: rebuild.ts [--repeat N] [SIZE…] (N and each SIZE a positive number)");
+    return 2;
+  }
   const node = node22Path();
   if (node === undefined) console.error("No Node 22 (set KIRO_NODE22): Deno only");
   const rows: RebuildMeasure[] = [];
   for (const size of sizes) {
-    console.error(`Rebuilds of ${size} versions:`);
-    rows.push(...await measure(size, node));
+    console.error(`Rebuilds of ${size} versions (${repeats} of each):`);
+    rows.push(...await measure(size, { ...(node === undefined ? {} : { node }), repeats }));
   }
   const parts = ["lease", "scan", "verify", "generate", "sign", "compare", "upload", "prune"];
   const header = [
@@ -169,6 +216,7 @@ export async function main(args: string[]): Promise<number> {
     "versions",
     "run",
     "total s",
+    "range s",
     "CPU s",
     "stand-ins CPU s",
     ...parts.map((p) => `${p} s`),
@@ -176,13 +224,15 @@ export async function main(args: string[]): Promise<number> {
     "HEADs",
     "peak RSS MB",
   ];
+  console.log(`Each row: the run of median total time of ${repeats}, with the range of totals`);
   console.log(header.join("\t"));
-  for (const row of rows) {
+  for (const row of medians(rows)) {
     console.log([
       row.runtime,
       row.versions,
       row.run,
       (row.totalMs / 1000).toFixed(2),
+      `${(row.minMs / 1000).toFixed(2)}–${(row.maxMs / 1000).toFixed(2)}`,
       (row.cpuMs / 1000).toFixed(2),
       (row.standInsCpuMs / 1000).toFixed(2),
       ...parts.map((p) => ((row.parts[p] ?? 0) / 1000).toFixed(2)),
