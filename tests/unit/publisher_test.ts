@@ -366,14 +366,19 @@ class SlowPoolStore extends MemoryObjectStore {
   }
 }
 
-Deno.test("what is live is read before the pool check lists the pool, so those few reads wait behind no listing", async () => {
+/** Two records in a {@linkcode SlowPoolStore}, and signing keys. */
+async function slowPoolScene() {
   const now = new Date("2026-06-01T12:00:00Z");
   const memory = new SlowPoolStore({ now: () => now });
   const records = await seedPool(memory, [
     syntheticRecord({ name: "kiro", version: "1.0.1", architecture: "amd64" }),
     syntheticRecord({ name: "kiro-cli", version: "2.0", architecture: "arm64" }),
   ]);
-  const keys = await testSigningKeys();
+  return { now, memory, records, keys: await testSigningKeys() };
+}
+
+Deno.test("what is live is read before the pool check lists the pool, so those few reads wait behind no listing", async () => {
+  const { now, memory, records, keys } = await slowPoolScene();
   await publishRepository(records, { objects: memory, keys, repoUrl: REPO_URL, now });
   memory.events.length = 0;
   await publishRepository(records, {
@@ -396,13 +401,7 @@ Deno.test("what is live is read before the pool check lists the pool, so those f
 });
 
 Deno.test("the pool check runs while the indexes are generated, and nothing is written before it passes", async () => {
-  const now = new Date("2026-06-01T12:00:00Z");
-  const memory = new SlowPoolStore({ now: () => now });
-  const records = await seedPool(memory, [
-    syntheticRecord({ name: "kiro", version: "1.0.1", architecture: "amd64" }),
-    syntheticRecord({ name: "kiro-cli", version: "2.0", architecture: "arm64" }),
-  ]);
-  const keys = await testSigningKeys();
+  const { now, memory, records, keys } = await slowPoolScene();
   const store = new InstrumentedObjectStore(memory);
   await publishRepository(records, { objects: store, keys, repoUrl: REPO_URL, now });
   const planned = memory.events.indexOf("get dists/stable/Release");
