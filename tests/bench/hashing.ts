@@ -16,7 +16,7 @@
 
 import { openFileStream } from "../../tasks/lib/file_stream.ts";
 import { hashStream } from "../../lambda/hashing.ts";
-import { peakRssKib } from "./peak_memory.ts";
+import { peakRssKib } from "./process_usage.ts";
 
 /** Options of {@linkcode benchHashing}. */
 export interface HashingBenchOptions {

@@ -37,7 +37,7 @@ import { makeTestDeb, pseudoRandomBytes } from "../support/deb_fixtures.ts";
 import { FeedServer, makeSigningIdentity, signWithOpenssl } from "../support/feed_server.ts";
 import { startTestStack } from "../support/stack.ts";
 import { node22Path } from "../support/node22.ts";
-import { peakRssKib } from "./peak_memory.ts";
+import { peakRssKib } from "./process_usage.ts";
 
 const MiB = 1024 * 1024;
 

@@ -16,14 +16,13 @@
  */
 
 import { readFile } from "node:fs/promises";
-import process from "node:process";
 import { awsClients } from "../../lambda/aws/clients.ts";
 import { rebuildDependencies } from "../../lambda/dependencies.ts";
 import { forceRebuild } from "../../lambda/rebuild.ts";
 import { readSigningKeys } from "../../lambda/signing/keys.ts";
 import type { PoolCheckScope } from "../../lambda/store/history.ts";
 import { InstrumentedObjectStore } from "../support/memory_object_store.ts";
-import { peakRssKib } from "./peak_memory.ts";
+import { peakRssKib, processCpuMs } from "./process_usage.ts";
 
 /** What the bundle is asked to run. */
 export interface BenchEvent {
@@ -55,7 +54,7 @@ export async function handler(event: BenchEvent): Promise<NodeRebuildMeasure> {
   const clients = awsClients(outputs);
   const deps = rebuildDependencies(outputs, clients, { keys });
   const counted = new InstrumentedObjectStore(deps.objects);
-  const cpuStart = process.cpuUsage();
+  const cpuStart = processCpuMs("self");
   const start = performance.now();
   const result = await forceRebuild({
     ...deps,
@@ -63,11 +62,11 @@ export async function handler(event: BenchEvent): Promise<NodeRebuildMeasure> {
     ...(event.scope === undefined ? {} : { poolCheckScope: event.scope }),
   });
   const totalMs = performance.now() - start;
-  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = processCpuMs("self") - cpuStart;
   clients.destroy();
   return {
     totalMs,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs,
     parts: { ...result.timings },
     writes: counted.writes.length,
     heads: counted.reads.head,

@@ -13,7 +13,7 @@
  * sign and compare, so the parts add up to more than the total), with the number of
  * object-store writes and HEADs, the CPU time of the rebuild's process and of
  * the stand-ins' meanwhile (on a machine with few cores the two compete), and
- * the peak RSS (`peak_memory.ts`): under Node that of the rebuild's own
+ * the peak RSS (`process_usage.ts`): under Node that of the rebuild's own
  * process, the Lambda's figure; under Deno that of this process so far, which
  * also holds the seeded records.
  *
@@ -32,9 +32,9 @@ import { objectStoreFor, rebuildDependencies } from "../../lambda/dependencies.t
 import type { ObjectStore } from "../../lambda/aws/object_store.ts";
 import { generateSigningKey, readSigningKeys } from "../../lambda/signing/keys.ts";
 import { seedPool, syntheticRecord } from "../support/publish_fixtures.ts";
-import { processCpuMs, type StandInsProcess, startStandInsProcess } from "./stand_ins_process.ts";
+import { type StandInsProcess, startStandInsProcess } from "./stand_ins_process.ts";
 import { node22Path } from "../support/node22.ts";
-import { peakRssKib } from "./peak_memory.ts";
+import { peakRssKib, processCpuMs } from "./process_usage.ts";
 import { bundleBench, runInBundle } from "./node22_bench.ts";
 import type { NodeRebuildMeasure } from "./lambda_bench_entry.ts";
 

@@ -12,11 +12,11 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
 import { type AwsClients, awsClients } from "../../lambda/aws/clients.ts";
 import type { StackOutputs } from "../../lambda/environment/outputs.ts";
 import { PackageStore } from "../../lambda/store/package_store.ts";
 import { startTestStack } from "../support/stack.ts";
+import { processCpuMs } from "./process_usage.ts";
 
 /** The stand-ins' process, connected. */
 export interface StandInsProcess {
@@ -32,24 +32,6 @@ export interface StandInsProcess {
   close(): Promise<void>;
 }
 
-/** Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/**
- * CPU time (user + system, every thread) of process `pid` so far, in ms,
- * from `/proc/PID/stat` (Linux).
- *
- * @param pid The process, or `self`.
- */
-export function processCpuMs(pid: number | "self"): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The fields after the command name (which is in parentheses and may hold spaces).
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  if (!Number.isFinite(ticks)) throw new Error(`Cannot read the CPU time in /proc/${pid}/stat`);
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
 /** Starts the stand-ins in a Deno process of their own (see the module docs). */
 export async function startStandInsProcess(): Promise<StandInsProcess> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -59,16 +41,25 @@ export async function startStandInsProcess(): Promise<StandInsProcess> {
     stderr: "inherit",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) {
-      await child.status;
-      throw new Error("The stand-ins' process ended before it printed its outputs");
+  let outputs: StackOutputs;
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("The stand-ins' process ended before it printed its outputs");
+      text += value;
     }
-    text += value;
+    outputs = JSON.parse(text.slice(0, text.indexOf("\n"))) as StackOutputs;
+  } catch (error) {
+    // Not up: stop it rather than leave it running.
+    try {
+      child.kill("SIGTERM");
+    } catch (killError) {
+      if (!(killError instanceof TypeError)) throw killError; // it had already ended
+    }
+    await child.status;
+    throw error;
   }
-  const outputs = JSON.parse(text.slice(0, text.indexOf("\n"))) as StackOutputs;
   const clients = awsClients(outputs);
   const stdin = child.stdin.getWriter();
   return {
